@@ -1,0 +1,61 @@
+-- rosterd SQLite schema, version 1 (owned by src/store/sqlite.c)
+CREATE TABLE tenants (
+  id INTEGER PRIMARY KEY,
+  name TEXT NOT NULL UNIQUE,
+  rate_rps INTEGER NOT NULL DEFAULT 0,
+  rate_burst INTEGER NOT NULL DEFAULT 0,
+  created TEXT NOT NULL
+);
+CREATE TABLE tokens (
+  id TEXT PRIMARY KEY,                 -- "tok_" + 16 hex
+  tenant_id INTEGER NOT NULL REFERENCES tenants(id),
+  name TEXT NOT NULL DEFAULT '',
+  scopes TEXT NOT NULL,
+  hash BLOB NOT NULL UNIQUE,           -- SHA-256 of the secret
+  created TEXT NOT NULL,
+  last_used TEXT,
+  revoked_at TEXT
+);
+CREATE TABLE resources (
+  rid INTEGER PRIMARY KEY,
+  tenant_id INTEGER NOT NULL REFERENCES tenants(id),
+  type INTEGER NOT NULL,               -- 1 User, 2 Group
+  id TEXT NOT NULL,                    -- UUID
+  name TEXT NOT NULL,                  -- userName / displayName
+  external_id TEXT,
+  active INTEGER NOT NULL DEFAULT 1,
+  doc TEXT NOT NULL,                   -- JSON, layout in src/scim/schema.h
+  version INTEGER NOT NULL,
+  created TEXT NOT NULL,               -- 'YYYY-MM-DDTHH:MM:SS.mmmZ' UTC
+  modified TEXT NOT NULL,
+  deleted_at TEXT
+);
+CREATE UNIQUE INDEX resources_id ON resources(tenant_id, id);
+CREATE UNIQUE INDEX resources_username ON resources(tenant_id, name COLLATE NOCASE)
+  WHERE type = 1 AND deleted_at IS NULL;
+CREATE INDEX resources_name ON resources(tenant_id, type, name COLLATE NOCASE)
+  WHERE deleted_at IS NULL;
+CREATE INDEX resources_external ON resources(tenant_id, type, external_id)
+  WHERE deleted_at IS NULL;
+CREATE TABLE members (
+  group_rid INTEGER NOT NULL REFERENCES resources(rid),
+  member_rid INTEGER NOT NULL REFERENCES resources(rid),
+  PRIMARY KEY (group_rid, member_rid)
+) WITHOUT ROWID;
+CREATE INDEX members_member ON members(member_rid);
+CREATE TABLE history (
+  seq INTEGER PRIMARY KEY,
+  tenant_id INTEGER NOT NULL,
+  type INTEGER NOT NULL,
+  rid INTEGER NOT NULL,
+  resource_id TEXT NOT NULL,
+  op TEXT NOT NULL,                    -- create | update | delete
+  at TEXT NOT NULL,
+  token_id TEXT,
+  source TEXT NOT NULL,                -- scim | hris | admin | cli
+  version INTEGER NOT NULL,
+  before TEXT,                         -- doc JSON before (NULL on create)
+  after TEXT,                          -- doc JSON after (NULL on delete)
+  members_delta TEXT                   -- Groups: {"added":[ids],"removed":[ids]} or NULL
+);
+CREATE INDEX history_resource ON history(tenant_id, rid, seq);

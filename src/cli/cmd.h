@@ -1,0 +1,45 @@
+/* SPDX-License-Identifier: ISC */
+/* Copyright (c) 2026 rosterd developers */
+/*
+ * The command table (after tmux cmd.c). Each subcommand lives in its own
+ * cmd_<name>.c and exports one const struct cmd_entry; cmd.c lists them,
+ * resolves command words (unique prefixes allowed, "ambiguous, could be
+ * ..." otherwise), prints --help from the entry and runs it.
+ */
+#ifndef ROSTERD_CMD_H
+#define ROSTERD_CMD_H
+
+struct cmd_entry {
+	const char *name;     /* command words, e.g. "token create" */
+	const char *synopsis; /* e.g. "--tenant NAME --scopes LIST [--db PATH]" */
+	const char *summary;  /* one line for the command list */
+	const char *help;     /* paragraphs; options one per line */
+	/*
+	 * argv[0] is the command name ("token create"); options follow.
+	 * Parse with getopt_long. Return the process exit status; on error
+	 * print one clear line "rosterd: ..." to stderr and return 1 (2 for
+	 * usage errors).
+	 */
+	int (*exec)(int argc, char **argv);
+};
+
+/* Entry point: dispatch argv to a command. */
+int cmd_main(int argc, char **argv);
+
+/* Print "rosterd: <msg>" to stderr. */
+void cmd_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Print usage for the entry to stderr and return 2. */
+int cmd_usage(const struct cmd_entry *);
+
+/* Default database path when --db is not given: $ROSTERD_DB or ./rosterd.db */
+const char *cmd_default_db(void);
+
+extern const struct cmd_entry cmd_serve_entry;
+extern const struct cmd_entry cmd_migrate_entry;
+extern const struct cmd_entry cmd_tenant_create_entry;
+extern const struct cmd_entry cmd_tenant_list_entry;
+extern const struct cmd_entry cmd_token_create_entry;
+extern const struct cmd_entry cmd_token_list_entry;
+extern const struct cmd_entry cmd_token_revoke_entry;
+
+#endif
