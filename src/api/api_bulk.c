@@ -1,3 +1,361 @@
 /* SPDX-License-Identifier: ISC */
-/* stub: to be written */
-typedef int rosterd_stub_api_bulk;
+/* Copyright (c) 2026 rosterd developers */
+/* POST /Bulk: runs each operation through the same code as the endpoints. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <jansson.h>
+
+#include "api/api_bulk.h"
+#include "api/api_scim.h"
+#include "util/xmalloc.h"
+
+struct bulk {
+	struct req *req;
+	json_t *ids;     /* bulkId -> created id */
+	json_t *pending; /* bulkIds declared by POSTs not yet run */
+	int errors;
+	int fail_on; /* 0: never stop */
+};
+
+/* Replace "bulkId:x" strings in v; -1 if one is not (yet) known. */
+static int
+bulk_resolve(struct bulk *b, json_t *v, const char **missing)
+{
+	const char *k, *s;
+	json_t *x, *id;
+	size_t i;
+
+	if (json_is_string(v))
+		return 0;
+	if (json_is_array(v)) {
+		json_array_foreach(v, i, x)
+		{
+			s = json_string_value(x);
+			if (s != NULL && strncmp(s, "bulkId:", 7) == 0) {
+				id = json_object_get(b->ids, s + 7);
+				if (id == NULL) {
+					*missing = s + 7;
+					return -1;
+				}
+				json_array_set(v, i, id);
+			} else if (bulk_resolve(b, x, missing) == -1)
+				return -1;
+		}
+		return 0;
+	}
+	json_object_foreach(v, k, x)
+	{
+		s = json_string_value(x);
+		if (s != NULL && strncmp(s, "bulkId:", 7) == 0) {
+			id = json_object_get(b->ids, s + 7);
+			if (id == NULL) {
+				*missing = s + 7;
+				return -1;
+			}
+			json_object_set(v, k, id);
+		} else if (bulk_resolve(b, x, missing) == -1)
+			return -1;
+	}
+	return 0;
+}
+
+/* Parse "/Users" or "/Groups/{id}". */
+static int
+bulk_path(const char *path, const struct scim_rtype **rt, char *id,
+          size_t idlen)
+{
+	char type[16];
+	const char *slash;
+	size_t n;
+
+	if (path == NULL || path[0] != '/')
+		return -1;
+	path++;
+	slash = strchr(path, '/');
+	n = slash != NULL ? (size_t)(slash - path) : strlen(path);
+	if (n == 0 || n >= sizeof(type))
+		return -1;
+	memcpy(type, path, n);
+	type[n] = '\0';
+	if (strcasecmp(type, "Users") != 0 && strcasecmp(type, "Groups") != 0)
+		return -1;
+	*rt = scim_rtype_find(type);
+	id[0] = '\0';
+	if (slash != NULL) {
+		if (snprintf(id, idlen, "%s", slash + 1) >= (int)idlen ||
+		    strchr(id, '/') != NULL)
+			return -1;
+	}
+	return 0;
+}
+
+static json_t *
+op_result(const char *method, const char *bulk_id, struct scim_call *c)
+{
+	json_t *o = json_pack("{s:s}", "method", method);
+	char st[8];
+
+	if (bulk_id != NULL)
+		json_object_set_new(o, "bulkId", json_string(bulk_id));
+	snprintf(st, sizeof(st), "%d", c->status);
+	if (c->status >= 400) {
+		json_object_set_new(o, "status", json_string(st));
+		json_object_set_new(o, "response", scim_err_json(&c->err));
+		return o;
+	}
+	if (c->location != NULL)
+		json_object_set_new(o, "location", json_string(c->location));
+	if (c->etag[0] != '\0')
+		json_object_set_new(o, "version", json_string(c->etag));
+	json_object_set_new(o, "status", json_string(st));
+	return o;
+}
+
+static void
+op_error(struct scim_call *c, const char *scim_type, const char *msg,
+         const char *arg)
+{
+	scim_err_set(&c->err, 400, scim_type, msg, arg);
+	c->status = 400;
+}
+
+/* Run one operation; returns its result object. */
+static json_t *
+bulk_op(struct bulk *b, json_t *op, size_t idx, bool *deferred)
+{
+	const char *method, *bulk_id, *missing = NULL;
+	const struct scim_rtype *rt = NULL;
+	struct store *st = server_store(b->req->srv);
+	struct scim_call c;
+	char id[128], ver[64];
+	json_t *data, *res;
+	int (*fn)(struct scim_call *) = NULL;
+
+	method = json_string_value(json_object_get(op, "method"));
+	bulk_id = json_string_value(json_object_get(op, "bulkId"));
+	api_scim_call_init(&c, b->req, scim_rtype_user());
+	*deferred = false;
+	if (method == NULL)
+		method = "";
+	if (!json_is_object(op)) {
+		op_error(&c, SCIM_ET_INVALID_SYNTAX, "%s",
+		         "each operation must be an object");
+		goto done;
+	}
+	if (bulk_path(json_string_value(json_object_get(op, "path")), &rt, id,
+	              sizeof(id)) == -1) {
+		op_error(&c, SCIM_ET_INVALID_PATH,
+		         "path \"%s\" is not a "
+		         "resource endpoint",
+		         json_string_value(json_object_get(op, "path")) ?: "");
+		goto done;
+	}
+	c.rt = rt;
+	if (strcasecmp(method, "POST") == 0 && id[0] == '\0')
+		fn = api_scim_create;
+	else if (strcasecmp(method, "PUT") == 0 && id[0] != '\0')
+		fn = api_scim_replace;
+	else if (strcasecmp(method, "PATCH") == 0 && id[0] != '\0')
+		fn = api_scim_patch;
+	else if (strcasecmp(method, "DELETE") == 0 && id[0] != '\0')
+		fn = api_scim_delete;
+	if (fn == NULL) {
+		op_error(&c, SCIM_ET_INVALID_VALUE,
+		         "method \"%s\" is not valid for this path", method);
+		goto done;
+	}
+	if (strncmp(id, "bulkId:", 7) == 0) {
+		json_t *real = json_object_get(b->ids, id + 7);
+
+		if (real == NULL) {
+			missing = id + 7;
+			goto unresolved;
+		}
+		snprintf(id, sizeof(id), "%s", json_string_value(real));
+	}
+	c.id = id[0] != '\0' ? id : NULL;
+	data = json_object_get(op, "data");
+	if (fn != api_scim_delete) {
+		if (!json_is_object(data)) {
+			op_error(&c, SCIM_ET_INVALID_SYNTAX, "%s",
+			         "\"data\" must be an object");
+			goto done;
+		}
+		c.body = json_deep_copy(data);
+		if (bulk_resolve(b, c.body, &missing) == -1)
+			goto unresolved;
+	}
+	if (json_is_string(json_object_get(op, "version"))) {
+		snprintf(ver, sizeof(ver), "%s",
+		         json_string_value(json_object_get(op, "version")));
+		c.if_match = ver;
+	}
+	store_savepoint(st);
+	if (fn(&c) == 0) {
+		store_release(st);
+		if (c.new_id != NULL && bulk_id != NULL)
+			json_object_set_new(b->ids, bulk_id,
+			                    json_string(c.new_id));
+	} else
+		store_rollback_savepoint(st);
+	goto done;
+unresolved:
+	if (json_object_get(b->pending, missing) != NULL) {
+		*deferred = true; /* defined by a later POST: run it first */
+		json_decref(c.body);
+		api_scim_call_clear(&c);
+		return NULL;
+	}
+	op_error(&c, SCIM_ET_INVALID_VALUE,
+	         "bulkId \"%s\" does not refer to a successful POST", missing);
+done:
+	(void)idx;
+	res = op_result(method, bulk_id, &c);
+	if (c.status >= 400)
+		b->errors++;
+	json_decref(c.body);
+	api_scim_call_clear(&c);
+	return res;
+}
+
+static json_t *
+bulk_ops(json_t *body, struct scim_err *e)
+{
+	const char *k;
+	json_t *v, *ops = NULL;
+
+	json_object_foreach(body, k, v)
+	{
+		if (strcasecmp(k, "Operations") == 0)
+			ops = v;
+	}
+	if (!json_is_array(ops)) {
+		scim_err_set(e, 400, SCIM_ET_INVALID_SYNTAX,
+		             "a BulkRequest needs an \"Operations\" array");
+		return NULL;
+	}
+	if (json_array_size(ops) > SERVER_BULK_MAX_OPS) {
+		scim_err_set(e, 413, NULL,
+		             "%zu operations exceed maxOperations (%d)",
+		             json_array_size(ops), SERVER_BULK_MAX_OPS);
+		return NULL;
+	}
+	return ops;
+}
+
+static int
+bulk_fail_on(json_t *body, struct scim_err *e)
+{
+	json_t *f = json_object_get(body, "failOnErrors");
+
+	if (f == NULL || json_is_null(f))
+		return 0;
+	if (!json_is_integer(f) || json_integer_value(f) < 1) {
+		scim_err_set(e, 400, SCIM_ET_INVALID_VALUE,
+		             "failOnErrors must be a positive integer");
+		return -1;
+	}
+	return (int)json_integer_value(f);
+}
+
+/* Run every operation, letting forward bulkId references run later. */
+static void
+bulk_run(struct bulk *b, json_t *ops, json_t *results)
+{
+	json_t *op, *res;
+	bool progress = true, deferred, left;
+	const char *bid;
+	size_t i;
+
+	while (progress) {
+		progress = left = false;
+		json_array_foreach(ops, i, op)
+		{
+			if (!json_is_null(json_array_get(results, i)))
+				continue;
+			if (b->fail_on > 0 && b->errors >= b->fail_on)
+				return;
+			res = bulk_op(b, op, i, &deferred);
+			if (deferred) {
+				left = true;
+				continue;
+			}
+			json_array_set_new(results, i, res);
+			bid = json_string_value(json_object_get(op, "bulkId"));
+			if (bid != NULL)
+				json_object_del(b->pending, bid);
+			progress = true;
+		}
+		if (left && !progress) {
+			/* Circular references: nothing can run; fail them. */
+			json_object_clear(b->pending);
+			progress = true;
+		}
+	}
+}
+
+static json_t *
+bulk_pending(json_t *ops)
+{
+	json_t *p = json_object(), *op;
+	const char *m, *bid;
+	size_t i;
+
+	json_array_foreach(ops, i, op)
+	{
+		m = json_string_value(json_object_get(op, "method"));
+		bid = json_string_value(json_object_get(op, "bulkId"));
+		if (m != NULL && bid != NULL && strcasecmp(m, "POST") == 0)
+			json_object_set_new(p, bid, json_true());
+	}
+	return p;
+}
+
+void
+api_bulk_post(struct req *r)
+{
+	struct bulk b;
+	struct scim_err e;
+	json_t *body, *ops, *results, *out, *x;
+	size_t i;
+
+	memset(&b, 0, sizeof(b));
+	scim_err_init(&e);
+	body = req_body_json(r, SERVER_BULK_MAX_PAYLOAD, &e);
+	if (body == NULL || (ops = bulk_ops(body, &e)) == NULL ||
+	    (b.fail_on = bulk_fail_on(body, &e)) == -1) {
+		server_reply_error(r, &e);
+		json_decref(body);
+		return;
+	}
+	if (req_write_begin(r) == -1) {
+		scim_err_set(&e, 503, NULL, "the store is busy; retry");
+		server_reply_error(r, &e);
+		json_decref(body);
+		return;
+	}
+	b.req = r;
+	b.ids = json_object();
+	b.pending = bulk_pending(ops);
+	results = json_array();
+	for (i = 0; i < json_array_size(ops); i++)
+		json_array_append_new(results, json_null());
+	bulk_run(&b, ops, results);
+	out = json_pack("{s:[s],s:[]}", "schemas", SCIM_URN_BULKRESP,
+	                "Operations");
+	json_array_foreach(results, i, x)
+	{
+		if (!json_is_null(x))
+			json_array_append(json_object_get(out, "Operations"),
+			                  x);
+	}
+	server_reply_json(r, 200, out);
+	json_decref(out);
+	json_decref(results);
+	json_decref(b.ids);
+	json_decref(b.pending);
+	json_decref(body);
+}

@@ -19,9 +19,9 @@
 
 /* No name may be a word-prefix of another ("token" next to "token x"). */
 static const struct cmd_entry *const cmd_table[] = {
-	&cmd_serve_entry,	  &cmd_migrate_entry,	   &cmd_tenant_create_entry,
-	&cmd_tenant_list_entry,	  &cmd_token_create_entry, &cmd_token_list_entry,
-	&cmd_token_revoke_entry,
+    &cmd_serve_entry,        &cmd_migrate_entry,      &cmd_tenant_create_entry,
+    &cmd_tenant_list_entry,  &cmd_token_create_entry, &cmd_token_list_entry,
+    &cmd_token_revoke_entry,
 };
 
 #define CMD_COUNT (sizeof(cmd_table) / sizeof(cmd_table[0]))
@@ -31,7 +31,7 @@ enum cmd_find_rc { CMD_FIND_ENTRY, CMD_FIND_GROUP, CMD_FIND_ERROR };
 /* Lookup state: the entries still matching the words read so far. */
 struct cmd_find {
 	bool cand[CMD_COUNT];
-	int depth;	   /* words matched */
+	int depth;         /* words matched */
 	struct buf phrase; /* those words in full, each followed by ' ' */
 };
 
@@ -56,8 +56,8 @@ cmd_sep(const char *synopsis)
 int
 cmd_usage(const struct cmd_entry *e)
 {
-	fprintf(stderr, "usage: rosterd %s%s%s\n", e->name, cmd_sep(e->synopsis),
-	    e->synopsis);
+	fprintf(stderr, "usage: rosterd %s%s%s\n", e->name,
+	        cmd_sep(e->synopsis), e->synopsis);
 	return 2;
 }
 
@@ -103,13 +103,14 @@ cmd_narrow(struct cmd_find *f, const char *arg)
 	size_t i;
 
 	for (i = 0; i < CMD_COUNT; i++) {
-		if (f->cand[i] && cmd_word_match(cmd_table[i], f->depth, arg, true))
+		if (f->cand[i] &&
+		    cmd_word_match(cmd_table[i], f->depth, arg, true))
 			exact = true;
 	}
 	for (i = 0; i < CMD_COUNT; i++) {
 		if (f->cand[i])
-			f->cand[i] = cmd_word_match(cmd_table[i], f->depth, arg,
-			    exact);
+			f->cand[i] =
+			    cmd_word_match(cmd_table[i], f->depth, arg, exact);
 	}
 }
 
@@ -140,7 +141,8 @@ cmd_next_words(const struct cmd_find *f, struct buf *out)
 
 	for (i = 0; i < CMD_COUNT; i++) {
 		if (!f->cand[i] ||
-		    (w = cmd_word(cmd_table[i]->name, f->depth, &len)) == NULL ||
+		    (w = cmd_word(cmd_table[i]->name, f->depth, &len)) ==
+		        NULL ||
 		    cmd_seen(f, i, w, len))
 			continue;
 		if (n++ > 0)
@@ -164,7 +166,7 @@ cmd_step(struct cmd_find *f, const char *arg)
 		cmd_error("unknown command \"%s%s\"", buf_str(&f->phrase), arg);
 	else if (n > 1)
 		cmd_error("ambiguous command \"%s%s\", could be: %s",
-		    buf_str(&f->phrase), arg, buf_str(&words));
+		          buf_str(&f->phrase), arg, buf_str(&words));
 	else {
 		buf_addf(&f->phrase, "%s ", buf_str(&words));
 		f->depth++;
@@ -180,8 +182,8 @@ cmd_complete(const struct cmd_find *f)
 	size_t i, len;
 
 	for (i = 0; i < CMD_COUNT; i++) {
-		if (f->cand[i] && cmd_word(cmd_table[i]->name, f->depth, &len) ==
-				      NULL)
+		if (f->cand[i] &&
+		    cmd_word(cmd_table[i]->name, f->depth, &len) == NULL)
 			return cmd_table[i];
 	}
 	return NULL;
@@ -194,7 +196,7 @@ cmd_complete(const struct cmd_find *f)
  */
 static int
 cmd_find(struct cmd_find *f, int argc, char **argv, int *used,
-    const struct cmd_entry **e)
+         const struct cmd_entry **e)
 {
 	for (*used = 0;; (*used)++) {
 		if ((*e = cmd_complete(f)) != NULL)
@@ -224,7 +226,8 @@ cmd_wants_help(int argc, char **argv)
 	int i;
 
 	for (i = 0; i < argc && strcmp(argv[i], "--") != 0; i++) {
-		if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0)
+		if (strcmp(argv[i], "-h") == 0 ||
+		    strcmp(argv[i], "--help") == 0)
 			return true;
 	}
 	return false;
@@ -243,7 +246,7 @@ cmd_list(const struct cmd_find *f)
 	for (i = 0; i < CMD_COUNT; i++) {
 		if (f->cand[i])
 			printf("  %-*s  %s\n", (int)w, cmd_table[i]->name,
-			    cmd_table[i]->summary);
+			       cmd_table[i]->summary);
 	}
 }
 
@@ -255,8 +258,8 @@ cmd_help_all(const struct cmd_find *f)
 	       "       rosterd --version\n\n"
 	       "commands:\n");
 	cmd_list(f);
-	printf("\nCommand words may be shortened to a unique prefix "
-	       "(\"tok cr\" is \"token create\").\n"
+	printf("\nCommand words may be shortened to unique prefixes "
+	       "(\"tok cr\").\n"
 	       "The database is --db PATH, else $ROSTERD_DB, else "
 	       "./rosterd.db.\n");
 	return 0;
@@ -269,7 +272,7 @@ cmd_help_group(const struct cmd_find *f)
 	if (f->depth == 0)
 		return cmd_help_all(f);
 	printf("usage: rosterd %s<command> [options]\n\ncommands:\n",
-	    buf_str(&f->phrase));
+	       buf_str(&f->phrase));
 	cmd_list(f);
 	return 0;
 }
@@ -280,7 +283,7 @@ cmd_help(const struct cmd_entry *e)
 	size_t n = strlen(e->help);
 
 	printf("usage: rosterd %s%s%s\n\n%s", e->name, cmd_sep(e->synopsis),
-	    e->synopsis, e->help);
+	       e->synopsis, e->help);
 	if (n > 0 && e->help[n - 1] != '\n')
 		putchar('\n');
 	return 0;
@@ -298,7 +301,7 @@ cmd_group(const struct cmd_find *f, int argc, char **argv)
 	buf_init(&words, 0);
 	cmd_next_words(f, &words);
 	cmd_error("\"%.*s\" needs a command: %s", (int)(plen ? plen - 1 : 0),
-	    buf_str(&f->phrase), buf_str(&words));
+	          buf_str(&f->phrase), buf_str(&words));
 	buf_free(&words);
 	return 2;
 }
@@ -337,7 +340,7 @@ cmd_run(int argc, char **argv, bool help)
 		break;
 	case CMD_FIND_GROUP:
 		rc = help ? cmd_help_group(&f)
-			  : cmd_group(&f, argc - used, argv + used);
+		          : cmd_group(&f, argc - used, argv + used);
 		break;
 	default:
 		rc = 2;
@@ -375,8 +378,8 @@ cmd_dispatch(int argc, char **argv)
 static int
 cmd_finish(int rc)
 {
-	if (fflush(stdout) == 0 && !ferror(stdout))
-		return rc;
+	if ((fflush(stdout) == 0 && !ferror(stdout)) || rc != 0)
+		return rc; /* a failed command has already said why */
 	cmd_error("cannot write to standard output: %s", strerror(errno));
 	return 1;
 }

@@ -14,7 +14,7 @@
 /* 256 bits: the secret is unguessable, so a fast unsalted hash is enough. */
 #define AUTH_SECRET_BYTES 32
 
-static const char *const auth_known_scopes[] = { "scim", "admin" };
+static const char *const auth_known_scopes[] = {"scim", "admin"};
 
 int
 auth_init(void)
@@ -34,7 +34,7 @@ auth_token_generate(void)
 	memcpy(secret, AUTH_TOKEN_PREFIX, plen);
 	randombytes_buf(raw, sizeof(raw));
 	sodium_bin2base64(secret + plen, elen, raw, sizeof(raw),
-	    sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+	                  sodium_base64_VARIANT_URLSAFE_NO_PADDING);
 	sodium_memzero(raw, sizeof(raw));
 	return secret;
 }
@@ -68,7 +68,7 @@ auth_scope_has(const char *scopes, const char *scope)
 		return false;
 	for (;;) {
 		len = strcspn(p, ",");
-		if (auth_item_is(p, len, scope) || auth_item_is(p, len, "admin"))
+		if (auth_item_is(p, len, scope))
 			return true;
 		if (p[len] == '\0')
 			return false;

@@ -1,3 +1,713 @@
 /* SPDX-License-Identifier: ISC */
-/* stub: to be written */
-typedef int rosterd_stub_server;
+/* Copyright (c) 2026 rosterd developers */
+/*
+ * evhttp front end: routing, authentication, rate limits, replies and the
+ * group commit of writes.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
+#include <event2/event.h>
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+#include <jansson.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+
+#include "api/api_bulk.h"
+#include "api/api_discovery.h"
+#include "api/api_scim.h"
+#include "http/auth.h"
+#include "http/ratelimit.h"
+#include "http/server.h"
+#include "util/log.h"
+#include "util/xmalloc.h"
+
+#define SCIM_PREFIX "/scim/v2"
+#define PRIO_COUNT 3
+#define PRIO_COMMIT 2
+#define BATCH_MAX 512
+
+enum route_flags {
+	ROUTE_PUBLIC = 1, /* no token needed (discovery, health) */
+};
+
+struct route {
+	const char
+	    *pattern; /* segments after /scim/v2; {type} = Users|Groups */
+	unsigned methods;
+	void (*fn)(struct req *);
+	unsigned flags;
+};
+
+static const struct route routes[] = {
+    {"ServiceProviderConfig", EVHTTP_REQ_GET, api_discovery_spc, ROUTE_PUBLIC},
+    {"ResourceTypes", EVHTTP_REQ_GET, api_discovery_rtypes, ROUTE_PUBLIC},
+    {"ResourceTypes/*", EVHTTP_REQ_GET, api_discovery_rtypes, ROUTE_PUBLIC},
+    {"Schemas", EVHTTP_REQ_GET, api_discovery_schemas, ROUTE_PUBLIC},
+    {"Schemas/*", EVHTTP_REQ_GET, api_discovery_schemas, ROUTE_PUBLIC},
+    {"Bulk", EVHTTP_REQ_POST, api_bulk_post, 0},
+    {".search", EVHTTP_REQ_POST, api_scim_search, 0},
+    {"{type}/.search", EVHTTP_REQ_POST, api_scim_search, 0},
+    {"{type}", EVHTTP_REQ_GET | EVHTTP_REQ_POST, api_scim_collection, 0},
+    {"{type}/*",
+     EVHTTP_REQ_GET | EVHTTP_REQ_PUT | EVHTTP_REQ_PATCH | EVHTTP_REQ_DELETE,
+     api_scim_resource, 0},
+};
+
+struct server {
+	struct server_config cfg;
+	struct event_base *base;
+	struct evhttp *http;
+	struct store *st;
+	struct ratelimit *rl;
+	SSL_CTX *ssl;
+	struct event *commit_ev;
+	struct event *sigterm, *sigint;
+	struct req *pending; /* replies waiting for the batch commit */
+	struct req **pending_tail;
+	size_t batch;
+	double batch_started;
+};
+
+static double
+now_mono(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+struct store *
+server_store(struct server *srv)
+{
+	return srv->st;
+}
+
+const char *
+req_param(struct req *r, const char *name)
+{
+	return r->query != NULL ? evhttp_find_header(r->query, name) : NULL;
+}
+
+const char *
+req_header(struct req *r, const char *name)
+{
+	return evhttp_find_header(evhttp_request_get_input_headers(r->ev),
+	                          name);
+}
+
+void
+req_set_header(struct req *r, const char *name, const char *value)
+{
+	struct evkeyvalq *h = evhttp_request_get_output_headers(r->ev);
+
+	evhttp_remove_header(h, name);
+	evhttp_add_header(h, name, value);
+}
+
+size_t
+req_body_len(struct req *r)
+{
+	return evbuffer_get_length(evhttp_request_get_input_buffer(r->ev));
+}
+
+static bool
+content_type_ok(const char *ct)
+{
+	size_t n;
+
+	if (ct == NULL)
+		return true; /* lenient: some clients omit it */
+	while (*ct == ' ')
+		ct++;
+	n = strcspn(ct, "; ");
+	return (n == 21 && strncasecmp(ct, "application/scim+json", n) == 0) ||
+	       (n == 16 && strncasecmp(ct, "application/json", n) == 0);
+}
+
+json_t *
+req_body_json(struct req *r, size_t max, struct scim_err *e)
+{
+	struct evbuffer *in = evhttp_request_get_input_buffer(r->ev);
+	size_t len = evbuffer_get_length(in);
+	json_error_t je;
+	json_t *j;
+
+	if (len > max) {
+		scim_err_set(
+		    e, 413, NULL,
+		    "request body of %zu bytes exceeds the limit of %zu", len,
+		    max);
+		return NULL;
+	}
+	if (!content_type_ok(req_header(r, "Content-Type"))) {
+		scim_err_set(e, 415, NULL,
+		             "Content-Type must be application/scim+json or "
+		             "application/json");
+		return NULL;
+	}
+	if (len == 0) {
+		scim_err_set(
+		    e, 400, SCIM_ET_INVALID_SYNTAX,
+		    "the request body is empty; a JSON object is required");
+		return NULL;
+	}
+	j = json_loadb((const char *)evbuffer_pullup(in, -1), len,
+	               JSON_REJECT_DUPLICATES, &je);
+	if (j == NULL) {
+		scim_err_set(e, 400, SCIM_ET_INVALID_SYNTAX,
+		             "malformed JSON at line %d, column %d: %s",
+		             je.line, je.column, je.text);
+		return NULL;
+	}
+	return j;
+}
+
+/* ---- replies and group commit ---- */
+
+static void
+req_free(struct req *r)
+{
+	if (r->query != NULL) {
+		evhttp_clear_headers(r->query);
+		free(r->query);
+	}
+	store_token_clear(&r->tok);
+	buf_free(&r->out);
+	free(r->path);
+	free(r->segbuf);
+	free(r->base_url);
+	free(r);
+}
+
+static void
+req_send(struct req *r)
+{
+	struct evbuffer *ob;
+
+	if (r->ev == NULL) /* the client went away */
+		goto out;
+	if (r->status == 204 || r->status == 304) {
+		evhttp_send_reply(r->ev, r->status, NULL, NULL);
+		goto out;
+	}
+	req_set_header(r, "Content-Type", "application/scim+json");
+	ob = evbuffer_new();
+	evbuffer_add(ob, buf_str(&r->out), r->out.len);
+	evhttp_send_reply(r->ev, r->status, NULL, ob);
+	evbuffer_free(ob);
+out:
+	req_free(r);
+}
+
+static void
+server_commit(struct server *srv)
+{
+	struct req *r, *next;
+	int rc;
+
+	if (!store_in_tx(srv->st))
+		return;
+	rc = store_commit(srv->st);
+	if (rc != STORE_OK) {
+		log_warnx("%s: batch commit failed; rolling back", __func__);
+		store_rollback(srv->st);
+	}
+	for (r = srv->pending; r != NULL; r = next) {
+		next = r->next;
+		if (rc != STORE_OK) {
+			struct scim_err e;
+
+			scim_err_init(&e);
+			scim_err_set(&e, 500, NULL,
+			             "the change could not be committed");
+			buf_reset(&r->out);
+			r->write = false;
+			server_reply_error(r, &e);
+			continue;
+		}
+		req_send(r);
+	}
+	srv->pending = NULL;
+	srv->pending_tail = &srv->pending;
+	srv->batch = 0;
+}
+
+static void
+server_commit_cb(evutil_socket_t fd, short what, void *arg)
+{
+	server_commit(arg);
+}
+
+static void
+server_conn_closed(struct evhttp_connection *evcon, void *arg)
+{
+	struct server *srv = arg;
+	struct req *r;
+
+	for (r = srv->pending; r != NULL; r = r->next)
+		if (r->ev != NULL &&
+		    evhttp_request_get_connection(r->ev) == evcon)
+			r->ev = NULL;
+}
+
+int
+req_write_begin(struct req *r)
+{
+	struct server *srv = r->srv;
+
+	if (srv->batch >= BATCH_MAX ||
+	    (srv->batch > 0 && now_mono() - srv->batch_started > 0.005))
+		server_commit(srv);
+	if (!store_in_tx(srv->st)) {
+		if (store_begin(srv->st) != STORE_OK)
+			return -1;
+		srv->batch_started = now_mono();
+		event_active(srv->commit_ev, 0, 0);
+	}
+	if (store_savepoint(srv->st) != STORE_OK)
+		return -1;
+	r->write = true;
+	srv->batch++;
+	return 0;
+}
+
+void
+server_reply(struct req *r, int status)
+{
+	struct server *srv = r->srv;
+
+	r->status = status;
+	if (!r->write) {
+		req_send(r);
+		return;
+	}
+	if (status >= 400) {
+		store_rollback_savepoint(srv->st);
+		req_send(r);
+		return;
+	}
+	store_release(srv->st);
+	evhttp_connection_set_closecb(evhttp_request_get_connection(r->ev),
+	                              server_conn_closed, srv);
+	r->next = NULL;
+	*srv->pending_tail = r;
+	srv->pending_tail = &r->next;
+}
+
+void
+server_reply_json(struct req *r, int status, json_t *body)
+{
+	char *s = json_dumps(body, JSON_COMPACT);
+
+	buf_reset(&r->out);
+	buf_addstr(&r->out, s);
+	free(s);
+	server_reply(r, status);
+}
+
+void
+server_reply_error(struct req *r, const struct scim_err *e)
+{
+	json_t *j = scim_err_json(e);
+	int status = e->status ? e->status : 500;
+
+	server_reply_json(r, status, j);
+	json_decref(j);
+}
+
+static void
+reply_status(struct req *r, int status, const char *scim_type, const char *msg)
+{
+	struct scim_err e;
+
+	scim_err_init(&e);
+	scim_err_set(&e, status, scim_type, "%s", msg);
+	server_reply_error(r, &e);
+}
+
+/* ---- routing ---- */
+
+static int
+req_split_path(struct req *r)
+{
+	char *p, *save = NULL, *tok;
+
+	r->segbuf = xstrdup(r->path + strlen(SCIM_PREFIX));
+	for (p = r->segbuf; (tok = strtok_r(p, "/", &save)) != NULL; p = NULL) {
+		if (r->nseg == sizeof(r->seg) / sizeof(r->seg[0]))
+			return -1;
+		r->seg[r->nseg++] = tok;
+	}
+	return 0;
+}
+
+static bool
+route_match(const struct route *rt, struct req *r)
+{
+	char pat[64], *p, *save = NULL, *tok;
+	size_t i = 0;
+
+	snprintf(pat, sizeof(pat), "%s", rt->pattern);
+	for (p = pat; (tok = strtok_r(p, "/", &save)) != NULL; p = NULL, i++) {
+		if (i >= r->nseg)
+			return false;
+		if (strcmp(tok, "*") == 0)
+			continue;
+		if (strcmp(tok, "{type}") == 0) {
+			if (strcasecmp(r->seg[i], "Users") != 0 &&
+			    strcasecmp(r->seg[i], "Groups") != 0)
+				return false;
+			continue;
+		}
+		if (strcasecmp(tok, r->seg[i]) != 0)
+			return false;
+	}
+	return i == r->nseg;
+}
+
+static void
+req_set_base_url(struct req *r)
+{
+	const char *host = req_header(r, "Host");
+
+	if (r->srv->cfg.base_url != NULL)
+		r->base_url = xstrdup(r->srv->cfg.base_url);
+	else
+		r->base_url =
+		    xasprintf("%s://%s" SCIM_PREFIX,
+		              r->srv->ssl != NULL ? "https" : "http",
+		              host != NULL ? host : r->srv->cfg.listen);
+}
+
+static void
+rate_headers(struct req *r, const struct ratelimit_state *st)
+{
+	char v[128];
+
+	snprintf(v, sizeof(v), "\"default\";q=%ld;w=%ld", st->limit,
+	         (long)(st->limit / st->rps > 1 ? st->limit / st->rps : 1));
+	req_set_header(r, "RateLimit-Policy", v);
+	snprintf(v, sizeof(v), "\"default\";r=%ld;t=%ld", st->remaining,
+	         st->reset);
+	req_set_header(r, "RateLimit", v);
+	snprintf(v, sizeof(v), "%ld", st->limit);
+	req_set_header(r, "RateLimit-Limit", v);
+	snprintf(v, sizeof(v), "%ld", st->remaining);
+	req_set_header(r, "RateLimit-Remaining", v);
+	snprintf(v, sizeof(v), "%ld", st->reset);
+	req_set_header(r, "RateLimit-Reset", v);
+}
+
+static int
+req_rate_limit(struct req *r)
+{
+	struct store_tenant t;
+	struct ratelimit_state st;
+	double rps = SERVER_RATE_RPS_DEFAULT, burst = SERVER_RATE_BURST_DEFAULT;
+	char v[32];
+
+	memset(&t, 0, sizeof(t));
+	if (store_tenant_get_id(r->srv->st, r->tok.tenant_id, &t) == STORE_OK) {
+		if (t.rate_rps > 0)
+			rps = t.rate_rps;
+		if (t.rate_burst > 0)
+			burst = t.rate_burst;
+		else if (t.rate_rps > 0)
+			burst = t.rate_rps;
+	}
+	store_tenant_clear(&t);
+	if (ratelimit_take(r->srv->rl, r->tok.id, rps, burst, now_mono(),
+	                   &st)) {
+		rate_headers(r, &st);
+		return 0;
+	}
+	rate_headers(r, &st);
+	snprintf(v, sizeof(v), "%ld", st.retry_after);
+	req_set_header(r, "Retry-After", v);
+	reply_status(r, 429, NULL, "rate limit exceeded; retry later");
+	return -1;
+}
+
+static int
+req_authenticate(struct req *r)
+{
+	const char *h = req_header(r, "Authorization");
+	uint8_t hash[AUTH_HASH_LEN];
+	int rc;
+
+	if (h == NULL || strncasecmp(h, "Bearer ", 7) != 0) {
+		req_set_header(r, "WWW-Authenticate",
+		               "Bearer realm=\"rosterd\"");
+		reply_status(
+		    r, 401, NULL,
+		    "authentication required: send Authorization: Bearer "
+		    "<token>");
+		return -1;
+	}
+	for (h += 7; *h == ' '; h++)
+		;
+	auth_token_hash(h, strlen(h), hash);
+	rc = store_token_find(r->srv->st, hash, &r->tok);
+	if (rc != STORE_OK || r->tok.revoked) {
+		req_set_header(
+		    r, "WWW-Authenticate",
+		    "Bearer realm=\"rosterd\", error=\"invalid_token\"");
+		reply_status(r, 401, NULL, "the bearer token is not valid");
+		return -1;
+	}
+	if (!auth_scope_has(r->tok.scopes, "scim")) {
+		req_set_header(
+		    r, "WWW-Authenticate",
+		    "Bearer realm=\"rosterd\", error=\"insufficient_scope\", "
+		    "scope=\"scim\"");
+		reply_status(r, 403, NULL,
+		             "the token lacks the \"scim\" scope");
+		return -1;
+	}
+	r->actor.token_id = r->tok.id;
+	r->actor.source = "scim";
+	return req_rate_limit(r);
+}
+
+static void
+req_dispatch(struct req *r)
+{
+	const struct route *rt;
+	bool path_ok = false;
+	size_t i;
+
+	if (req_split_path(r) == -1) {
+		reply_status(r, 404, NULL, "no such endpoint");
+		return;
+	}
+	for (i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
+		rt = &routes[i];
+		if (!route_match(rt, r))
+			continue;
+		path_ok = true;
+		if ((rt->methods & r->method) == 0)
+			continue;
+		if (!(rt->flags & ROUTE_PUBLIC) && req_authenticate(r) == -1)
+			return;
+		rt->fn(r);
+		return;
+	}
+	if (path_ok)
+		reply_status(r, 501, NULL,
+		             "this method is not supported on this endpoint");
+	else
+		reply_status(r, 404, NULL, "no such endpoint");
+}
+
+static void
+server_request_cb(struct evhttp_request *ev, void *arg)
+{
+	struct server *srv = arg;
+	const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(ev);
+	const char *path = evhttp_uri_get_path(uri);
+	const char *q = evhttp_uri_get_query(uri);
+	struct req *r;
+
+	r = xcalloc(1, sizeof(*r));
+	r->srv = srv;
+	r->ev = ev;
+	r->method = evhttp_request_get_command(ev);
+	buf_init(&r->out, 0);
+	r->path = evhttp_uridecode(path != NULL ? path : "/", 0, NULL);
+	if (q != NULL) {
+		r->query = xcalloc(1, sizeof(*r->query));
+		if (evhttp_parse_query_str(q, r->query) == -1) {
+			reply_status(r, 400, SCIM_ET_INVALID_SYNTAX,
+			             "malformed query string");
+			return;
+		}
+	}
+	req_set_base_url(r);
+	if (strcmp(r->path, "/healthz") == 0) {
+		buf_addstr(&r->out, "{\"status\":\"ok\"}");
+		server_reply(r, 200);
+		return;
+	}
+	if (strncmp(r->path, SCIM_PREFIX, strlen(SCIM_PREFIX)) != 0 ||
+	    (r->path[strlen(SCIM_PREFIX)] != '/' &&
+	     r->path[strlen(SCIM_PREFIX)] != '\0')) {
+		reply_status(r, 404, NULL, "no such endpoint");
+		return;
+	}
+	req_dispatch(r);
+}
+
+/* ---- set-up ---- */
+
+static struct bufferevent *
+server_ssl_bev(struct event_base *base, void *arg)
+{
+	struct server *srv = arg;
+
+	return bufferevent_openssl_socket_new(base, -1, SSL_new(srv->ssl),
+	                                      BUFFEREVENT_SSL_ACCEPTING,
+	                                      BEV_OPT_CLOSE_ON_FREE);
+}
+
+static int
+server_tls(struct server *srv, char **cause)
+{
+	if (srv->cfg.tls_cert == NULL && srv->cfg.tls_key == NULL)
+		return 0;
+	if (srv->cfg.tls_cert == NULL || srv->cfg.tls_key == NULL) {
+		*cause = xstrdup("--tls-cert and --tls-key go together");
+		return -1;
+	}
+	srv->ssl = SSL_CTX_new(TLS_server_method());
+	SSL_CTX_set_min_proto_version(srv->ssl, TLS1_2_VERSION);
+	if (SSL_CTX_use_certificate_chain_file(srv->ssl, srv->cfg.tls_cert) !=
+	        1 ||
+	    SSL_CTX_use_PrivateKey_file(srv->ssl, srv->cfg.tls_key,
+	                                SSL_FILETYPE_PEM) != 1 ||
+	    SSL_CTX_check_private_key(srv->ssl) != 1) {
+		*cause = xasprintf("cannot load TLS certificate/key: %s",
+		                   ERR_reason_error_string(ERR_get_error()));
+		return -1;
+	}
+	evhttp_set_bevcb(srv->http, server_ssl_bev, srv);
+	return 0;
+}
+
+static int
+server_bind(struct server *srv, char **cause)
+{
+	char host[256];
+	const char *colon = strrchr(srv->cfg.listen, ':');
+	char *end;
+	long port;
+
+	if (colon == NULL ||
+	    (size_t)(colon - srv->cfg.listen) >= sizeof(host)) {
+		*cause = xasprintf("--listen \"%s\": expected ADDR:PORT",
+		                   srv->cfg.listen);
+		return -1;
+	}
+	memcpy(host, srv->cfg.listen, (size_t)(colon - srv->cfg.listen));
+	host[colon - srv->cfg.listen] = '\0';
+	if (host[0] == '[' && host[strlen(host) - 1] == ']') {
+		memmove(host, host + 1, strlen(host));
+		host[strlen(host) - 1] = '\0';
+	}
+	errno = 0;
+	port = strtol(colon + 1, &end, 10);
+	if (*end != '\0' || errno != 0 || port < 0 || port > 65535) {
+		*cause =
+		    xasprintf("--listen \"%s\": bad port", srv->cfg.listen);
+		return -1;
+	}
+	if (evhttp_bind_socket(srv->http, host, (unsigned short)port) != 0) {
+		*cause = xasprintf("cannot listen on %s: %s", srv->cfg.listen,
+		                   strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+static void
+server_signal_cb(evutil_socket_t sig, short what, void *arg)
+{
+	struct server *srv = arg;
+
+	log_info("received signal %d, shutting down", (int)sig);
+	event_base_loopexit(srv->base, NULL);
+}
+
+static struct event_base *
+server_base_new(void)
+{
+	struct event_config *ec = event_config_new();
+	struct event_base *base;
+
+	/*
+	 * evhttp toggles read and write interest several times per request;
+	 * the changelist folds those into one epoll_ctl per loop turn.
+	 */
+	event_config_set_flag(ec, EVENT_BASE_FLAG_EPOLL_USE_CHANGELIST);
+	base = event_base_new_with_config(ec);
+	event_config_free(ec);
+	return base;
+}
+
+struct server *
+server_new(const struct server_config *cfg, char **cause)
+{
+	struct server *srv = xcalloc(1, sizeof(*srv));
+
+	srv->cfg = *cfg;
+	srv->pending_tail = &srv->pending;
+	srv->st = store_open(cfg->db, cause);
+	if (srv->st == NULL)
+		goto fail;
+	srv->base = server_base_new();
+	event_base_priority_init(srv->base, PRIO_COUNT);
+	srv->http = evhttp_new(srv->base);
+	evhttp_set_max_body_size(srv->http, SERVER_HARD_MAX_BODY);
+	evhttp_set_allowed_methods(
+	    srv->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_PUT |
+	                   EVHTTP_REQ_PATCH | EVHTTP_REQ_DELETE |
+	                   EVHTTP_REQ_HEAD | EVHTTP_REQ_OPTIONS);
+	evhttp_set_timeout(srv->http, 60);
+	evhttp_set_gencb(srv->http, server_request_cb, srv);
+	if (server_tls(srv, cause) == -1 || server_bind(srv, cause) == -1)
+		goto fail;
+	srv->rl = ratelimit_new();
+	srv->commit_ev = event_new(srv->base, -1, 0, server_commit_cb, srv);
+	event_priority_set(srv->commit_ev, PRIO_COMMIT);
+	srv->sigterm = evsignal_new(srv->base, SIGTERM, server_signal_cb, srv);
+	srv->sigint = evsignal_new(srv->base, SIGINT, server_signal_cb, srv);
+	event_add(srv->sigterm, NULL);
+	event_add(srv->sigint, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	return srv;
+fail:
+	server_free(srv);
+	return NULL;
+}
+
+int
+server_run(struct server *srv)
+{
+	log_info("rosterd listening on %s://%s" SCIM_PREFIX,
+	         srv->ssl != NULL ? "https" : "http", srv->cfg.listen);
+	event_base_dispatch(srv->base);
+	server_commit(srv);
+	return 0;
+}
+
+void
+server_free(struct server *srv)
+{
+	if (srv == NULL)
+		return;
+	if (srv->commit_ev != NULL)
+		event_free(srv->commit_ev);
+	if (srv->sigterm != NULL)
+		event_free(srv->sigterm);
+	if (srv->sigint != NULL)
+		event_free(srv->sigint);
+	if (srv->http != NULL)
+		evhttp_free(srv->http);
+	if (srv->base != NULL)
+		event_base_free(srv->base);
+	if (srv->ssl != NULL)
+		SSL_CTX_free(srv->ssl);
+	ratelimit_free(srv->rl);
+	store_close(srv->st);
+	free(srv);
+}
