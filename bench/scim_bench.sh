@@ -36,6 +36,8 @@ BUILD=build-release
 BIN=$ROOT/$BUILD/rosterd
 
 export LC_ALL=C.UTF-8
+# nginx lives in /usr/sbin, which is not on a normal user's PATH on Debian.
+export PATH=$PATH:/usr/sbin:/sbin
 
 say() { printf '==> %s\n' "$*" >&2; }
 die() {

@@ -37,6 +37,9 @@ CREATE INDEX resources_name ON resources(tenant_id, type, name COLLATE NOCASE)
   WHERE deleted_at IS NULL;
 CREATE INDEX resources_external ON resources(tenant_id, type, external_id)
   WHERE deleted_at IS NULL;
+-- list pages without sortBy walk this in rid order: no sort step
+CREATE INDEX resources_list ON resources(tenant_id, type)
+  WHERE deleted_at IS NULL;
 CREATE TABLE members (
   group_rid INTEGER NOT NULL REFERENCES resources(rid),
   member_rid INTEGER NOT NULL REFERENCES resources(rid),

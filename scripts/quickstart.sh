@@ -119,5 +119,5 @@ cat <<EOF
 
 EOF
 
-say "exec $BIN serve --db $DB --listen $LISTEN $*"
+say "exec $BIN serve --db $DB --listen $LISTEN${*:+ $*}"
 exec "$BIN" serve --db "$DB" --listen "$LISTEN" "$@"

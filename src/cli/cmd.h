@@ -41,5 +41,14 @@ extern const struct cmd_entry cmd_tenant_list_entry;
 extern const struct cmd_entry cmd_token_create_entry;
 extern const struct cmd_entry cmd_token_list_entry;
 extern const struct cmd_entry cmd_token_revoke_entry;
+extern const struct cmd_entry cmd_config_check_entry;
+extern const struct cmd_entry cmd_config_show_entry;
+extern const struct cmd_entry cmd_import_hris_entry;
+extern const struct cmd_entry cmd_feed_plan_entry;
+extern const struct cmd_entry cmd_feed_render_entry;
+extern const struct cmd_entry cmd_feed_approve_entry;
+extern const struct cmd_entry cmd_feed_reject_entry;
+extern const struct cmd_entry cmd_feed_runs_entry;
+extern const struct cmd_entry cmd_feed_show_entry;
 
 #endif

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "cfg/cfg.h"
 #include "cli/cmd.h"
 #include "http/server.h"
 #include "util/log.h"
@@ -26,8 +27,13 @@ serve_log_level(const char *s)
 	return -1;
 }
 
+struct serve_args {
+	const char *config, *db, *listen, *base_url, *tls_cert, *tls_key;
+	const char *log_level;
+};
+
 static int
-cmd_serve_exec(int argc, char **argv)
+serve_parse(int argc, char **argv, struct serve_args *a)
 {
 	static const struct option opts[] = {
 	    {"config", required_argument, NULL, 'c'},
@@ -38,62 +44,114 @@ cmd_serve_exec(int argc, char **argv)
 	    {"tls-key", required_argument, NULL, 'K'},
 	    {"log-level", required_argument, NULL, 'L'},
 	    {NULL, 0, NULL, 0}};
-	struct server_config cfg;
-	struct server *srv;
-	char *cause = NULL;
-	int ch, rc;
+	int ch;
 
-	memset(&cfg, 0, sizeof(cfg));
-	cfg.db = cmd_default_db();
-	cfg.listen = "127.0.0.1:8080";
+	memset(a, 0, sizeof(*a));
 	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (ch) {
 		case 'c':
-			cmd_error("--config: the YAML configuration file "
-			          "arrives with the feed engine; use options");
-			return 2;
+			a->config = optarg;
+			break;
 		case 'd':
-			cfg.db = optarg;
+			a->db = optarg;
 			break;
 		case 'l':
-			cfg.listen = optarg;
+			a->listen = optarg;
 			break;
 		case 'b':
-			cfg.base_url = optarg;
+			a->base_url = optarg;
 			break;
 		case 'C':
-			cfg.tls_cert = optarg;
+			a->tls_cert = optarg;
 			break;
 		case 'K':
-			cfg.tls_key = optarg;
+			a->tls_key = optarg;
 			break;
 		case 'L':
-			if (serve_log_level(optarg) == -1)
-				return 2;
+			a->log_level = optarg;
 			break;
 		default:
-			return cmd_usage(&cmd_serve_entry);
+			return -1;
 		}
 	}
-	if (optind != argc)
+	return optind == argc ? 0 : -1;
+}
+
+static struct cfg *
+serve_config(const struct serve_args *a)
+{
+	struct cfg *c;
+	char *cause = NULL;
+
+	if (a->config == NULL)
+		return cfg_default();
+	if ((c = cfg_load(a->config, &cause)) == NULL) {
+		cmd_error("%s", cause);
+		free(cause);
+		return NULL;
+	}
+	if (c->nerrors > 0) {
+		fputs(buf_str(&c->errors), stderr);
+		cmd_error("%s: %d error%s; not starting", a->config, c->nerrors,
+		          c->nerrors == 1 ? "" : "s");
+		cfg_free(c);
+		return NULL;
+	}
+	return c;
+}
+
+/* Command-line values win over the file, the file over defaults. */
+static void
+serve_merge(const struct serve_args *a, const struct cfg *c,
+            struct server_config *sc)
+{
+	memset(sc, 0, sizeof(*sc));
+	sc->db = a->db ? a->db : c->db ? c->db : cmd_default_db();
+	sc->listen = a->listen ? a->listen : c->listen;
+	sc->base_url = a->base_url ? a->base_url : c->base_url;
+	sc->tls_cert = a->tls_cert ? a->tls_cert : c->tls_cert;
+	sc->tls_key = a->tls_key ? a->tls_key : c->tls_key;
+}
+
+static int
+cmd_serve_exec(int argc, char **argv)
+{
+	struct serve_args a;
+	struct server_config sc;
+	struct server *srv;
+	struct cfg *c;
+	char *cause = NULL;
+	int rc;
+
+	if (serve_parse(argc, argv, &a) == -1)
 		return cmd_usage(&cmd_serve_entry);
-	srv = server_new(&cfg, &cause);
+	if ((c = serve_config(&a)) == NULL)
+		return 1;
+	if (serve_log_level(a.log_level ? a.log_level : c->log_level) == -1) {
+		cfg_free(c);
+		return 2;
+	}
+	serve_merge(&a, c, &sc);
+	srv = server_new(&sc, &cause);
 	if (srv == NULL) {
 		cmd_error("%s", cause != NULL ? cause : "cannot start");
 		free(cause);
+		cfg_free(c);
 		return 1;
 	}
 	rc = server_run(srv);
 	server_free(srv);
+	cfg_free(c);
 	log_info("rosterd stopped");
 	return rc == 0 ? 0 : 1;
 }
 
 const struct cmd_entry cmd_serve_entry = {
     .name = "serve",
-    .synopsis = "[--db PATH] [--listen ADDR:PORT] [--base-url URL] "
-                "[--tls-cert FILE --tls-key FILE] [--log-level LEVEL]",
-    .summary = "run the SCIM 2.0 service provider",
+    .synopsis =
+        "[--config FILE] [--db PATH] [--listen ADDR:PORT] [--base-url URL] "
+        "[--tls-cert FILE --tls-key FILE] [--log-level LEVEL]",
+    .summary = "Run the SCIM 2.0 service provider",
     .help =
         "Serve SCIM 2.0 (RFC 7643/7644) at /scim/v2 on ADDR:PORT until "
         "SIGTERM\n"

@@ -5,6 +5,8 @@
  * group commit of writes.
  */
 #include <errno.h>
+#include <netdb.h>
+#include <sys/socket.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -72,6 +74,7 @@ struct server {
 	SSL_CTX *ssl;
 	struct event *commit_ev;
 	struct event *sigterm, *sigint;
+	char addr[128];      /* the bound address, for messages */
 	struct req *pending; /* replies waiting for the batch commit */
 	struct req **pending_tail;
 	size_t batch;
@@ -589,6 +592,10 @@ server_bind(struct server *srv, char **cause)
 {
 	char host[256];
 	const char *colon = strrchr(srv->cfg.listen, ':');
+	struct evhttp_bound_socket *bound;
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof(ss);
+	char h[NI_MAXHOST], p[NI_MAXSERV];
 	char *end;
 	long port;
 
@@ -611,11 +618,20 @@ server_bind(struct server *srv, char **cause)
 		    xasprintf("--listen \"%s\": bad port", srv->cfg.listen);
 		return -1;
 	}
-	if (evhttp_bind_socket(srv->http, host, (unsigned short)port) != 0) {
+	bound = evhttp_bind_socket_with_handle(srv->http, host,
+	    (unsigned short)port);
+	if (bound == NULL) {
 		*cause = xasprintf("cannot listen on %s: %s", srv->cfg.listen,
 		                   strerror(errno));
 		return -1;
 	}
+	/* With port 0 the kernel picks one: report the real address. */
+	if (getsockname(evhttp_bound_socket_get_fd(bound),
+	        (struct sockaddr *)&ss, &sl) == 0 &&
+	    getnameinfo((struct sockaddr *)&ss, sl, h, sizeof(h), p, sizeof(p),
+	        NI_NUMERICHOST | NI_NUMERICSERV) == 0)
+		snprintf(srv->addr, sizeof(srv->addr),
+		    ss.ss_family == AF_INET6 ? "[%s]:%s" : "%s:%s", h, p);
 	return 0;
 }
 
@@ -650,6 +666,7 @@ server_new(const struct server_config *cfg, char **cause)
 	struct server *srv = xcalloc(1, sizeof(*srv));
 
 	srv->cfg = *cfg;
+	snprintf(srv->addr, sizeof(srv->addr), "%s", cfg->listen);
 	srv->pending_tail = &srv->pending;
 	srv->st = store_open(cfg->db, cause);
 	if (srv->st == NULL)
@@ -684,7 +701,7 @@ int
 server_run(struct server *srv)
 {
 	log_info("rosterd listening on %s://%s" SCIM_PREFIX,
-	         srv->ssl != NULL ? "https" : "http", srv->cfg.listen);
+	         srv->ssl != NULL ? "https" : "http", srv->addr);
 	event_base_dispatch(srv->base);
 	server_commit(srv);
 	return 0;

@@ -67,6 +67,20 @@ static const struct {
     {"le", SCIM_F_LE}, {"pr", SCIM_F_PR},
 };
 
+/*
+ * "schemas" (RFC 7643 §3) is in no schema table but is filterable: RFC
+ * 7644 §3.4.2.2 shows schemas eq "urn:...:enterprise:2.0:User". It is a
+ * top-level multi-valued string in every doc; schema URIs compare
+ * case-insensitively, as everywhere else in rosterd.
+ */
+static const struct scim_attr schemas_attr = {
+    .name = "schemas",
+    .type = SCIM_T_REFERENCE,
+    .multi = true,
+    .mut = SCIM_M_RO,
+    .desc = "The schema URIs of the resource.",
+};
+
 #define EXPECT_OP "an operator (eq, ne, co, sw, ew, gt, ge, lt, le or pr)"
 #define EXPECT_VALUE "a value (a JSON string, number, true, false or null)"
 
@@ -89,15 +103,22 @@ fop_name(enum scim_fop op)
  * bytes, so the detail stays valid UTF-8 whatever the client sent.
  */
 static void
-add_echo(struct buf *b, const char *s, size_t n)
+add_clean(struct buf *b, const char *s, size_t n)
 {
 	size_t i, max = n > 40 ? 40 : n;
 
-	buf_addch(b, '\'');
 	for (i = 0; i < max; i++)
 		buf_addch(b, s[i] >= 0x20 && s[i] < 0x7f ? s[i] : '?');
 	if (max < n)
 		buf_addstr(b, "...");
+}
+
+/* The same in single quotes. */
+static void
+add_echo(struct buf *b, const char *s, size_t n)
+{
+	buf_addch(b, '\'');
+	add_clean(b, s, n);
 	buf_addch(b, '\'');
 }
 
@@ -152,8 +173,9 @@ is_space(char c)
 static bool
 is_word_char(char c)
 {
+	/* Non-ASCII bytes too, so an unknown name is reported whole. */
 	return isalnum((unsigned char)c) || c == '-' || c == '_' || c == '.' ||
-	       c == ':' || c == '$';
+	       c == ':' || c == '$' || (unsigned char)c >= 0x80;
 }
 
 static bool
@@ -598,8 +620,8 @@ fp_value(struct fparser *p, enum scim_fop op, const struct scim_attr *leaf,
 		v = json_loadb(p->text + t.pos, t.len, JSON_DECODE_ANY, &je);
 		if (v == NULL) {
 			buf_init(&b, 256);
-			add_echo(&b, je.text, strlen(je.text));
-			fp_fail(p, t.pos, "invalid %s literal (%s)",
+			add_clean(&b, je.text, strlen(je.text));
+			fp_fail(p, t.pos, "invalid %s literal: %s",
 			        t.kind == TK_STRING ? "string" : "number",
 			        buf_str(&b));
 			buf_free(&b);
@@ -690,6 +712,12 @@ fp_attrexp(struct fparser *p, const struct scim_attrpath *vp)
 		rc = resolve_inner(vp, name, at.len, &f->path);
 	else
 		rc = scim_attrpath_resolve(p->rt, name, at.len, &f->path);
+	if (rc == -1 && vp == NULL && at.len == 7 &&
+	    strncasecmp(name, "schemas", 7) == 0) {
+		memset(&f->path, 0, sizeof(f->path));
+		f->path.attr = &schemas_attr;
+		rc = 0;
+	}
 	if (rc == -1) {
 		fp_fail_attr(p, at.pos, f->raw_path, "unknown attribute %s");
 		goto fail;
@@ -786,7 +814,7 @@ fp_unary(struct fparser *p, const struct scim_attrpath *vp)
 		f = fp_paren(p, vp);
 		return f != NULL ? node_new(SCIM_F_NOT, f, NULL) : NULL;
 	}
-	if (p->tok.kind == TK_WORD)
+	if (p->tok.kind == TK_WORD && !tok_is(p, "and") && !tok_is(p, "or"))
 		return fp_attrexp(p, vp);
 	if (p->tok.kind == TK_UNTERMINATED || p->tok.kind == TK_STRING)
 		fp_expected(p, &p->tok,

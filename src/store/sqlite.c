@@ -15,6 +15,7 @@
 #include <sqlite3.h>
 
 #include "store/sqlite_filter.h"
+#include "store/sqlite_priv.h"
 #include "store/store.h"
 #include "store/store_backend.h"
 #include "util/buf.h"
@@ -70,6 +71,8 @@ static const char sq_schema_v1[] =
     "CREATE INDEX resources_external ON resources(tenant_id, type, "
     "external_id)\n"
     "  WHERE deleted_at IS NULL;\n"
+    "CREATE INDEX resources_list ON resources(tenant_id, type)\n"
+    "  WHERE deleted_at IS NULL;\n"
     "CREATE TABLE members (\n"
     "  group_rid INTEGER NOT NULL REFERENCES resources(rid),\n"
     "  member_rid INTEGER NOT NULL REFERENCES resources(rid),\n"
@@ -101,6 +104,8 @@ static const struct sq_migration {
 	const char *sql;
 } sq_migrations[] = {
     {1, sq_schema_v1},
+    {2, sqlite_hris_schema}, /* store/sqlite_hris.c */
+    {3, sqlite_feed_schema}, /* store/sqlite_feed.c */
 };
 
 #define SQ_NMIGRATIONS (sizeof(sq_migrations) / sizeof(sq_migrations[0]))
@@ -150,7 +155,7 @@ enum sq_st {
 
 #define SQ_TENANT_COLS "id, name, rate_rps, rate_burst, created"
 #define SQ_TOKEN_COLS                                                          \
-	"t.id, t.tenant_id, n.name, t.name, t.scopes, t.created, "            \
+	"t.id, t.tenant_id, n.name, t.name, t.scopes, t.created, "             \
 	"t.last_used, t.revoked_at IS NOT NULL, t.hash"
 #define SQ_RES_COLS                                                            \
 	"r.rid, r.tenant_id, r.type, r.id, r.name, r.external_id, r.active, "  \
@@ -170,57 +175,57 @@ static const char *const sq_sql[ST__COUNT] = {
     [ST_W_ROLLBACK] = "ROLLBACK TO w",
     [ST_TENANT_INSERT] = "INSERT INTO tenants (name, created) VALUES (?1, ?2)",
     [ST_TENANT_BY_NAME] =
-	"SELECT " SQ_TENANT_COLS " FROM tenants WHERE name = ?1",
+        "SELECT " SQ_TENANT_COLS " FROM tenants WHERE name = ?1",
     [ST_TENANT_BY_ID] = "SELECT " SQ_TENANT_COLS " FROM tenants WHERE id = ?1",
     [ST_TENANT_RATE] =
-	"UPDATE tenants SET rate_rps = ?2, rate_burst = ?3 WHERE id = ?1",
+        "UPDATE tenants SET rate_rps = ?2, rate_burst = ?3 WHERE id = ?1",
     [ST_TENANT_LIST] = "SELECT " SQ_TENANT_COLS " FROM tenants ORDER BY name",
     [ST_TOKEN_INSERT] = "INSERT INTO tokens (id, tenant_id, name, scopes, "
-			"hash, created) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                        "hash, created) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
     [ST_TOKEN_FIND] = "SELECT " SQ_TOKEN_COLS " FROM tokens t JOIN tenants n "
-		      "ON n.id = t.tenant_id WHERE t.hash = ?1",
+                      "ON n.id = t.tenant_id WHERE t.hash = ?1",
     [ST_TOKEN_LIST] = "SELECT " SQ_TOKEN_COLS " FROM tokens t JOIN tenants n "
-		      "ON n.id = t.tenant_id WHERE ?1 = 0 OR t.tenant_id = ?1 "
-		      "ORDER BY t.tenant_id, t.created, t.id",
+                      "ON n.id = t.tenant_id WHERE ?1 = 0 OR t.tenant_id = ?1 "
+                      "ORDER BY t.tenant_id, t.created, t.id",
     [ST_TOKEN_REVOKE] = "UPDATE tokens SET revoked_at = "
-			"coalesce(revoked_at, ?2) WHERE id = ?1",
+                        "coalesce(revoked_at, ?2) WHERE id = ?1",
     [ST_RES_GET] = "SELECT " SQ_RES_COLS " FROM resources r "
-		   "WHERE r.tenant_id = ?1 AND r.id = ?2 AND r.type = ?3 "
-		   "AND r.deleted_at IS NULL",
+                   "WHERE r.tenant_id = ?1 AND r.id = ?2 AND r.type = ?3 "
+                   "AND r.deleted_at IS NULL",
     [ST_RES_INSERT] = "INSERT INTO resources (tenant_id, type, id, name, "
-		      "external_id, active, doc, version, created, modified) "
-		      "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 1, ?8, ?9)",
+                      "external_id, active, doc, version, created, modified) "
+                      "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 1, ?8, ?9)",
     [ST_RES_CURRENT] = "SELECT tenant_id, type, id, doc, version "
-		       "FROM resources WHERE rid = ?1 AND deleted_at IS NULL",
+                       "FROM resources WHERE rid = ?1 AND deleted_at IS NULL",
     [ST_RES_UPDATE] = "UPDATE resources SET name = ?2, external_id = ?3, "
-		      "active = ?4, doc = ?5, modified = ?6, version = ?7 "
-		      "WHERE rid = ?1",
+                      "active = ?4, doc = ?5, modified = ?6, version = ?7 "
+                      "WHERE rid = ?1",
     [ST_RES_DELETE] =
-	"UPDATE resources SET deleted_at = ?2, version = ?3 WHERE rid = ?1",
+        "UPDATE resources SET deleted_at = ?2, version = ?3 WHERE rid = ?1",
     [ST_HISTORY] = "INSERT INTO history (tenant_id, type, rid, resource_id, "
-		   "op, at, token_id, source, version, before, after, "
-		   "members_delta) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, "
-		   "?9, ?10, ?11, ?12)",
+                   "op, at, token_id, source, version, before, after, "
+                   "members_delta) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, "
+                   "?9, ?10, ?11, ?12)",
     [ST_MEMBER_RESOLVE] = "SELECT rid FROM resources WHERE tenant_id = ?1 "
-			  "AND id = ?2 AND deleted_at IS NULL",
+                          "AND id = ?2 AND deleted_at IS NULL",
     [ST_MEMBER_ADD] = "INSERT OR IGNORE INTO members (group_rid, member_rid) "
-		      "VALUES (?1, ?2)",
+                      "VALUES (?1, ?2)",
     /* Both lookups are unique-index probes: O(log n) in the group size. */
     [ST_MEMBER_REMOVE] =
-	"DELETE FROM members WHERE group_rid = ?1 AND member_rid = "
-	"(SELECT m.rid FROM resources m WHERE m.tenant_id = "
-	"(SELECT g.tenant_id FROM resources g WHERE g.rid = ?1) "
-	"AND m.id = ?2)",
+        "DELETE FROM members WHERE group_rid = ?1 AND member_rid = "
+        "(SELECT m.rid FROM resources m WHERE m.tenant_id = "
+        "(SELECT g.tenant_id FROM resources g WHERE g.rid = ?1) "
+        "AND m.id = ?2)",
     [ST_MEMBERS_CLEAR] = "DELETE FROM members WHERE group_rid = ?1",
     [ST_MEMBERS_DROP_MEMBER] = "DELETE FROM members WHERE member_rid = ?1",
     [ST_MEMBERS_LIST] = "SELECT " SQ_MEMBER_COLS " FROM members m "
-			"JOIN resources r ON r.rid = m.member_rid "
-			"WHERE m.group_rid = ?1 AND r.deleted_at IS NULL "
-			"ORDER BY m.member_rid",
+                        "JOIN resources r ON r.rid = m.member_rid "
+                        "WHERE m.group_rid = ?1 AND r.deleted_at IS NULL "
+                        "ORDER BY m.member_rid",
     [ST_USER_GROUPS] = "SELECT " SQ_MEMBER_COLS " FROM members m "
-		       "JOIN resources r ON r.rid = m.group_rid "
-		       "WHERE m.member_rid = ?1 AND r.deleted_at IS NULL "
-		       "ORDER BY m.group_rid",
+                       "JOIN resources r ON r.rid = m.group_rid "
+                       "WHERE m.member_rid = ?1 AND r.deleted_at IS NULL "
+                       "ORDER BY m.group_rid",
 };
 
 struct sq {
@@ -233,6 +238,12 @@ static struct sq *
 sq_of(struct store *base)
 {
 	return (struct sq *)base;
+}
+
+sqlite3 *
+sqlite_store_db(struct store *base)
+{
+	return sq_of(base)->db;
 }
 
 /* Log the connection's last error for `func` and return STORE_ERR. */
@@ -404,7 +415,7 @@ sq_exec(struct sq *s, const char *sql, char **cause)
 /* A one-row, one-column pragma as text into buf. */
 static int
 sq_pragma_text(struct sq *s, const char *sql, char *buf, size_t len,
-    char **cause)
+               char **cause)
 {
 	sqlite3_stmt *st;
 	const unsigned char *t;
@@ -428,8 +439,7 @@ sq_user_version(struct sq *s, char **cause)
 {
 	char v[32];
 
-	if (sq_pragma_text(s, "PRAGMA user_version", v, sizeof(v), cause) ==
-	    -1)
+	if (sq_pragma_text(s, "PRAGMA user_version", v, sizeof(v), cause) == -1)
 		return -1;
 	return atoi(v);
 }
@@ -452,7 +462,8 @@ sq_migrate(struct store *base, char **cause)
 	if ((v = sq_user_version(s, cause)) == -1)
 		goto fail;
 	if (v > SQ_SCHEMA_VERSION) {
-		store_set_cause(cause,
+		store_set_cause(
+		    cause,
 		    "database schema version %d is newer than this rosterd "
 		    "supports (%d)",
 		    v, SQ_SCHEMA_VERSION);
@@ -465,7 +476,7 @@ sq_migrate(struct store *base, char **cause)
 			goto fail;
 		buf_init(&b, 0);
 		buf_addf(&b, "PRAGMA user_version = %d",
-		    sq_migrations[i].version);
+		         sq_migrations[i].version);
 		if (sq_exec(s, buf_str(&b), cause) == -1) {
 			buf_free(&b);
 			goto fail;
@@ -507,7 +518,7 @@ sq_create_file(const char *path, char **cause)
 	}
 	if (stat(path, &sb) == 0 && (sb.st_mode & 077) != 0)
 		log_warnx("%s: %s is accessible to other users (mode %03o)",
-		    __func__, path, (unsigned)(sb.st_mode & 0777));
+		          __func__, path, (unsigned)(sb.st_mode & 0777));
 	return 0;
 }
 
@@ -519,16 +530,16 @@ sq_configure(struct sq *s, const char *path, char **cause)
 	sqlite3_extended_result_codes(s->db, 1);
 	if (sq_exec(s, "PRAGMA busy_timeout = 5000", cause) == -1 ||
 	    sq_pragma_text(s, "PRAGMA journal_mode = WAL", mode, sizeof(mode),
-		cause) == -1 ||
+	                   cause) == -1 ||
 	    sq_exec(s,
-		"PRAGMA synchronous = FULL;"
-		"PRAGMA foreign_keys = ON;"
-		"PRAGMA cache_size = -8000",
-		cause) == -1)
+	            "PRAGMA synchronous = FULL;"
+	            "PRAGMA foreign_keys = ON;"
+	            "PRAGMA cache_size = -8000",
+	            cause) == -1)
 		return -1;
 	if (strcmp(mode, "wal") != 0 && strcmp(path, ":memory:") != 0)
-		log_warnx("%s: %s: journal mode is %s, not wal", __func__,
-		    path, mode);
+		log_warnx("%s: %s: journal mode is %s, not wal", __func__, path,
+		          mode);
 	return 0;
 }
 
@@ -539,10 +550,10 @@ sq_prepare_all(struct sq *s, char **cause)
 
 	for (i = 0; i < ST__COUNT; i++) {
 		if (sqlite3_prepare_v3(s->db, sq_sql[i], -1,
-			SQLITE_PREPARE_PERSISTENT, &s->st[i],
-			NULL) != SQLITE_OK) {
+		                       SQLITE_PREPARE_PERSISTENT, &s->st[i],
+		                       NULL) != SQLITE_OK) {
 			store_set_cause(cause, "preparing statement %d: %s", i,
-			    sqlite3_errmsg(s->db));
+			                sqlite3_errmsg(s->db));
 			log_warnx("%s: %s", __func__, sqlite3_errmsg(s->db));
 			return -1;
 		}
@@ -577,16 +588,16 @@ sq_open(const char *path, char **cause)
 		return NULL;
 	s = xcalloc(1, sizeof(*s));
 	/* One connection per thread: no mutex inside SQLite. */
-	flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
-		SQLITE_OPEN_NOMUTEX;
+	flags =
+	    SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
 	if (sqlite3_open_v2(path, &s->db, flags, NULL) != SQLITE_OK) {
 		store_set_cause(cause, "%s: %s", path,
-		    s->db ? sqlite3_errmsg(s->db) : "out of memory");
+		                s->db ? sqlite3_errmsg(s->db)
+		                      : "out of memory");
 		goto fail;
 	}
 	if (sq_configure(s, path, cause) == -1 ||
-	    sq_migrate(&s->base, cause) == -1 ||
-	    sq_prepare_all(s, cause) == -1)
+	    sq_migrate(&s->base, cause) == -1 || sq_prepare_all(s, cause) == -1)
 		goto fail;
 	return &s->base;
 fail:
@@ -662,8 +673,7 @@ sq_tenant_row(sqlite3_stmt *st, struct store_tenant *t, bool copy)
 }
 
 static int
-sq_tenant_create(struct store *base, const char *name,
-    struct store_tenant *out)
+sq_tenant_create(struct store *base, const char *name, struct store_tenant *out)
 {
 	struct sq *s = sq_of(base);
 	sqlite3_stmt *st = s->st[ST_TENANT_INSERT];
@@ -751,7 +761,7 @@ sq_tenant_set_rate(struct store *base, int64_t id, int rps, int burst)
 
 static int
 sq_tenant_list(struct store *base,
-    int (*cb)(const struct store_tenant *, void *), void *arg)
+               int (*cb)(const struct store_tenant *, void *), void *arg)
 {
 	struct sq *s = sq_of(base);
 	sqlite3_stmt *st;
@@ -791,8 +801,8 @@ sq_token_row(sqlite3_stmt *st, struct store_token *t, bool copy)
 
 static int
 sq_token_create(struct store *base, const char *id, int64_t tenant_id,
-    const char *name, const char *scopes,
-    const uint8_t hash[STORE_TOKEN_HASH_LEN])
+                const char *name, const char *scopes,
+                const uint8_t hash[STORE_TOKEN_HASH_LEN])
 {
 	struct sq *s = sq_of(base);
 	sqlite3_stmt *st = s->st[ST_TOKEN_INSERT];
@@ -815,7 +825,7 @@ sq_token_create(struct store *base, const char *id, int64_t tenant_id,
 
 static int
 sq_token_find(struct store *base, const uint8_t hash[STORE_TOKEN_HASH_LEN],
-    struct store_token *t)
+              struct store_token *t)
 {
 	struct sq *s = sq_of(base);
 	sqlite3_stmt *st = s->st[ST_TOKEN_FIND];
@@ -843,7 +853,7 @@ sq_token_find(struct store *base, const uint8_t hash[STORE_TOKEN_HASH_LEN],
 
 static int
 sq_token_list(struct store *base, int64_t tenant_id,
-    int (*cb)(const struct store_token *, void *), void *arg)
+              int (*cb)(const struct store_token *, void *), void *arg)
 {
 	struct sq *s = sq_of(base);
 	sqlite3_stmt *st;
@@ -909,7 +919,7 @@ sq_res_row(sqlite3_stmt *st, struct store_res *r, bool copy)
 
 static int
 sq_res_get(struct store *base, int64_t tenant_id, enum store_rtype type,
-    const char *id, struct store_res *res)
+           const char *id, struct store_res *res)
 {
 	struct sq *s = sq_of(base);
 	sqlite3_stmt *st = s->st[ST_RES_GET];
@@ -939,7 +949,7 @@ struct sq_hist {
 
 static int
 sq_history(struct sq *s, const struct sq_hist *h,
-    const struct store_actor *actor)
+           const struct store_actor *actor)
 {
 	sqlite3_stmt *st = s->st[ST_HISTORY];
 	const char *source = NULL, *token = NULL;
@@ -967,7 +977,7 @@ sq_history(struct sq *s, const struct sq_hist *h,
 
 static int
 sq_res_insert(struct store *base, struct store_res *res,
-    const struct store_actor *actor)
+              const struct store_actor *actor)
 {
 	struct sq *s = sq_of(base);
 	sqlite3_stmt *st = s->st[ST_RES_INSERT];
@@ -1043,7 +1053,7 @@ sq_current_clear(struct sq_current *c)
 
 static int
 sq_res_update(struct store *base, struct store_res *res,
-    const struct store_actor *actor, const char *members_delta)
+              const struct store_actor *actor, const char *members_delta)
 {
 	struct sq *s = sq_of(base);
 	sqlite3_stmt *st = s->st[ST_RES_UPDATE];
@@ -1134,7 +1144,7 @@ sq_drop_memberships(struct sq *s, int64_t rid)
 
 static int
 sq_res_delete(struct store *base, const struct store_res *res,
-    const struct store_actor *actor)
+              const struct store_actor *actor)
 {
 	struct sq *s = sq_of(base);
 	sqlite3_stmt *st = s->st[ST_RES_DELETE];
@@ -1185,7 +1195,8 @@ sq_bind_json(sqlite3_stmt *st, int i, const json_t *v)
 	switch (json_typeof(v)) {
 	case JSON_STRING:
 		return sqlite3_bind_text(st, i, json_string_value(v),
-		    (int)json_string_length(v), SQLITE_STATIC);
+		                         (int)json_string_length(v),
+		                         SQLITE_STATIC);
 	case JSON_INTEGER:
 		return sqlite3_bind_int64(st, i, json_integer_value(v));
 	case JSON_REAL:
@@ -1214,7 +1225,7 @@ struct sq_list {
 /* Prepare sql and bind tenant, type and the filter's values. */
 static int
 sq_list_prepare(struct sq *s, struct sq_list *l, const char *sql,
-    sqlite3_stmt **stp, int *next)
+                sqlite3_stmt **stp, int *next)
 {
 	sqlite3_stmt *st;
 	size_t i;
@@ -1226,11 +1237,10 @@ sq_list_prepare(struct sq *s, struct sq_list *l, const char *sql,
 	if (rc == SQLITE_OK)
 		rc = sqlite3_bind_int(st, 2, l->q->type);
 	for (i = 0; rc == SQLITE_OK && i < json_array_size(l->params); i++)
-		rc = sq_bind_json(st, (int)i + 3,
-		    json_array_get(l->params, i));
+		rc = sq_bind_json(st, (int)i + 3, json_array_get(l->params, i));
 	if (rc != SQLITE_OK) {
 		log_warnx("%s: binding filter values: %s", __func__,
-		    sqlite3_errstr(rc));
+		          sqlite3_errstr(rc));
 		sqlite3_finalize(st);
 		return STORE_ERR;
 	}
@@ -1276,7 +1286,8 @@ sq_list_sql(struct sq_list *l, struct buf *sql, char **cause)
 	buf_addstr(sql, "SELECT " SQ_RES_COLS " FROM resources r");
 	buf_addstr(sql, buf_str(&l->where));
 	if (l->kind == 'r' && !l->first)
-		buf_addstr(sql, q->descending ? " AND r.rid < ?" : " AND r.rid > ?");
+		buf_addstr(sql,
+		           q->descending ? " AND r.rid < ?" : " AND r.rid > ?");
 	buf_addstr(sql, " ORDER BY ");
 	if (q->sort != NULL) {
 		if (sqlite_filter_sort_expr(q->sort, q->type, sql, cause) == -1)
@@ -1290,8 +1301,8 @@ sq_list_sql(struct sq_list *l, struct buf *sql, char **cause)
 
 static int
 sq_list_rows(struct sq *s, struct sq_list *l,
-    int (*cb)(const struct store_res *, void *), void *arg,
-    struct store_page *page, char **cause)
+             int (*cb)(const struct store_res *, void *), void *arg,
+             struct store_page *page, char **cause)
 {
 	const struct store_query *q = l->q;
 	sqlite3_stmt *st = NULL;
@@ -1343,8 +1354,9 @@ sq_list_rows(struct sq *s, struct sq_list *l,
 		more = rc == SQLITE_ROW;
 	}
 	if (more)
-		page->next_cursor = store_cursor_encode(l->kind, q->tenant_id,
-		    q->type, l->kind == 'r' ? last : offset + n);
+		page->next_cursor =
+		    store_cursor_encode(l->kind, q->tenant_id, q->type,
+		                        l->kind == 'r' ? last : offset + n);
 	rc = STORE_OK;
 out:
 	sqlite3_finalize(st);
@@ -1361,18 +1373,19 @@ sq_list_setup(struct sq_list *l, char **cause)
 	if (q->cursor != NULL) {
 		l->kind = q->sort != NULL ? 'o' : 'r';
 		l->first = q->cursor[0] == '\0';
-		if (!l->first && store_cursor_decode(q->cursor, l->kind,
-				     q->tenant_id, q->type, &l->pos) == -1) {
+		if (!l->first &&
+		    store_cursor_decode(q->cursor, l->kind, q->tenant_id,
+		                        q->type, &l->pos) == -1) {
 			store_set_cause(cause, "invalid cursor");
 			return STORE_INVALID;
 		}
 	}
 	buf_addstr(&l->where, " WHERE r.tenant_id = ? AND r.type = ? AND "
-			      "r.deleted_at IS NULL");
+	                      "r.deleted_at IS NULL");
 	if (q->filter != NULL) {
 		buf_addstr(&l->where, " AND (");
 		if (sqlite_filter_compile(q->filter, q->type, &l->where,
-			l->params, cause) == -1)
+		                          l->params, cause) == -1)
 			return STORE_INVALID;
 		buf_addch(&l->where, ')');
 	}
@@ -1385,8 +1398,8 @@ sq_list_setup(struct sq_list *l, char **cause)
 
 static int
 sq_res_list(struct store *base, const struct store_query *q,
-    int (*cb)(const struct store_res *, void *), void *arg,
-    struct store_page *page, char **cause)
+            int (*cb)(const struct store_res *, void *), void *arg,
+            struct store_page *page, char **cause)
 {
 	struct sq *s = sq_of(base);
 	struct sq_list l;
@@ -1424,8 +1437,8 @@ out:
 
 static int
 sq_member_walk(struct sq *s, enum sq_st id, int64_t rid,
-    int (*cb)(const struct store_member *, void *), void *arg,
-    const char *func)
+               int (*cb)(const struct store_member *, void *), void *arg,
+               const char *func)
 {
 	sqlite3_stmt *st;
 	struct store_member m;
@@ -1451,24 +1464,24 @@ sq_member_walk(struct sq *s, enum sq_st id, int64_t rid,
 
 static int
 sq_members_list(struct store *base, int64_t group_rid,
-    int (*cb)(const struct store_member *, void *), void *arg)
+                int (*cb)(const struct store_member *, void *), void *arg)
 {
 	return sq_member_walk(sq_of(base), ST_MEMBERS_LIST, group_rid, cb, arg,
-	    __func__);
+	                      __func__);
 }
 
 static int
 sq_user_groups(struct store *base, int64_t user_rid,
-    int (*cb)(const struct store_member *, void *), void *arg)
+               int (*cb)(const struct store_member *, void *), void *arg)
 {
 	return sq_member_walk(sq_of(base), ST_USER_GROUPS, user_rid, cb, arg,
-	    __func__);
+	                      __func__);
 }
 
 /* The live rid of id in the group's tenant, or STORE_INVALID. */
 static int
-sq_member_resolve(struct sq *s, const struct store_res *group,
-    const char *id, int64_t *rid, char **cause)
+sq_member_resolve(struct sq *s, const struct store_res *group, const char *id,
+                  int64_t *rid, char **cause)
 {
 	sqlite3_stmt *st = s->st[ST_MEMBER_RESOLVE];
 	int rc;
@@ -1483,8 +1496,8 @@ sq_member_resolve(struct sq *s, const struct store_res *group,
 		return STORE_INVALID;
 	}
 	if (rc == STORE_OK && *rid == group->rid) {
-		store_set_cause(cause,
-		    "group \"%s\" cannot be a member of itself", id);
+		store_set_cause(
+		    cause, "group \"%s\" cannot be a member of itself", id);
 		return STORE_INVALID;
 	}
 	return rc;
@@ -1492,7 +1505,7 @@ sq_member_resolve(struct sq *s, const struct store_res *group,
 
 static int
 sq_members_add(struct store *base, const struct store_res *group,
-    const char *const *ids, size_t n, char **cause)
+               const char *const *ids, size_t n, char **cause)
 {
 	struct sq *s = sq_of(base);
 	sqlite3_stmt *st = s->st[ST_MEMBER_ADD];
@@ -1521,8 +1534,8 @@ sq_members_add(struct store *base, const struct store_res *group,
 }
 
 static int
-sq_members_remove(struct store *base, int64_t group_rid,
-    const char *const *ids, size_t n)
+sq_members_remove(struct store *base, int64_t group_rid, const char *const *ids,
+                  size_t n)
 {
 	struct sq *s = sq_of(base);
 	sqlite3_stmt *st = s->st[ST_MEMBER_REMOVE];
@@ -1589,4 +1602,6 @@ const struct store_ops store_sqlite_ops = {
     .members_remove = sq_members_remove,
     .members_clear = sq_members_clear,
     .user_groups = sq_user_groups,
+    .hris = &sqlite_hris_ops,
+    .feed = &sqlite_feed_ops,
 };

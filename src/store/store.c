@@ -83,7 +83,7 @@ store_open(const char *path, char **cause)
 			continue;
 		if (sc->ops == NULL) {
 			store_set_cause(cause, "%s backend not built",
-			    sc->what);
+			                sc->what);
 			return NULL;
 		}
 		ops = sc->ops;
@@ -160,8 +160,8 @@ static bool
 store_tenant_name_ok(const char *name)
 {
 	static const char ok[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
-				 "abcdefghijklmnopqrstuvwxyz"
-				 "0123456789._-";
+	                         "abcdefghijklmnopqrstuvwxyz"
+	                         "0123456789._-";
 	size_t n;
 
 	if (name == NULL)
@@ -172,7 +172,7 @@ store_tenant_name_ok(const char *name)
 
 int
 store_tenant_create(struct store *st, const char *name,
-    struct store_tenant *out)
+                    struct store_tenant *out)
 {
 	if (out != NULL)
 		memset(out, 0, sizeof(*out));
@@ -207,7 +207,7 @@ store_tenant_set_rate(struct store *st, int64_t id, int rps, int burst)
 
 int
 store_tenant_list(struct store *st,
-    int (*cb)(const struct store_tenant *, void *), void *arg)
+                  int (*cb)(const struct store_tenant *, void *), void *arg)
 {
 	return st->ops->tenant_list(st, cb, arg);
 }
@@ -236,8 +236,8 @@ store_token_id(char *buf, size_t len)
 
 int
 store_token_create(struct store *st, int64_t tenant_id, const char *name,
-    const char *scopes, const uint8_t hash[STORE_TOKEN_HASH_LEN],
-    char **id_out)
+                   const char *scopes, const uint8_t hash[STORE_TOKEN_HASH_LEN],
+                   char **id_out)
 {
 	char id[STORE_TOKEN_ID_LEN + 1];
 	int rc;
@@ -248,7 +248,7 @@ store_token_create(struct store *st, int64_t tenant_id, const char *name,
 		return STORE_INVALID;
 	store_token_id(id, sizeof(id));
 	rc = st->ops->token_create(st, id, tenant_id, name ? name : "", scopes,
-	    hash);
+	                           hash);
 	if (rc == STORE_OK && id_out != NULL)
 		*id_out = xstrdup(id);
 	return rc;
@@ -256,7 +256,7 @@ store_token_create(struct store *st, int64_t tenant_id, const char *name,
 
 int
 store_token_find(struct store *st, const uint8_t hash[STORE_TOKEN_HASH_LEN],
-    struct store_token *t)
+                 struct store_token *t)
 {
 	memset(t, 0, sizeof(*t));
 	return st->ops->token_find(st, hash, t);
@@ -264,7 +264,7 @@ store_token_find(struct store *st, const uint8_t hash[STORE_TOKEN_HASH_LEN],
 
 int
 store_token_list(struct store *st, int64_t tenant_id,
-    int (*cb)(const struct store_token *, void *), void *arg)
+                 int (*cb)(const struct store_token *, void *), void *arg)
 {
 	return st->ops->token_list(st, tenant_id, cb, arg);
 }
@@ -305,7 +305,7 @@ store_rtype_name(enum store_rtype type)
 
 int
 store_res_get(struct store *st, int64_t tenant_id, enum store_rtype type,
-    const char *id, struct store_res *res)
+              const char *id, struct store_res *res)
 {
 	memset(res, 0, sizeof(*res));
 	if (id == NULL || !store_rtype_ok(type))
@@ -336,10 +336,9 @@ store_res_defaults(struct store_res *res)
 
 int
 store_res_insert(struct store *st, struct store_res *res,
-    const struct store_actor *actor)
+                 const struct store_actor *actor)
 {
-	if (!store_rtype_ok(res->type) || res->name == NULL ||
-	    res->doc == NULL)
+	if (!store_rtype_ok(res->type) || res->name == NULL || res->doc == NULL)
 		return STORE_INVALID;
 	store_res_defaults(res);
 	return st->ops->res_insert(st, res, actor);
@@ -347,7 +346,7 @@ store_res_insert(struct store *st, struct store_res *res,
 
 int
 store_res_update(struct store *st, struct store_res *res,
-    const struct store_actor *actor, const char *members_delta)
+                 const struct store_actor *actor, const char *members_delta)
 {
 	char now[32];
 
@@ -362,15 +361,15 @@ store_res_update(struct store *st, struct store_res *res,
 
 int
 store_res_delete(struct store *st, const struct store_res *res,
-    const struct store_actor *actor)
+                 const struct store_actor *actor)
 {
 	return st->ops->res_delete(st, res, actor);
 }
 
 int
 store_res_list(struct store *st, const struct store_query *q,
-    int (*cb)(const struct store_res *, void *), void *arg,
-    struct store_page *page, char **cause)
+               int (*cb)(const struct store_res *, void *), void *arg,
+               struct store_page *page, char **cause)
 {
 	struct store_query nq = *q;
 	struct store_page scratch;
@@ -422,18 +421,18 @@ store_page_clear(struct store_page *page)
 
 int
 store_members_list(struct store *st, int64_t group_rid,
-    int (*cb)(const struct store_member *, void *), void *arg)
+                   int (*cb)(const struct store_member *, void *), void *arg)
 {
 	return st->ops->members_list(st, group_rid, cb, arg);
 }
 
 int
 store_members_add(struct store *st, const struct store_res *group,
-    const char *const *ids, size_t n, char **cause)
+                  const char *const *ids, size_t n, char **cause)
 {
 	if (group->type != STORE_GROUP) {
 		store_set_cause(cause, "resource \"%s\" is not a group",
-		    group->id ? group->id : "");
+		                group->id ? group->id : "");
 		return STORE_INVALID;
 	}
 	if (n == 0)
@@ -443,7 +442,7 @@ store_members_add(struct store *st, const struct store_res *group,
 
 int
 store_members_remove(struct store *st, int64_t group_rid,
-    const char *const *ids, size_t n)
+                     const char *const *ids, size_t n)
 {
 	if (n == 0)
 		return STORE_OK;
@@ -458,7 +457,7 @@ store_members_clear(struct store *st, int64_t group_rid)
 
 int
 store_user_groups(struct store *st, int64_t user_rid,
-    int (*cb)(const struct store_member *, void *), void *arg)
+                  int (*cb)(const struct store_member *, void *), void *arg)
 {
 	return st->ops->user_groups(st, user_rid, cb, arg);
 }
@@ -468,12 +467,21 @@ store_now(char *buf, size_t len)
 {
 	struct timespec ts;
 	struct tm tm;
-	char date[32];
+	char out[32];
+	size_t n;
+	int ms;
 
 	clock_gettime(CLOCK_REALTIME, &ts);
 	gmtime_r(&ts.tv_sec, &tm);
-	strftime(date, sizeof(date), "%Y-%m-%dT%H:%M:%S", &tm);
-	snprintf(buf, len, "%s.%03ldZ", date, ts.tv_nsec / 1000000);
+	n = strftime(out, sizeof(out) - 6, "%Y-%m-%dT%H:%M:%S", &tm);
+	ms = (int)(ts.tv_nsec / 1000000) % 1000;
+	out[n++] = '.';
+	out[n++] = (char)('0' + ms / 100);
+	out[n++] = (char)('0' + ms / 10 % 10);
+	out[n++] = (char)('0' + ms % 10);
+	out[n++] = 'Z';
+	out[n] = '\0';
+	snprintf(buf, len, "%s", out);
 }
 
 void
@@ -500,15 +508,15 @@ store_uuid(char *buf, size_t len)
 
 static void
 store_cursor_text(char *buf, size_t len, char kind, int64_t tenant_id,
-    enum store_rtype type, int64_t pos)
+                  enum store_rtype type, int64_t pos)
 {
 	snprintf(buf, len, "%c:%" PRId64 ":%d:%" PRId64, kind, tenant_id,
-	    (int)type, pos);
+	         (int)type, pos);
 }
 
 char *
 store_cursor_encode(char kind, int64_t tenant_id, enum store_rtype type,
-    int64_t pos)
+                    int64_t pos)
 {
 	char text[96];
 	char out[sodium_base64_ENCODED_LEN(
@@ -516,13 +524,14 @@ store_cursor_encode(char kind, int64_t tenant_id, enum store_rtype type,
 
 	store_cursor_text(text, sizeof(text), kind, tenant_id, type, pos);
 	sodium_bin2base64(out, sizeof(out), (const unsigned char *)text,
-	    strlen(text), sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+	                  strlen(text),
+	                  sodium_base64_VARIANT_URLSAFE_NO_PADDING);
 	return xstrdup(out);
 }
 
 int
 store_cursor_decode(const char *cursor, char kind, int64_t tenant_id,
-    enum store_rtype type, int64_t *pos)
+                    enum store_rtype type, int64_t *pos)
 {
 	char text[96], want[96];
 	size_t n;
@@ -533,8 +542,8 @@ store_cursor_decode(const char *cursor, char kind, int64_t tenant_id,
 	if (cursor == NULL || strlen(cursor) > STORE_CURSOR_MAX)
 		return -1;
 	if (sodium_base642bin((unsigned char *)text, sizeof(text) - 1, cursor,
-		strlen(cursor), NULL, &n, NULL,
-		sodium_base64_VARIANT_URLSAFE_NO_PADDING) != 0)
+	                      strlen(cursor), NULL, &n, NULL,
+	                      sodium_base64_VARIANT_URLSAFE_NO_PADDING) != 0)
 		return -1;
 	text[n] = '\0';
 	if (strlen(text) != n || (colon = strrchr(text, ':')) == NULL)

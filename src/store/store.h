@@ -158,7 +158,7 @@ int store_res_insert(struct store *, struct store_res *,
                      const struct store_actor *);
 /*
  * Replace name/external_id/active/doc/modified of the row res->rid and bump
- * the version (res->version is updated). `members_changed` records a
+ * the version (res->version is updated). `members_delta` records a
  * membership delta in the history (JSON text or NULL).
  */
 int store_res_update(struct store *, struct store_res *,

@@ -242,7 +242,8 @@ def http_request(port, method, path, body=None, token=None, headers=None,
         except (BrokenPipeError, ConnectionResetError):
             # The server may answer (e.g. 413) and close before reading a
             # large body; its answer is still waiting on the socket.
-            pass
+            if conn.sock is None:
+                raise
         resp = conn.getresponse()
         raw = resp.read()
         parsed = None
@@ -291,6 +292,7 @@ class ScimTestCase(unittest.TestCase):
         cls.workdir = cls._tmp.name
         cls.db = os.path.join(cls.workdir, "rosterd.db")
         cls.failed = False
+        cls.crashes = []
         try:
             tenant_create(cls.db, "acme", generous=True)
             cls.token, cls.token_id = token_create(cls.db, "acme", "scim")
@@ -316,6 +318,10 @@ class ScimTestCase(unittest.TestCase):
                 if rc != 0 or cls.failed:
                     sys.stderr.write("\n[%s] daemon log:\n%s\n"
                                      % (cls.__name__, daemon.log_tail(120)))
+                if cls.crashes:
+                    raise AssertionError(
+                        "rosterd died during %s" % "; ".join(
+                            "%s (status %s)" % c for c in cls.crashes))
                 if rc != 0:
                     raise AssertionError(
                         "rosterd did not exit 0 within %.0f s of SIGTERM "
@@ -333,7 +339,24 @@ class ScimTestCase(unittest.TestCase):
             if self.daemon is not None:
                 sys.stderr.write("\n[%s] %s\n" % (self.id(),
                                                   self.daemon.log_tail(40)))
+        self._restart_if_dead()
         return out
+
+    def _restart_if_dead(self):
+        """A crash fails the test that caused it (and tearDownClass), but
+        the rest of the class still runs against a fresh daemon on the same
+        database."""
+        d = type(self).daemon
+        if d is None or d.proc is None or d.proc.poll() is None:
+            return
+        rc = d.proc.returncode
+        type(self).crashes.append((self.id(), rc))
+        type(self).failed = True
+        sys.stderr.write("\n[%s] rosterd died (status %s)\n%s\n"
+                         % (self.id(), rc, d.log_tail(60)))
+        d.proc = None
+        d._close_log()
+        d.start()
 
     # ---- HTTP -------------------------------------------------------------
 

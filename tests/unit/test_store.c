@@ -16,6 +16,8 @@
 #include <sodium.h>
 #include <sqlite3.h>
 
+#include "scim/filter.h"
+#include "scim/schema.h"
 #include "store/store.h"
 #include "util/buf.h"
 #include "util/log.h"
@@ -82,8 +84,8 @@ peek_open(const struct fx *fx)
 {
 	sqlite3 *db = NULL;
 
-	assert_int_equal(sqlite3_open_v2(fx->path, &db, SQLITE_OPEN_READONLY,
-			     NULL),
+	assert_int_equal(
+	    sqlite3_open_v2(fx->path, &db, SQLITE_OPEN_READONLY, NULL),
 	    SQLITE_OK);
 	return db;
 }
@@ -95,8 +97,7 @@ peek_int(const struct fx *fx, const char *sql, int64_t bind1)
 	sqlite3_stmt *st;
 	int64_t v;
 
-	assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL),
-	    SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
 	if (sqlite3_bind_parameter_count(st) > 0)
 		sqlite3_bind_int64(st, 1, bind1);
 	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
@@ -109,7 +110,7 @@ peek_int(const struct fx *fx, const char *sql, int64_t bind1)
 /* A new user or group resource with owned strings (store_res_clear). */
 static void
 res_make(struct store_res *r, int64_t tenant, enum store_rtype type,
-    const char *name)
+         const char *name)
 {
 	char buf[40];
 	struct buf doc;
@@ -123,8 +124,8 @@ res_make(struct store_res *r, int64_t tenant, enum store_rtype type,
 	r->active = 1;
 	buf_init(&doc, 0);
 	buf_addf(&doc, "{\"schemas\":[\"%s\"],\"%s\":",
-	    type == STORE_USER ? SCIM_URN_USER : SCIM_URN_GROUP,
-	    type == STORE_USER ? "userName" : "displayName");
+	         type == STORE_USER ? SCIM_URN_USER : SCIM_URN_GROUP,
+	         type == STORE_USER ? "userName" : "displayName");
 	buf_add_json_str(&doc, name);
 	buf_addch(&doc, '}');
 	r->doc = buf_detach(&doc);
@@ -134,8 +135,8 @@ res_make(struct store_res *r, int64_t tenant, enum store_rtype type,
 }
 
 static int
-res_add(struct fx *fx, int64_t tenant, enum store_rtype type,
-    const char *name, struct store_res *out)
+res_add(struct fx *fx, int64_t tenant, enum store_rtype type, const char *name,
+        struct store_res *out)
 {
 	struct store_res r;
 	int rc;
@@ -223,8 +224,8 @@ test_open_rejects_newer_schema(void **state)
 
 	snprintf(path, sizeof(path), "%s/future.db", fx->dir);
 	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-	assert_int_equal(sqlite3_exec(db, "PRAGMA user_version = 99", NULL,
-			     NULL, NULL),
+	assert_int_equal(
+	    sqlite3_exec(db, "PRAGMA user_version = 99", NULL, NULL, NULL),
 	    SQLITE_OK);
 	sqlite3_close(db);
 	assert_null(store_open(path, &cause));
@@ -239,17 +240,18 @@ schema_dump(sqlite3 *db, struct buf *out)
 {
 	sqlite3_stmt *st;
 
-	assert_int_equal(sqlite3_prepare_v2(db,
-			     "SELECT type, name, tbl_name, sql FROM "
-			     "sqlite_master ORDER BY name",
-			     -1, &st, NULL),
+	assert_int_equal(
+	    sqlite3_prepare_v2(db,
+	                       "SELECT type, name, tbl_name, sql FROM "
+	                       "sqlite_master ORDER BY name",
+	                       -1, &st, NULL),
 	    SQLITE_OK);
 	while (sqlite3_step(st) == SQLITE_ROW) {
 		buf_addf(out, "%s|%s|%s|%s\n", sqlite3_column_text(st, 0),
-		    sqlite3_column_text(st, 1), sqlite3_column_text(st, 2),
-		    sqlite3_column_text(st, 3) ? (const char *)
-						     sqlite3_column_text(st, 3)
-					       : "");
+		         sqlite3_column_text(st, 1), sqlite3_column_text(st, 2),
+		         sqlite3_column_text(st, 3)
+		             ? (const char *)sqlite3_column_text(st, 3)
+		             : "");
 	}
 	sqlite3_finalize(st);
 }
@@ -260,16 +262,22 @@ test_schema_matches_doc(void **state)
 {
 	struct fx *fx = *state;
 	char path[512], *slash, *text;
+	const char *src;
 	struct buf want, got;
 	sqlite3 *mem, *db;
 	FILE *f;
 	long n;
 
-	snprintf(path, sizeof(path), "%s", __FILE__);
-	if ((slash = strrchr(path, '/')) == NULL)
-		skip();
-	snprintf(slash, sizeof(path) - (size_t)(slash - path),
-	    "/../../docs/store-schema.sql");
+	/* The source tree: $ROSTERD_SRC, else relative to this file. */
+	if ((src = getenv("ROSTERD_SRC")) != NULL)
+		snprintf(path, sizeof(path), "%s/docs/store-schema.sql", src);
+	else {
+		snprintf(path, sizeof(path), "%s", __FILE__);
+		if ((slash = strrchr(path, '/')) == NULL)
+			skip();
+		snprintf(slash, sizeof(path) - (size_t)(slash - path),
+		         "/../../docs/store-schema.sql");
+	}
 	if ((f = fopen(path, "r")) == NULL)
 		skip();
 	fseek(f, 0, SEEK_END);
@@ -359,22 +367,22 @@ test_tenants(void **state)
 	char long_name[66];
 
 	assert_int_equal(store_tenant_create(fx->st, "acme", &t),
-	    STORE_CONFLICT);
+	                 STORE_CONFLICT);
 	assert_null(t.name);
 	assert_int_equal(store_tenant_create(fx->st, "", NULL), STORE_INVALID);
 	assert_int_equal(store_tenant_create(fx->st, "a b", NULL),
-	    STORE_INVALID);
+	                 STORE_INVALID);
 	assert_int_equal(store_tenant_create(fx->st, "a/b", NULL),
-	    STORE_INVALID);
+	                 STORE_INVALID);
 	memset(long_name, 'x', 65);
 	long_name[65] = '\0';
 	assert_int_equal(store_tenant_create(fx->st, long_name, NULL),
-	    STORE_INVALID);
+	                 STORE_INVALID);
 	long_name[64] = '\0';
 	assert_int_equal(store_tenant_create(fx->st, long_name, NULL),
-	    STORE_OK);
+	                 STORE_OK);
 	assert_int_equal(store_tenant_create(fx->st, "Beta.corp_2-x", &t),
-	    STORE_OK);
+	                 STORE_OK);
 	assert_true(t.id > 0);
 	assert_string_equal(t.name, "Beta.corp_2-x");
 	assert_int_equal(strlen(t.created), 24);
@@ -388,25 +396,22 @@ test_tenants(void **state)
 	assert_null(t.name);
 
 	assert_int_equal(store_tenant_set_rate(fx->st, fx->tenant, 50, 100),
-	    STORE_OK);
-	assert_int_equal(store_tenant_get_id(fx->st, fx->tenant, &t),
-	    STORE_OK);
+	                 STORE_OK);
+	assert_int_equal(store_tenant_get_id(fx->st, fx->tenant, &t), STORE_OK);
 	assert_string_equal(t.name, "acme");
 	assert_int_equal(t.rate_rps, 50);
 	assert_int_equal(t.rate_burst, 100);
 	store_tenant_clear(&t);
 	assert_int_equal(store_tenant_set_rate(fx->st, 9999, 1, 1),
-	    STORE_NOTFOUND);
-	assert_int_equal(store_tenant_get_id(fx->st, 9999, &t),
-	    STORE_NOTFOUND);
+	                 STORE_NOTFOUND);
+	assert_int_equal(store_tenant_get_id(fx->st, 9999, &t), STORE_NOTFOUND);
 
 	buf_init(&names, 0);
 	assert_int_equal(store_tenant_list(fx->st, tenant_collect, &names),
-	    STORE_OK);
+	                 STORE_OK);
 	/* Ordered by name (binary collation: upper case first). */
-	assert_int_equal(strncmp(buf_str(&names), "Beta.corp_2-x,acme,globex,",
-			     26),
-	    0);
+	assert_int_equal(
+	    strncmp(buf_str(&names), "Beta.corp_2-x,acme,globex,", 26), 0);
 	buf_free(&names);
 }
 
@@ -432,22 +437,22 @@ test_tokens(void **state)
 	memset(h1, 0x11, sizeof(h1));
 	memset(h2, 0x22, sizeof(h2));
 	memset(h3, 0x33, sizeof(h3));
-	assert_int_equal(store_token_create(fx->st, fx->tenant, "okta", "scim",
-			     h1, &id),
+	assert_int_equal(
+	    store_token_create(fx->st, fx->tenant, "okta", "scim", h1, &id),
 	    STORE_OK);
 	assert_int_equal(strlen(id), 20);
 	assert_int_equal(strncmp(id, "tok_", 4), 0);
 	assert_int_equal(strspn(id + 4, "0123456789abcdef"), 16);
-	assert_int_equal(store_token_create(fx->st, fx->other, NULL,
-			     "scim,admin", h2, &id2),
+	assert_int_equal(
+	    store_token_create(fx->st, fx->other, NULL, "scim,admin", h2, &id2),
 	    STORE_OK);
 	assert_string_not_equal(id, id2);
 	/* Same secret hash twice, and a tenant that does not exist. */
-	assert_int_equal(store_token_create(fx->st, fx->tenant, "dup", "scim",
-			     h1, NULL),
+	assert_int_equal(
+	    store_token_create(fx->st, fx->tenant, "dup", "scim", h1, NULL),
 	    STORE_CONFLICT);
-	assert_int_equal(store_token_create(fx->st, 9999, "x", "scim", h3,
-			     NULL),
+	assert_int_equal(
+	    store_token_create(fx->st, 9999, "x", "scim", h3, NULL),
 	    STORE_INVALID);
 
 	assert_int_equal(store_token_find(fx->st, h1, &t), STORE_OK);
@@ -464,17 +469,17 @@ test_tokens(void **state)
 
 	n = 0;
 	assert_int_equal(store_token_list(fx->st, 0, token_count, &n),
-	    STORE_OK);
+	                 STORE_OK);
 	assert_int_equal(n, 2);
 	n = 0;
 	assert_int_equal(store_token_list(fx->st, fx->other, token_count, &n),
-	    STORE_OK);
+	                 STORE_OK);
 	assert_int_equal(n, 1);
 
 	assert_int_equal(store_token_revoke(fx->st, id), STORE_OK);
 	assert_int_equal(store_token_revoke(fx->st, id), STORE_OK);
 	assert_int_equal(store_token_revoke(fx->st, "tok_0000000000000000"),
-	    STORE_NOTFOUND);
+	                 STORE_NOTFOUND);
 	assert_int_equal(store_token_find(fx->st, h1, &t), STORE_OK);
 	assert_true(t.revoked);
 	store_token_clear(&t);
@@ -497,12 +502,12 @@ test_res_crud(void **state)
 	struct store_res u, g, got;
 
 	assert_int_equal(res_add(fx, fx->tenant, STORE_USER, "alice", &u),
-	    STORE_OK);
+	                 STORE_OK);
 	assert_true(u.rid > 0);
 	assert_int_equal(u.version, 1);
 
-	assert_int_equal(store_res_get(fx->st, fx->tenant, STORE_USER, u.id,
-			     &got),
+	assert_int_equal(
+	    store_res_get(fx->st, fx->tenant, STORE_USER, u.id, &got),
 	    STORE_OK);
 	assert_int_equal(got.rid, u.rid);
 	assert_int_equal(got.tenant_id, fx->tenant);
@@ -519,14 +524,14 @@ test_res_crud(void **state)
 	store_res_clear(&got);
 
 	/* Wrong type, wrong tenant, unknown id. */
-	assert_int_equal(store_res_get(fx->st, fx->tenant, STORE_GROUP, u.id,
-			     &got),
+	assert_int_equal(
+	    store_res_get(fx->st, fx->tenant, STORE_GROUP, u.id, &got),
 	    STORE_NOTFOUND);
-	assert_int_equal(store_res_get(fx->st, fx->other, STORE_USER, u.id,
-			     &got),
+	assert_int_equal(
+	    store_res_get(fx->st, fx->other, STORE_USER, u.id, &got),
 	    STORE_NOTFOUND);
-	assert_int_equal(store_res_get(fx->st, fx->tenant, STORE_USER, "x",
-			     &got),
+	assert_int_equal(
+	    store_res_get(fx->st, fx->tenant, STORE_USER, "x", &got),
 	    STORE_NOTFOUND);
 
 	free(u.name);
@@ -538,8 +543,8 @@ test_res_crud(void **state)
 	assert_int_equal(u.version, 2);
 	assert_int_equal(store_res_update(fx->st, &u, NULL, NULL), STORE_OK);
 	assert_int_equal(u.version, 3);
-	assert_int_equal(store_res_get(fx->st, fx->tenant, STORE_USER, u.id,
-			     &got),
+	assert_int_equal(
+	    store_res_get(fx->st, fx->tenant, STORE_USER, u.id, &got),
 	    STORE_OK);
 	assert_string_equal(got.name, "alice.smith");
 	assert_string_equal(got.external_id, "E-1");
@@ -549,15 +554,14 @@ test_res_crud(void **state)
 	store_res_clear(&got);
 
 	assert_int_equal(store_res_delete(fx->st, &u, NULL), STORE_OK);
-	assert_int_equal(store_res_get(fx->st, fx->tenant, STORE_USER, u.id,
-			     &got),
+	assert_int_equal(
+	    store_res_get(fx->st, fx->tenant, STORE_USER, u.id, &got),
 	    STORE_NOTFOUND);
 	assert_int_equal(store_res_delete(fx->st, &u, NULL), STORE_NOTFOUND);
 	assert_int_equal(store_res_update(fx->st, &u, NULL, NULL),
-	    STORE_NOTFOUND);
-	assert_int_equal(peek_int(fx,
-			     "SELECT version FROM resources WHERE rid = ?",
-			     u.rid),
+	                 STORE_NOTFOUND);
+	assert_int_equal(
+	    peek_int(fx, "SELECT version FROM resources WHERE rid = ?", u.rid),
 	    4);
 
 	/* Groups are always active. */
@@ -565,8 +569,8 @@ test_res_crud(void **state)
 	g.active = 0;
 	assert_int_equal(store_res_insert(fx->st, &g, NULL), STORE_OK);
 	assert_int_equal(g.active, 1);
-	assert_int_equal(store_res_get(fx->st, fx->tenant, STORE_GROUP, g.id,
-			     &got),
+	assert_int_equal(
+	    store_res_get(fx->st, fx->tenant, STORE_GROUP, g.id, &got),
 	    STORE_OK);
 	assert_int_equal(got.active, 1);
 	store_res_clear(&got);
@@ -586,30 +590,29 @@ test_username_unique(void **state)
 	struct store_res a, b;
 
 	assert_int_equal(res_add(fx, fx->tenant, STORE_USER, "Alice", &a),
-	    STORE_OK);
+	                 STORE_OK);
 	assert_int_equal(res_add(fx, fx->tenant, STORE_USER, "alice", NULL),
-	    STORE_CONFLICT);
+	                 STORE_CONFLICT);
 	assert_int_equal(res_add(fx, fx->tenant, STORE_USER, "ALICE", NULL),
-	    STORE_CONFLICT);
+	                 STORE_CONFLICT);
 	/* Per tenant, and only for users. */
 	assert_int_equal(res_add(fx, fx->other, STORE_USER, "alice", NULL),
-	    STORE_OK);
+	                 STORE_OK);
 	assert_int_equal(res_add(fx, fx->tenant, STORE_GROUP, "alice", NULL),
-	    STORE_OK);
+	                 STORE_OK);
 	assert_int_equal(res_add(fx, fx->tenant, STORE_GROUP, "alice", NULL),
-	    STORE_OK);
+	                 STORE_OK);
 
 	/* Renaming onto a taken name conflicts and changes nothing. */
 	assert_int_equal(res_add(fx, fx->tenant, STORE_USER, "bob", &b),
-	    STORE_OK);
+	                 STORE_OK);
 	free(b.name);
 	b.name = xstrdup("aLiCe");
 	assert_int_equal(store_res_update(fx->st, &b, NULL, NULL),
-	    STORE_CONFLICT);
+	                 STORE_CONFLICT);
 	assert_int_equal(b.version, 1);
-	assert_int_equal(peek_int(fx,
-			     "SELECT count(*) FROM history WHERE rid = ?",
-			     b.rid),
+	assert_int_equal(
+	    peek_int(fx, "SELECT count(*) FROM history WHERE rid = ?", b.rid),
 	    1);
 
 	/* After deletion the name is free again. */
@@ -618,7 +621,7 @@ test_username_unique(void **state)
 	assert_int_equal(b.version, 2);
 	assert_int_equal(store_res_delete(fx->st, &b, NULL), STORE_OK);
 	assert_int_equal(res_add(fx, fx->tenant, STORE_USER, "alice", NULL),
-	    STORE_OK);
+	                 STORE_OK);
 	store_res_clear(&a);
 	store_res_clear(&b);
 }
@@ -646,16 +649,17 @@ hist_read(const struct fx *fx, int64_t rid, struct hist_row *rows, int max)
 	sqlite3_stmt *st;
 	int n = 0;
 
-	assert_int_equal(sqlite3_prepare_v2(db,
-			     "SELECT op, version, before, after, token_id, "
-			     "source, members_delta FROM history WHERE rid = ? "
-			     "ORDER BY seq",
-			     -1, &st, NULL),
-	    SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(
+	                     db,
+	                     "SELECT op, version, before, after, token_id, "
+	                     "source, members_delta FROM history WHERE rid = ? "
+	                     "ORDER BY seq",
+	                     -1, &st, NULL),
+	                 SQLITE_OK);
 	sqlite3_bind_int64(st, 1, rid);
 	while (n < max && sqlite3_step(st) == SQLITE_ROW) {
 		snprintf(rows[n].op, sizeof(rows[n].op), "%s",
-		    sqlite3_column_text(st, 0));
+		         sqlite3_column_text(st, 0));
 		rows[n].version = sqlite3_column_int64(st, 1);
 		rows[n].before = col_dup(st, 2);
 		rows[n].after = col_dup(st, 3);
@@ -726,12 +730,11 @@ test_history(void **state)
 
 	/* A group: update with a members delta, then delete with members. */
 	assert_int_equal(res_add(fx, fx->tenant, STORE_GROUP, "Ops", &g),
-	    STORE_OK);
+	                 STORE_OK);
 	assert_int_equal(res_add(fx, fx->tenant, STORE_USER, "dave", &m),
-	    STORE_OK);
+	                 STORE_OK);
 	ids[0] = m.id;
-	assert_int_equal(store_members_add(fx->st, &g, ids, 1, NULL),
-	    STORE_OK);
+	assert_int_equal(store_members_add(fx->st, &g, ids, 1, NULL), STORE_OK);
 	want = xasprintf("{\"added\":[\"%s\"],\"removed\":[]}", m.id);
 	assert_int_equal(store_res_update(fx->st, &g, &scim, want), STORE_OK);
 	assert_int_equal(store_res_delete(fx->st, &g, &scim), STORE_OK);
@@ -746,7 +749,7 @@ test_history(void **state)
 
 	/* A refused write leaves no history behind. */
 	assert_int_equal(res_add(fx, fx->tenant, STORE_USER, "DAVE", NULL),
-	    STORE_CONFLICT);
+	                 STORE_CONFLICT);
 	assert_int_equal(peek_int(fx, "SELECT count(*) FROM history", 0), 7);
 
 	free(want);
@@ -774,7 +777,7 @@ member_collect(const struct store_member *m, void *arg)
 		snprintf(c->ids[c->n], sizeof(c->ids[0]), "%s", m->id);
 		snprintf(c->types[c->n], sizeof(c->types[0]), "%s", m->type);
 		snprintf(c->display[c->n], sizeof(c->display[0]), "%s",
-		    m->display);
+		         m->display);
 	}
 	c->n++;
 	return 0;
@@ -787,7 +790,7 @@ members_count(struct fx *fx, int64_t rid)
 
 	memset(&c, 0, sizeof(c));
 	assert_int_equal(store_members_list(fx->st, rid, member_collect, &c),
-	    STORE_OK);
+	                 STORE_OK);
 	return c.n;
 }
 
@@ -796,7 +799,7 @@ groups_of(struct fx *fx, int64_t rid, struct mcollect *c)
 {
 	memset(c, 0, sizeof(*c));
 	assert_int_equal(store_user_groups(fx->st, rid, member_collect, c),
-	    STORE_OK);
+	                 STORE_OK);
 	return c->n;
 }
 
@@ -810,30 +813,29 @@ test_members(void **state)
 	char *cause = NULL;
 
 	assert_int_equal(res_add(fx, fx->tenant, STORE_USER, "u1", &u1),
-	    STORE_OK);
+	                 STORE_OK);
 	assert_int_equal(res_add(fx, fx->tenant, STORE_USER, "u2", &u2),
-	    STORE_OK);
+	                 STORE_OK);
 	assert_int_equal(res_add(fx, fx->tenant, STORE_USER, "u3", &u3),
-	    STORE_OK);
+	                 STORE_OK);
 	assert_int_equal(res_add(fx, fx->tenant, STORE_USER, "gone", &gone),
-	    STORE_OK);
+	                 STORE_OK);
 	assert_int_equal(store_res_delete(fx->st, &gone, NULL), STORE_OK);
 	assert_int_equal(res_add(fx, fx->other, STORE_USER, "f", &foreign),
-	    STORE_OK);
+	                 STORE_OK);
 	assert_int_equal(res_add(fx, fx->tenant, STORE_GROUP, "G1", &g1),
-	    STORE_OK);
+	                 STORE_OK);
 	assert_int_equal(res_add(fx, fx->tenant, STORE_GROUP, "G2", &g2),
-	    STORE_OK);
+	                 STORE_OK);
 
 	ids[0] = u1.id;
 	ids[1] = u2.id;
 	ids[2] = g2.id;
 	assert_int_equal(store_members_add(fx->st, &g1, ids, 3, &cause),
-	    STORE_OK);
+	                 STORE_OK);
 	memset(&c, 0, sizeof(c));
-	assert_int_equal(store_members_list(fx->st, g1.rid, member_collect,
-			     &c),
-	    STORE_OK);
+	assert_int_equal(store_members_list(fx->st, g1.rid, member_collect, &c),
+	                 STORE_OK);
 	assert_int_equal(c.n, 3);
 	assert_string_equal(c.ids[0], u1.id);
 	assert_string_equal(c.types[0], "User");
@@ -845,39 +847,39 @@ test_members(void **state)
 
 	/* Re-adding is a no-op. */
 	assert_int_equal(store_members_add(fx->st, &g1, ids, 1, NULL),
-	    STORE_OK);
+	                 STORE_OK);
 	assert_int_equal(members_count(fx, g1.rid), 3);
 
 	/* Unknown, deleted, foreign and self ids: invalid, all or nothing. */
 	ids[0] = u3.id;
 	ids[1] = "no-such-id";
 	assert_int_equal(store_members_add(fx->st, &g1, ids, 2, &cause),
-	    STORE_INVALID);
+	                 STORE_INVALID);
 	assert_string_equal(cause, "member \"no-such-id\" does not exist");
 	xfree(cause);
 	assert_int_equal(members_count(fx, g1.rid), 3);
 	ids[0] = gone.id;
 	assert_int_equal(store_members_add(fx->st, &g1, ids, 1, &cause),
-	    STORE_INVALID);
+	                 STORE_INVALID);
 	assert_non_null(strstr(cause, gone.id));
 	xfree(cause);
 	ids[0] = foreign.id;
 	assert_int_equal(store_members_add(fx->st, &g1, ids, 1, &cause),
-	    STORE_INVALID);
+	                 STORE_INVALID);
 	xfree(cause);
 	ids[0] = g1.id;
 	assert_int_equal(store_members_add(fx->st, &g1, ids, 1, &cause),
-	    STORE_INVALID);
+	                 STORE_INVALID);
 	xfree(cause);
 	ids[0] = u1.id;
 	assert_int_equal(store_members_add(fx->st, &u2, ids, 1, &cause),
-	    STORE_INVALID);
+	                 STORE_INVALID);
 	xfree(cause);
 	assert_int_equal(members_count(fx, g1.rid), 3);
 
 	/* Groups of a user. */
 	assert_int_equal(store_members_add(fx->st, &g2, ids, 1, NULL),
-	    STORE_OK);
+	                 STORE_OK);
 	assert_int_equal(groups_of(fx, u1.rid, &c), 2);
 	assert_string_equal(c.ids[0], g1.id);
 	assert_string_equal(c.types[0], "Group");
@@ -892,7 +894,7 @@ test_members(void **state)
 	ids[1] = "no-such-id";
 	ids[2] = u3.id;
 	assert_int_equal(store_members_remove(fx->st, g1.rid, ids, 3),
-	    STORE_OK);
+	                 STORE_OK);
 	assert_int_equal(members_count(fx, g1.rid), 2);
 	assert_int_equal(groups_of(fx, u2.rid, &c), 0);
 
@@ -902,19 +904,20 @@ test_members(void **state)
 	assert_int_equal(members_count(fx, g2.rid), 1);
 	assert_int_equal(store_res_delete(fx->st, &u1, NULL), STORE_OK);
 	assert_int_equal(members_count(fx, g2.rid), 0);
-	assert_int_equal(peek_int(fx,
-			     "SELECT count(*) FROM members WHERE member_rid = "
-			     "?",
-			     u1.rid),
+	assert_int_equal(
+	    peek_int(fx,
+	             "SELECT count(*) FROM members WHERE member_rid = "
+	             "?",
+	             u1.rid),
 	    0);
 
 	/* Deleting a group drops its memberships in both directions. */
 	ids[0] = u3.id;
 	assert_int_equal(store_members_add(fx->st, &g2, ids, 1, NULL),
-	    STORE_OK);
+	                 STORE_OK);
 	ids[0] = g2.id;
 	assert_int_equal(store_members_add(fx->st, &g1, ids, 1, NULL),
-	    STORE_OK);
+	                 STORE_OK);
 	assert_int_equal(store_res_delete(fx->st, &g2, NULL), STORE_OK);
 	assert_int_equal(groups_of(fx, u3.rid, &c), 0);
 	assert_int_equal(members_count(fx, g1.rid), 0);
@@ -926,6 +929,74 @@ test_members(void **state)
 	store_res_clear(&foreign);
 	store_res_clear(&g1);
 	store_res_clear(&g2);
+}
+
+/* Expand nested groups from inside a members_list callback. */
+struct nested {
+	struct fx *fx;
+	int users;
+	int groups;
+};
+
+static int
+nested_walk(const struct store_member *m, void *arg)
+{
+	struct nested *n = arg;
+	struct store_res g;
+
+	if (strcmp(m->type, "User") == 0) {
+		n->users++;
+		return 0;
+	}
+	n->groups++;
+	assert_int_equal(
+	    store_res_get(n->fx->st, n->fx->tenant, STORE_GROUP, m->id, &g),
+	    STORE_OK);
+	assert_int_equal(store_members_list(n->fx->st, g.rid, nested_walk, n),
+	                 STORE_OK);
+	/* The outer walk's record is still intact. */
+	assert_string_equal(m->type, "Group");
+	store_res_clear(&g);
+	return 0;
+}
+
+static void
+test_members_nested_walk(void **state)
+{
+	struct fx *fx = *state;
+	struct store_res outer, inner, u1, u2, u3;
+	struct nested n = {fx, 0, 0};
+	const char *ids[3];
+
+	assert_int_equal(res_add(fx, fx->tenant, STORE_GROUP, "outer", &outer),
+	                 STORE_OK);
+	assert_int_equal(res_add(fx, fx->tenant, STORE_GROUP, "inner", &inner),
+	                 STORE_OK);
+	assert_int_equal(res_add(fx, fx->tenant, STORE_USER, "n1", &u1),
+	                 STORE_OK);
+	assert_int_equal(res_add(fx, fx->tenant, STORE_USER, "n2", &u2),
+	                 STORE_OK);
+	assert_int_equal(res_add(fx, fx->tenant, STORE_USER, "n3", &u3),
+	                 STORE_OK);
+	ids[0] = u1.id;
+	ids[1] = inner.id;
+	ids[2] = u3.id;
+	assert_int_equal(store_members_add(fx->st, &outer, ids, 3, NULL),
+	                 STORE_OK);
+	ids[0] = u2.id;
+	ids[1] = u3.id;
+	assert_int_equal(store_members_add(fx->st, &inner, ids, 2, NULL),
+	                 STORE_OK);
+	assert_int_equal(store_members_list(fx->st, outer.rid, nested_walk, &n),
+	                 STORE_OK);
+	/* u1, inner (u2, u3), u3: the outer walk ran to its end. */
+	assert_int_equal(n.groups, 1);
+	assert_int_equal(n.users, 4);
+	store_res_clear(&outer);
+	store_res_clear(&inner);
+	store_res_clear(&u1);
+	store_res_clear(&u2);
+	store_res_clear(&u3);
 }
 
 #define BIG 10000
@@ -943,12 +1014,12 @@ remove_best_us(struct fx *fx, const struct store_res *g, const char *id)
 	for (k = 0; k < 20; k++) {
 		clock_gettime(CLOCK_MONOTONIC, &t0);
 		assert_int_equal(store_members_remove(fx->st, g->rid, one, 1),
-		    STORE_OK);
+		                 STORE_OK);
 		clock_gettime(CLOCK_MONOTONIC, &t1);
 		if ((us = elapsed_us(&t0, &t1)) < best)
 			best = us;
 		assert_int_equal(store_members_add(fx->st, g, one, 1, NULL),
-		    STORE_OK);
+		                 STORE_OK);
 	}
 	assert_int_equal(store_commit(fx->st), STORE_OK);
 	return best;
@@ -976,41 +1047,40 @@ test_members_large(void **state)
 
 		snprintf(name, sizeof(name), "user%05d", i);
 		assert_int_equal(res_add(fx, fx->tenant, STORE_USER, name, &u),
-		    STORE_OK);
+		                 STORE_OK);
 		ids[i] = u.id;
 		u.id = NULL;
 		store_res_clear(&u);
 	}
 	assert_int_equal(store_commit(fx->st), STORE_OK);
 	assert_int_equal(res_add(fx, fx->tenant, STORE_GROUP, "Everyone", &g),
-	    STORE_OK);
-	assert_int_equal(store_members_add(fx->st, &g,
-			     (const char *const *)ids, BIG, NULL),
+	                 STORE_OK);
+	assert_int_equal(
+	    store_members_add(fx->st, &g, (const char *const *)ids, BIG, NULL),
 	    STORE_OK);
 	assert_int_equal(members_count(fx, g.rid), BIG);
 	assert_int_equal(res_add(fx, fx->tenant, STORE_GROUP, "Few", &small),
-	    STORE_OK);
+	                 STORE_OK);
 	one[0] = ids[0];
 	assert_int_equal(store_members_add(fx->st, &small, one, 1, NULL),
-	    STORE_OK);
+	                 STORE_OK);
 
 	big_us = remove_best_us(fx, &g, ids[BIG / 2]);
 	small_us = remove_best_us(fx, &small, ids[0]);
 	print_message("remove one member: %.1f us of %d, %.1f us of 1\n",
-	    big_us, BIG, small_us);
+	              big_us, BIG, small_us);
 	assert_true(big_us < 5 * small_us + 50);
 
 	one[0] = ids[BIG / 2];
-	assert_int_equal(store_members_remove(fx->st, g.rid, one, 1),
-	    STORE_OK);
+	assert_int_equal(store_members_remove(fx->st, g.rid, one, 1), STORE_OK);
 	assert_int_equal(members_count(fx, g.rid), BIG - 1);
 
 	/* GET by id runs a kept statement: microseconds, not a prepare. */
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	for (i = 0; i < 1000; i++) {
 		assert_int_equal(store_res_get(fx->st, fx->tenant, STORE_USER,
-				     ids[(i * 7919) % BIG], &got),
-		    STORE_OK);
+		                               ids[(i * 7919) % BIG], &got),
+		                 STORE_OK);
 		store_res_clear(&got);
 	}
 	clock_gettime(CLOCK_MONOTONIC, &t1);
@@ -1059,33 +1129,32 @@ list_fixture(struct fx *fx)
 	assert_int_equal(store_begin(fx->st), STORE_OK);
 	for (i = 0; i < NUSERS; i++) {
 		snprintf(name, sizeof(name), "u%02d", i);
-		assert_int_equal(res_add(fx, fx->tenant, STORE_USER, name,
-				     NULL),
-		    STORE_OK);
+		assert_int_equal(
+		    res_add(fx, fx->tenant, STORE_USER, name, NULL), STORE_OK);
 		if (i == 10) {
 			assert_int_equal(res_add(fx, fx->tenant, STORE_USER,
-					     "deleted", &del),
-			    STORE_OK);
+			                         "deleted", &del),
+			                 STORE_OK);
 			assert_int_equal(store_res_delete(fx->st, &del, NULL),
-			    STORE_OK);
+			                 STORE_OK);
 			store_res_clear(&del);
 		}
 	}
 	assert_int_equal(res_add(fx, fx->tenant, STORE_GROUP, "g1", NULL),
-	    STORE_OK);
+	                 STORE_OK);
 	assert_int_equal(res_add(fx, fx->tenant, STORE_GROUP, "g2", NULL),
-	    STORE_OK);
+	                 STORE_OK);
 	for (i = 0; i < 3; i++) {
 		snprintf(name, sizeof(name), "o%d", i);
 		assert_int_equal(res_add(fx, fx->other, STORE_USER, name, NULL),
-		    STORE_OK);
+		                 STORE_OK);
 	}
 	assert_int_equal(store_commit(fx->st), STORE_OK);
 }
 
 static int
 list_run(struct fx *fx, const struct store_query *q, struct lcollect *c,
-    struct store_page *page, char **cause)
+         struct store_page *page, char **cause)
 {
 	int stop = c->stop_after;
 
@@ -1249,8 +1318,8 @@ test_list_cursor(void **state)
 	page.next_cursor = NULL;
 	memset(&first, 0, sizeof(first));
 	first.tenant_id = fx->tenant;
-	first.rid = peek_int(fx,
-	    "SELECT rid FROM resources WHERE name = 'u00'", 0);
+	first.rid =
+	    peek_int(fx, "SELECT rid FROM resources WHERE name = 'u00'", 0);
 	assert_int_equal(store_res_delete(fx->st, &first, NULL), STORE_OK);
 	q.cursor = next;
 	q.count = 7;
@@ -1287,22 +1356,244 @@ test_list_cursor(void **state)
 		char enc[64];
 
 		sodium_bin2base64(enc, sizeof(enc), (unsigned char *)next,
-		    strlen(next), sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+		                  strlen(next),
+		                  sodium_base64_VARIANT_URLSAFE_NO_PADDING);
 		q.cursor = enc;
 		assert_int_equal(list_run(fx, &q, &c, &page, &cause),
-		    STORE_INVALID);
+		                 STORE_INVALID);
 		xfree(cause);
 		/* The same text with a valid position is accepted. */
 		free(next);
 		next = xasprintf("r:%lld:1:0", (long long)fx->tenant);
 		sodium_bin2base64(enc, sizeof(enc), (unsigned char *)next,
-		    strlen(next), sodium_base64_VARIANT_URLSAFE_NO_PADDING);
-		assert_int_equal(list_run(fx, &q, &c, &page, &cause),
-		    STORE_OK);
+		                  strlen(next),
+		                  sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+		assert_int_equal(list_run(fx, &q, &c, &page, &cause), STORE_OK);
 		assert_int_equal(c.n, 7);
 		store_page_clear(&page);
 	}
 	free(next);
+}
+
+/* Listing with SCIM filters and sortBy (compiled by sqlite_filter.c). */
+
+static struct scim_filter *
+parse(enum store_rtype type, const char *text)
+{
+	struct scim_filter *f;
+	struct scim_err e;
+
+	scim_err_init(&e);
+	f = scim_filter_parse(type == STORE_USER ? scim_rtype_user()
+	                                         : scim_rtype_group(),
+	                      text, &e);
+	if (f == NULL)
+		fail_msg("%s: %s", text, e.detail);
+	return f;
+}
+
+/* Run q with the filter text; returns rows, names in c. */
+static int
+list_filtered(struct fx *fx, struct store_query *q, const char *text,
+              struct lcollect *c, struct store_page *page)
+{
+	struct scim_filter *f = parse(q->type, text);
+
+	q->filter = f;
+	assert_int_equal(list_run(fx, q, c, page, NULL), STORE_OK);
+	q->filter = NULL;
+	scim_filter_free(f);
+	return c->n;
+}
+
+static void
+test_list_filter(void **state)
+{
+	struct fx *fx = *state;
+	struct store_query q;
+	struct store_page page;
+	struct lcollect c;
+	struct store_res eng, g1;
+	struct scim_filter *f;
+	const char *ids[1];
+	char *cause = NULL, *text;
+	int seen[NUSERS], pages, i;
+
+	list_fixture(fx);
+	memset(&q, 0, sizeof(q));
+	memset(&c, 0, sizeof(c));
+	q.tenant_id = fx->tenant;
+	q.type = STORE_USER;
+	q.start_index = 1;
+	q.count = 100;
+	q.want_total = true;
+
+	assert_int_equal(list_filtered(fx, &q, "userName sw \"u1\"", &c, &page),
+	                 10);
+	assert_int_equal(page.total, 10);
+	assert_string_equal(c.names[0], "u10");
+	assert_string_equal(c.names[9], "u19");
+	assert_int_equal(
+	    list_filtered(fx, &q, "userName eq \"U05\"", &c, &page), 1);
+	assert_string_equal(c.names[0], "u05");
+	assert_int_equal(
+	    list_filtered(fx, &q,
+	                  "userName sw \"u1\" and not (userName eq \"u15\")",
+	                  &c, &page),
+	    9);
+	assert_int_equal(page.total, 9);
+	/* The deleted user and the other tenant's users never match. */
+	assert_int_equal(
+	    list_filtered(fx, &q, "userName eq \"deleted\"", &c, &page), 0);
+	assert_int_equal(list_filtered(fx, &q, "userName eq \"o1\"", &c, &page),
+	                 0);
+
+	/* A filtered total with a short page, then cursor pages. */
+	q.count = 3;
+	assert_int_equal(list_filtered(fx, &q, "userName sw \"u1\"", &c, &page),
+	                 3);
+	assert_int_equal(page.total, 10);
+	f = parse(STORE_USER, "userName sw \"u1\"");
+	q.filter = f;
+	memset(seen, 0, sizeof(seen));
+	pages = 0;
+	q.count = 4;
+	q.cursor = "";
+	for (;;) {
+		assert_int_equal(list_run(fx, &q, &c, &page, NULL), STORE_OK);
+		assert_int_equal(page.total, 10);
+		for (i = 0; i < c.n; i++)
+			seen[atoi(c.names[i] + 1)]++;
+		pages++;
+		if (page.next_cursor == NULL)
+			break;
+		if (pages > 1)
+			free((char *)q.cursor);
+		q.cursor = page.next_cursor;
+		page.next_cursor = NULL;
+	}
+	free((char *)q.cursor);
+	q.cursor = NULL;
+	q.filter = NULL;
+	scim_filter_free(f);
+	assert_int_equal(pages, 3);
+	for (i = 0; i < NUSERS; i++)
+		assert_int_equal(seen[i], i >= 10 && i <= 19 ? 1 : 0);
+
+	/* Attributes inside the document. */
+	res_make(&eng, fx->tenant, STORE_USER, "eng");
+	res_set_doc(&eng, "{\"schemas\":[\"" SCIM_URN_USER "\"],"
+	                  "\"userName\":\"eng\",\"title\":\"Engineer\"}");
+	assert_int_equal(store_res_insert(fx->st, &eng, NULL), STORE_OK);
+	q.count = 100;
+	assert_int_equal(
+	    list_filtered(fx, &q, "title eq \"engineer\"", &c, &page), 1);
+	assert_string_equal(c.names[0], "eng");
+	assert_int_equal(list_filtered(fx, &q, "title pr", &c, &page), 1);
+
+	/* Membership from both sides. */
+	q.type = STORE_GROUP;
+	q.count = 1;
+	assert_int_equal(
+	    list_filtered(fx, &q, "displayName eq \"g1\"", &c, &page), 1);
+	q.count = 100;
+	memset(&g1, 0, sizeof(g1));
+	g1.rid = peek_int(fx, "SELECT rid FROM resources WHERE name = 'g1'", 0);
+	g1.tenant_id = fx->tenant;
+	g1.type = STORE_GROUP;
+	ids[0] = eng.id;
+	assert_int_equal(store_members_add(fx->st, &g1, ids, 1, NULL),
+	                 STORE_OK);
+	text = xasprintf("members.value eq \"%s\"", eng.id);
+	assert_int_equal(list_filtered(fx, &q, text, &c, &page), 1);
+	assert_string_equal(c.names[0], "g1");
+	free(text);
+	q.type = STORE_USER;
+	assert_int_equal(
+	    list_filtered(fx, &q, "groups.display eq \"G1\"", &c, &page), 1);
+	assert_string_equal(c.names[0], "eng");
+
+	/* A filter the backend cannot run is the caller's error. */
+	f = parse(STORE_USER, "meta.location pr");
+	q.filter = f;
+	assert_int_equal(
+	    store_res_list(fx->st, &q, list_collect, &c, &page, &cause),
+	    STORE_INVALID);
+	assert_non_null(cause);
+	assert_non_null(strstr(cause, "meta.location"));
+	xfree(cause);
+	q.filter = NULL;
+	scim_filter_free(f);
+	store_res_clear(&eng);
+}
+
+static void
+test_list_sort(void **state)
+{
+	struct fx *fx = *state;
+	struct scim_attrpath path;
+	struct store_query q;
+	struct store_page page;
+	struct lcollect c;
+	char *cause = NULL, *keyset, prev[16];
+	int seen[NUSERS], pages, i;
+
+	list_fixture(fx);
+	assert_int_equal(
+	    scim_attrpath_resolve(scim_rtype_user(), "userName", 8, &path), 0);
+	memset(&q, 0, sizeof(q));
+	memset(&c, 0, sizeof(c));
+	q.tenant_id = fx->tenant;
+	q.type = STORE_USER;
+	q.sort = &path;
+	q.descending = true;
+	q.start_index = 3;
+	q.count = 4;
+	q.want_total = true;
+	assert_int_equal(list_run(fx, &q, &c, &page, NULL), STORE_OK);
+	assert_int_equal(c.n, 4);
+	assert_int_equal(page.total, NUSERS);
+	assert_string_equal(c.names[0], "u18");
+	assert_string_equal(c.names[3], "u15");
+
+	/* Cursor pages under sortBy: all rows once, in order. */
+	q.count = 6;
+	q.cursor = "";
+	memset(seen, 0, sizeof(seen));
+	snprintf(prev, sizeof(prev), "u99");
+	pages = 0;
+	for (;;) {
+		assert_int_equal(list_run(fx, &q, &c, &page, NULL), STORE_OK);
+		for (i = 0; i < c.n; i++) {
+			assert_true(strcmp(c.names[i], prev) < 0);
+			snprintf(prev, sizeof(prev), "%s", c.names[i]);
+			seen[atoi(c.names[i] + 1)]++;
+		}
+		pages++;
+		if (page.next_cursor == NULL)
+			break;
+		if (pages > 1)
+			free((char *)q.cursor);
+		q.cursor = page.next_cursor;
+		page.next_cursor = NULL;
+	}
+	free((char *)q.cursor);
+	assert_int_equal(pages, 4);
+	for (i = 0; i < NUSERS; i++)
+		assert_int_equal(seen[i], 1);
+
+	/* A keyset cursor does not continue a sorted listing. */
+	q.sort = NULL;
+	q.cursor = "";
+	assert_int_equal(list_run(fx, &q, &c, &page, NULL), STORE_OK);
+	keyset = page.next_cursor;
+	assert_non_null(keyset);
+	q.sort = &path;
+	q.cursor = keyset;
+	assert_int_equal(list_run(fx, &q, &c, &page, &cause), STORE_INVALID);
+	assert_string_equal(cause, "invalid cursor");
+	free(cause);
+	free(keyset);
 }
 
 /* Transactions and savepoints. */
@@ -1328,17 +1619,17 @@ test_savepoints(void **state)
 	assert_int_equal(store_begin(fx->st), STORE_OK);
 	assert_true(store_in_tx(fx->st));
 	assert_int_equal(res_add(fx, fx->tenant, STORE_USER, "a", &a),
-	    STORE_OK);
+	                 STORE_OK);
 	assert_int_equal(store_savepoint(fx->st), STORE_OK);
 	assert_int_equal(res_add(fx, fx->tenant, STORE_USER, "b", &b),
-	    STORE_OK);
+	                 STORE_OK);
 	assert_true(user_exists(fx, b.id));
 	assert_int_equal(store_rollback_savepoint(fx->st), STORE_OK);
 	assert_true(store_in_tx(fx->st));
 	assert_false(user_exists(fx, b.id));
 	assert_int_equal(store_savepoint(fx->st), STORE_OK);
 	assert_int_equal(res_add(fx, fx->tenant, STORE_USER, "c", &c),
-	    STORE_OK);
+	                 STORE_OK);
 	assert_int_equal(store_release(fx->st), STORE_OK);
 	/* Not yet visible to another connection. */
 	assert_int_equal(peek_int(fx, "SELECT count(*) FROM resources", 0), 0);
@@ -1354,13 +1645,13 @@ test_savepoints(void **state)
 	/* A refused write inside a transaction leaves the rest intact. */
 	assert_int_equal(store_begin(fx->st), STORE_OK);
 	assert_int_equal(res_add(fx, fx->tenant, STORE_USER, "d", &d),
-	    STORE_OK);
+	                 STORE_OK);
 	assert_int_equal(res_add(fx, fx->tenant, STORE_USER, "D", NULL),
-	    STORE_CONFLICT);
+	                 STORE_CONFLICT);
 	assert_int_equal(res_add(fx, fx->tenant, STORE_GROUP, "grp", &e),
-	    STORE_OK);
+	                 STORE_OK);
 	assert_int_equal(store_members_add(fx->st, &e, ids, 1, &cause),
-	    STORE_INVALID);
+	                 STORE_INVALID);
 	xfree(cause);
 	assert_true(store_in_tx(fx->st));
 	assert_int_equal(store_commit(fx->st), STORE_OK);
@@ -1370,11 +1661,11 @@ test_savepoints(void **state)
 	store_res_clear(&d);
 	assert_int_equal(store_begin(fx->st), STORE_OK);
 	assert_int_equal(res_add(fx, fx->tenant, STORE_USER, "rolled", &d),
-	    STORE_OK);
+	                 STORE_OK);
 	assert_int_equal(store_rollback(fx->st), STORE_OK);
 	assert_false(user_exists(fx, d.id));
 	assert_int_equal(res_add(fx, fx->tenant, STORE_USER, "rolled", NULL),
-	    STORE_OK);
+	                 STORE_OK);
 	assert_false(store_in_tx(fx->st));
 	assert_int_equal(peek_int(fx, "SELECT count(*) FROM resources", 0), 5);
 
@@ -1391,25 +1682,29 @@ main(void)
 	log_init(LOG_LVL_WARN);
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(test_open_file_mode_and_schema,
-		setup, teardown),
+	                                    setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_open_backends, setup,
-		teardown),
+	                                    teardown),
 	    cmocka_unit_test_setup_teardown(test_open_rejects_newer_schema,
-		setup, teardown),
+	                                    setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_schema_matches_doc, setup,
-		teardown),
+	                                    teardown),
 	    cmocka_unit_test(test_now_and_uuid),
 	    cmocka_unit_test_setup_teardown(test_tenants, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_tokens, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_res_crud, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_username_unique, setup,
-		teardown),
+	                                    teardown),
 	    cmocka_unit_test_setup_teardown(test_history, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_members, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_members_nested_walk, setup,
+	                                    teardown),
 	    cmocka_unit_test_setup_teardown(test_members_large, setup,
-		teardown),
+	                                    teardown),
 	    cmocka_unit_test_setup_teardown(test_list_offset, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_list_cursor, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_list_filter, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_list_sort, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_savepoints, setup, teardown),
 	};
 

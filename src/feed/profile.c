@@ -1,0 +1,3 @@
+/* SPDX-License-Identifier: ISC */
+/* stub: to be written */
+typedef int rosterd_stub_profile;

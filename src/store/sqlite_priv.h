@@ -1,0 +1,26 @@
+/* SPDX-License-Identifier: ISC */
+/* Copyright (c) 2026 rosterd developers */
+/*
+ * What the SQLite backend's files share: the connection of a store handle
+ * and each subsystem's schema migration and ops table. Only files named
+ * store/sqlite*.c include this.
+ */
+#ifndef ROSTERD_SQLITE_PRIV_H
+#define ROSTERD_SQLITE_PRIV_H
+
+#include <sqlite3.h>
+
+#include "store/store_backend.h"
+
+/* The connection behind a handle opened by the SQLite backend. Borrowed. */
+sqlite3 *sqlite_store_db(struct store *);
+
+/* Migration 2: HRIS import tables (store/sqlite_hris.c). */
+extern const char sqlite_hris_schema[];
+extern const struct store_hris_ops sqlite_hris_ops;
+
+/* Migration 3: feed tables (store/sqlite_feed.c). */
+extern const char sqlite_feed_schema[];
+extern const struct store_feed_ops sqlite_feed_ops;
+
+#endif
