@@ -40,6 +40,23 @@ CREATE INDEX resources_external ON resources(tenant_id, type, external_id)
 -- list pages without sortBy walk this in rid order: no sort step
 CREATE INDEX resources_list ON resources(tenant_id, type)
   WHERE deleted_at IS NULL;
+-- live resources per tenant and type, for totalResults without count(*)
+CREATE TABLE resource_counts (
+  tenant_id INTEGER NOT NULL,
+  type INTEGER NOT NULL,
+  live INTEGER NOT NULL,
+  PRIMARY KEY (tenant_id, type)
+) WITHOUT ROWID;
+CREATE TRIGGER resources_count_ins AFTER INSERT ON resources
+  WHEN NEW.deleted_at IS NULL BEGIN
+  INSERT INTO resource_counts VALUES (NEW.tenant_id, NEW.type, 1)
+    ON CONFLICT DO UPDATE SET live = live + 1;
+END;
+CREATE TRIGGER resources_count_del AFTER UPDATE OF deleted_at ON resources
+  WHEN OLD.deleted_at IS NULL AND NEW.deleted_at IS NOT NULL BEGIN
+  UPDATE resource_counts SET live = live - 1
+    WHERE tenant_id = NEW.tenant_id AND type = NEW.type;
+END;
 CREATE TABLE members (
   group_rid INTEGER NOT NULL REFERENCES resources(rid),
   member_rid INTEGER NOT NULL REFERENCES resources(rid),

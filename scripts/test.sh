@@ -39,7 +39,9 @@ configure() {
 	local dir=$1
 	shift
 	if [[ -f "$dir/meson-private/coredata.dat" ]]; then
-		meson setup --reconfigure "$dir" "$@"
+		# A build dir from another Meson version cannot be reconfigured;
+		# start it afresh then.
+		meson setup --reconfigure "$dir" "$@" || meson setup --wipe "$dir" "$@"
 	else
 		meson setup "$dir" "$@"
 	fi

@@ -128,7 +128,7 @@ fetch_multi(struct scim_call *c, const struct store_res *res)
 	struct store *st = server_store(c->req->srv);
 	int rc;
 
-	if (!want_multi(c))
+	if (!want_multi(c) || c->no_groups)
 		return NULL;
 	mc.arr = json_array();
 	mc.base_url = c->req->base_url;
@@ -649,9 +649,21 @@ list_type(struct scim_call *c, const struct list_params *p, int64_t start,
 
 	memset(&q, 0, sizeof(q));
 	memset(&page, 0, sizeof(page));
-	if (p->filter != NULL &&
-	    (f = scim_filter_parse(c->rt, p->filter, &c->err)) == NULL)
-		return call_fail(c);
+	if (p->filter != NULL) {
+		struct scim_err fe;
+
+		scim_err_init(&fe);
+		if ((f = scim_filter_parse(c->rt, p->filter, &fe)) == NULL) {
+			/*
+			 * Root search: a filter naming an attribute another
+			 * type lacks simply matches nothing of this type.
+			 */
+			if (c->skip_unknown)
+				return 1;
+			c->err = fe;
+			return call_fail(c);
+		}
+	}
 	if (p->sort_by != NULL && *p->sort_by != '\0') {
 		if (scim_attrpath_resolve(c->rt, p->sort_by, strlen(p->sort_by),
 		                          &sort) == -1 ||
@@ -742,6 +754,17 @@ list_reply(struct req *r, struct list_params *p, struct list_result *lr,
 	server_reply(r, 200);
 }
 
+/* A page of users need not look up groups when the tenant has none. */
+static bool
+tenant_has_no_groups(struct req *r)
+{
+	int64_t n = 1;
+
+	store_res_count(server_store(r->srv), r->tok.tenant_id, STORE_GROUP,
+	                &n);
+	return n == 0;
+}
+
 /* List one resource type, or both for the root /.search (rt NULL). */
 static void
 do_list(struct req *r, const struct scim_rtype *rt, struct list_params *p)
@@ -752,6 +775,8 @@ do_list(struct req *r, const struct scim_rtype *rt, struct list_params *p)
 	struct buf rows;
 	int64_t nrows = 0, start, count;
 	size_t i, ntypes;
+	bool skipped = false;
+	int rc;
 
 	types[0] = rt != NULL ? rt : scim_rtype_user();
 	types[1] = scim_rtype_group();
@@ -764,14 +789,20 @@ do_list(struct req *r, const struct scim_rtype *rt, struct list_params *p)
 	}
 	c.attributes = p->attributes;
 	c.excluded = p->excluded;
+	c.no_groups = tenant_has_no_groups(r);
 	start = p->start;
 	count = p->count;
 	for (i = 0; i < ntypes; i++) {
 		int64_t t0 = lr.total, n0 = lr.n, t;
 
 		c.rt = types[i];
-		if (list_type(&c, p, start, count, &rows, &nrows, &lr) == -1)
+		c.skip_unknown = ntypes > 1 && (i == 0 || !skipped);
+		rc = list_type(&c, p, start, count, &rows, &nrows, &lr);
+		if (rc == -1)
 			goto fail;
+		skipped = rc == 1;
+		if (skipped)
+			continue;
 		/* Root search: the page continues into the next type. */
 		t = lr.total - t0;
 		count -= lr.n - n0;

@@ -28,6 +28,8 @@ struct scim_call {
 	const char *if_match; /* or NULL */
 	const char *attributes;
 	const char *excluded;
+	bool skip_unknown; /* root search: a filter unknown to rt skips it */
+	bool no_groups;    /* the tenant has no groups: skip the lookup */
 	/* results, released by api_scim_call_clear() */
 	int status;
 	struct buf out; /* response body (may be empty) */

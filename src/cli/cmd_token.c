@@ -34,7 +34,8 @@ const struct cmd_entry cmd_token_create_entry = {
             "\n"
             "  --tenant NAME  the tenant the token acts for\n"
             "  --scopes LIST  comma-separated: scim (the SCIM 2.0 API),\n"
-            "                 admin (everything, including scim)\n"
+            "                 admin (the admin API); neither implies\n"
+            "                 the other\n"
             "  --name LABEL   a label to recognise the token by, e.g. okta\n"
             "  --db PATH      database file (default: $ROSTERD_DB, else\n"
             "                 ./rosterd.db)\n",

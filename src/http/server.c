@@ -6,6 +6,7 @@
  */
 #include <errno.h>
 #include <netdb.h>
+#include <sys/queue.h>
 #include <sys/socket.h>
 #include <signal.h>
 #include <stdio.h>
@@ -490,10 +491,18 @@ req_dispatch(struct req *r)
 	bool path_ok = false;
 	size_t i;
 
+	/*
+	 * A read must not see a write that is not yet durable: close the
+	 * open batch first. Writes join it through req_write_begin().
+	 */
 	if (req_split_path(r) == -1) {
 		reply_status(r, 404, NULL, "no such endpoint");
 		return;
 	}
+	if ((r->method == EVHTTP_REQ_GET ||
+	     (r->nseg > 0 && strcmp(r->seg[r->nseg - 1], ".search") == 0)) &&
+	    store_in_tx(r->srv->st))
+		server_commit(r->srv);
 	for (i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
 		rt = &routes[i];
 		if (!route_match(rt, r))
@@ -513,6 +522,35 @@ req_dispatch(struct req *r)
 		reply_status(r, 404, NULL, "no such endpoint");
 }
 
+/*
+ * Split a query string into decoded pairs. Unlike evhttp_parse_query_str
+ * this accepts a key without "=", as RFC 9865 writes "?cursor&count=10".
+ */
+static int
+req_parse_query(const char *q, struct evkeyvalq *out)
+{
+	char *dup = xstrdup(q), *p, *save = NULL, *pair, *eq, *k, *v;
+	int rc = 0;
+
+	for (p = dup; (pair = strtok_r(p, "&", &save)) != NULL; p = NULL) {
+		eq = strchr(pair, '=');
+		if (eq != NULL)
+			*eq = '\0';
+		k = evhttp_uridecode(pair, 1, NULL);
+		v = evhttp_uridecode(eq != NULL ? eq + 1 : "", 1, NULL);
+		if (k == NULL || v == NULL || *k == '\0')
+			rc = -1;
+		else
+			evhttp_add_header(out, k, v);
+		free(k);
+		free(v);
+		if (rc == -1)
+			break;
+	}
+	free(dup);
+	return rc;
+}
+
 static void
 server_request_cb(struct evhttp_request *ev, void *arg)
 {
@@ -530,7 +568,8 @@ server_request_cb(struct evhttp_request *ev, void *arg)
 	r->path = evhttp_uridecode(path != NULL ? path : "/", 0, NULL);
 	if (q != NULL) {
 		r->query = xcalloc(1, sizeof(*r->query));
-		if (evhttp_parse_query_str(q, r->query) == -1) {
+		TAILQ_INIT(r->query);
+		if (req_parse_query(q, r->query) == -1) {
 			reply_status(r, 400, SCIM_ET_INVALID_SYNTAX,
 			             "malformed query string");
 			return;

@@ -690,6 +690,71 @@ fail:
 	return NULL;
 }
 
+/* Resolve the attribute name in token at (relative to vp if set). */
+static int
+fp_resolve(struct fparser *p, const struct scim_attrpath *vp,
+           const struct tok *at, struct scim_filter *f)
+{
+	const char *name = p->text + at->pos;
+	int rc;
+
+	if (vp != NULL)
+		rc = resolve_inner(vp, name, at->len, &f->path);
+	else
+		rc = scim_attrpath_resolve(p->rt, name, at->len, &f->path);
+	if (rc == -1 && vp == NULL && at->len == 7 &&
+	    strncasecmp(name, "schemas", 7) == 0) {
+		memset(&f->path, 0, sizeof(f->path));
+		f->path.attr = &schemas_attr;
+		rc = 0;
+	}
+	if (rc == -1)
+		fp_fail_attr(p, at->pos, f->raw_path, "unknown attribute %s");
+	return rc;
+}
+
+/* The comparison operator in the current token, consumed; -1 if none. */
+static int
+fp_operator(struct fparser *p, const struct scim_attrpath *vp)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(fops) / sizeof(fops[0]); i++) {
+		if (tok_is(p, fops[i].name)) {
+			fp_lex(p);
+			return (int)fops[i].op;
+		}
+	}
+	fp_expected(p, &p->tok, vp == NULL ? EXPECT_OP " or '['" : EXPECT_OP);
+	return -1;
+}
+
+/* Check the attribute of a comparison (not pr) and read its value. */
+static int
+fp_compare(struct fparser *p, const struct tok *at, struct scim_filter *f)
+{
+	const struct scim_attr *leaf;
+
+	if (f->path.attr == NULL) {
+		fp_fail_attr(p, at->pos, f->raw_path,
+		             "%s names a schema; only pr can test it");
+		return -1;
+	}
+	/* RFC 7643 §2.4: "emails eq x" compares the "value" sub-attribute. */
+	if (f->path.sub == NULL && f->path.attr->type == SCIM_T_COMPLEX &&
+	    f->path.attr->multi)
+		f->path.sub = value_sub(f->path.attr);
+	leaf = scim_attrpath_leaf(&f->path);
+	if (leaf->type == SCIM_T_COMPLEX) {
+		fp_fail_attr(p, at->pos, f->raw_path,
+		             "attribute %s is complex: compare one of its "
+		             "sub-attributes");
+		return -1;
+	}
+	f->value = fp_value(p, f->op, leaf, f->raw_path);
+	return f->value != NULL ? 0 : -1;
+}
+
 /*
  * attrExp or valuePath; the current token is a word. vp is the enclosing
  * value-path attribute, or NULL at the top level.
@@ -699,29 +764,14 @@ fp_attrexp(struct fparser *p, const struct scim_attrpath *vp)
 {
 	struct tok at = p->tok;
 	struct scim_filter *f;
-	const struct scim_attr *leaf;
-	const char *name = p->text + at.pos;
-	size_t i;
-	int rc;
+	int op;
 
 	if (!fp_count_term(p, at.pos))
 		return NULL;
 	f = node_new(SCIM_F_PR, NULL, NULL);
-	f->raw_path = xstrndup(name, at.len);
-	if (vp != NULL)
-		rc = resolve_inner(vp, name, at.len, &f->path);
-	else
-		rc = scim_attrpath_resolve(p->rt, name, at.len, &f->path);
-	if (rc == -1 && vp == NULL && at.len == 7 &&
-	    strncasecmp(name, "schemas", 7) == 0) {
-		memset(&f->path, 0, sizeof(f->path));
-		f->path.attr = &schemas_attr;
-		rc = 0;
-	}
-	if (rc == -1) {
-		fp_fail_attr(p, at.pos, f->raw_path, "unknown attribute %s");
+	f->raw_path = xstrndup(p->text + at.pos, at.len);
+	if (fp_resolve(p, vp, &at, f) == -1)
 		goto fail;
-	}
 	fp_lex(p);
 	if (p->tok.kind == TK_LBRACK) {
 		if (vp != NULL) {
@@ -733,38 +783,11 @@ fp_attrexp(struct fparser *p, const struct scim_attrpath *vp)
 			goto fail;
 		return fp_valpath(p, f, p->tok.pos);
 	}
-	for (i = 0; i < sizeof(fops) / sizeof(fops[0]); i++)
-		if (tok_is(p, fops[i].name))
-			break;
-	if (i == sizeof(fops) / sizeof(fops[0])) {
-		fp_expected(p, &p->tok,
-		            vp == NULL ? EXPECT_OP " or '['" : EXPECT_OP);
+	if ((op = fp_operator(p, vp)) == -1)
 		goto fail;
-	}
-	f->op = fops[i].op;
-	fp_lex(p);
-	if (f->op == SCIM_F_PR)
+	f->op = (enum scim_fop)op;
+	if (f->op == SCIM_F_PR || fp_compare(p, &at, f) == 0)
 		return f;
-	if (f->path.attr == NULL) {
-		fp_fail_attr(p, at.pos, f->raw_path,
-		             "%s names a schema; only pr can test it");
-		goto fail;
-	}
-	/* RFC 7643 §2.4: "emails eq x" compares the "value" sub-attribute. */
-	if (f->path.sub == NULL && f->path.attr->type == SCIM_T_COMPLEX &&
-	    f->path.attr->multi)
-		f->path.sub = value_sub(f->path.attr);
-	leaf = scim_attrpath_leaf(&f->path);
-	if (leaf->type == SCIM_T_COMPLEX) {
-		fp_fail_attr(p, at.pos, f->raw_path,
-		             "attribute %s is complex: compare one of its "
-		             "sub-attributes");
-		goto fail;
-	}
-	f->value = fp_value(p, f->op, leaf, f->raw_path);
-	if (f->value == NULL)
-		goto fail;
-	return f;
 fail:
 	scim_filter_free(f);
 	return NULL;
@@ -903,14 +926,15 @@ scim_filter_parse(const struct scim_rtype *rt, const char *text,
 
 /* The ".subAttr" after "attr[...]" in a PATCH path. */
 static int
-fp_path_sub(struct fparser *p, const struct scim_attrpath *path, size_t close,
+fp_path_sub(struct fparser *p, const struct scim_attrpath *path,
             const struct scim_attr **sub)
 {
 	const struct scim_attr *a = path->attr;
 	const char *s = p->text + p->tok.pos;
 	struct buf b;
 
-	if (p->tok.kind != TK_WORD || s[0] != '.' || p->tok.pos != close + 1) {
+	if (p->tok.kind != TK_WORD || s[0] != '.' ||
+	    p->text[p->tok.pos - 1] != ']') {
 		fp_expected(p, &p->tok,
 		            "'.' and a sub-attribute, or the end "
 		            "of the path after ']'");
@@ -942,7 +966,6 @@ scim_filter_parse_path(const struct scim_rtype *rt, const char *text,
 	struct fparser p;
 	struct scim_filter *f;
 	struct tok at;
-	size_t open, close;
 
 	*vfilter = NULL;
 	*sub = NULL;
@@ -971,28 +994,14 @@ scim_filter_parse_path(const struct scim_rtype *rt, const char *text,
 	}
 	if (!fp_valpath_ok(&p, &f->path, f->raw_path, at.pos))
 		goto fail;
-	/* Errors inside the brackets are filter errors (RFC 7644 §3.5.2). */
-	open = p.tok.pos;
+	/* Errors inside the brackets are invalidFilter (RFC 7644 Table 9). */
 	p.etype = SCIM_ET_INVALID_FILTER;
 	p.what = "filter in path";
-	fp_lex(&p);
-	f->left = fp_or(&p, &f->path);
-	if (f->left == NULL)
-		goto fail;
-	if (p.tok.kind != TK_RBRACK) {
-		if (p.tok.kind == TK_END)
-			fp_fail(&p, p.tok.pos,
-			        "'[' at position %zu is never closed",
-			        open + 1);
-		else
-			fp_expected(&p, &p.tok, "and, or or ']'");
-		goto fail;
-	}
-	close = p.tok.pos;
+	if ((f = fp_valpath(&p, f, p.tok.pos)) == NULL)
+		return -1;
 	p.etype = SCIM_ET_INVALID_PATH;
 	p.what = "path";
-	fp_lex(&p);
-	if (p.tok.kind != TK_END && fp_path_sub(&p, &f->path, close, sub) == -1)
+	if (p.tok.kind != TK_END && fp_path_sub(&p, &f->path, sub) == -1)
 		goto fail;
 	*attr = f->path;
 	*vfilter = f->left;

@@ -644,9 +644,11 @@ patch_complex_single(struct patch_ctx *c, const struct patch_target *t,
 
 	cur = patch_get(holder, a->name);
 	if (c->op == PATCH_REMOVE || json_is_null(value)) {
-		if (t->sub == NULL)
-			patch_del(holder, a->name);
-		else if (json_is_object(cur))
+		if (t->sub == NULL) {
+			patch_del(holder, a->name); /* frees cur */
+			return 0;
+		}
+		if (json_is_object(cur))
 			patch_del(cur, t->sub->name);
 	} else {
 		v = t->sub != NULL ? patch_subval(c, t, value)

@@ -54,7 +54,22 @@ static const char *const emp_status[] = {"active", "leave", "terminated",
 MV_SUBS(sub_emails, SCIM_T_STRING, type_wh_other, "Email address.");
 MV_SUBS(sub_phones, SCIM_T_STRING, type_phone, "Phone number.");
 MV_SUBS(sub_ims, SCIM_T_STRING, type_ims, "Instant messaging address.");
-MV_SUBS(sub_photos, SCIM_T_REFERENCE, type_photo, "URL of a photo.");
+static const struct scim_attr sub_photos[] = {
+    {.name = "value",
+     .type = SCIM_T_REFERENCE,
+     .ref_types = ref_external,
+     .desc = "URL of a photo."},
+    {.name = "display",
+     .type = SCIM_T_STRING,
+     .desc = "A human-readable name, primarily used for display purposes."},
+    {.name = "type",
+     .type = SCIM_T_STRING,
+     .canonical = type_photo,
+     .desc = "A label indicating the attribute's function."},
+    {.name = "primary",
+     .type = SCIM_T_BOOLEAN,
+     .desc = "Indicates the primary or preferred value."},
+};
 MV_SUBS(sub_entitlements, SCIM_T_STRING, NULL, "The value of an entitlement.");
 MV_SUBS(sub_roles, SCIM_T_STRING, NULL, "The value of a role.");
 MV_SUBS(sub_x509, SCIM_T_BINARY, NULL, "The value of an X.509 certificate.");
@@ -100,6 +115,7 @@ static const struct scim_attr sub_groups[] = {
     {.name = "value",
      .type = SCIM_T_STRING,
      .mut = SCIM_M_RO,
+     .case_exact = true,
      .desc = "The identifier of the User's group."},
     {.name = "$ref",
      .type = SCIM_T_REFERENCE,
@@ -281,6 +297,7 @@ static const struct scim_attr sub_members[] = {
     {.name = "value",
      .type = SCIM_T_STRING,
      .mut = SCIM_M_IMMUTABLE,
+     .case_exact = true,
      .desc = "Identifier of the member of this Group."},
     {.name = "$ref",
      .type = SCIM_T_REFERENCE,

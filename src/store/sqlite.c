@@ -73,6 +73,23 @@ static const char sq_schema_v1[] =
     "  WHERE deleted_at IS NULL;\n"
     "CREATE INDEX resources_list ON resources(tenant_id, type)\n"
     "  WHERE deleted_at IS NULL;\n"
+    "CREATE TABLE resource_counts (\n"
+    "  tenant_id INTEGER NOT NULL,\n"
+    "  type INTEGER NOT NULL,\n"
+    "  live INTEGER NOT NULL,\n"
+    "  PRIMARY KEY (tenant_id, type)\n"
+    ") WITHOUT ROWID;\n"
+    "CREATE TRIGGER resources_count_ins AFTER INSERT ON resources\n"
+    "  WHEN NEW.deleted_at IS NULL BEGIN\n"
+    "  INSERT INTO resource_counts VALUES (NEW.tenant_id, NEW.type, 1)\n"
+    "    ON CONFLICT DO UPDATE SET live = live + 1;\n"
+    "END;\n"
+    "CREATE TRIGGER resources_count_del AFTER UPDATE OF deleted_at ON "
+    "resources\n"
+    "  WHEN OLD.deleted_at IS NULL AND NEW.deleted_at IS NOT NULL BEGIN\n"
+    "  UPDATE resource_counts SET live = live - 1\n"
+    "    WHERE tenant_id = NEW.tenant_id AND type = NEW.type;\n"
+    "END;\n"
     "CREATE TABLE members (\n"
     "  group_rid INTEGER NOT NULL REFERENCES resources(rid),\n"
     "  member_rid INTEGER NOT NULL REFERENCES resources(rid),\n"
@@ -150,6 +167,7 @@ enum sq_st {
 	ST_MEMBERS_DROP_MEMBER,
 	ST_MEMBERS_LIST,
 	ST_USER_GROUPS,
+	ST_RES_COUNT,
 	ST__COUNT
 };
 
@@ -226,12 +244,25 @@ static const char *const sq_sql[ST__COUNT] = {
                        "JOIN resources r ON r.rid = m.group_rid "
                        "WHERE m.member_rid = ?1 AND r.deleted_at IS NULL "
                        "ORDER BY m.group_rid",
+    [ST_RES_COUNT] = "SELECT coalesce((SELECT live FROM resource_counts "
+                     "WHERE tenant_id = ?1 AND type = ?2), 0)",
+};
+
+#define SQ_CACHE 16
+
+/* A list query kept prepared: the same filter shape, the same SQL. */
+struct sq_cached {
+	char *sql;
+	sqlite3_stmt *st;
+	uint64_t used;
 };
 
 struct sq {
 	struct store base; /* first: store.c sees only this */
 	sqlite3 *db;
 	sqlite3_stmt *st[ST__COUNT];
+	struct sq_cached cache[SQ_CACHE];
+	uint64_t tick;
 };
 
 static struct sq *
@@ -569,6 +600,10 @@ sq_close(struct store *base)
 
 	for (i = 0; i < ST__COUNT; i++)
 		sqlite3_finalize(s->st[i]);
+	for (i = 0; i < SQ_CACHE; i++) {
+		sqlite3_finalize(s->cache[i].st);
+		free(s->cache[i].sql);
+	}
 	if (s->db != NULL) {
 		/* Recommended at close: refreshes planner statistics. */
 		sqlite3_exec(s->db, "PRAGMA optimize", NULL, NULL, NULL);
@@ -1222,6 +1257,51 @@ struct sq_list {
 	int64_t pos;      /* decoded cursor position */
 };
 
+/*
+ * Take a prepared statement for sql out of the cache (NULL if none). A
+ * taken statement is not in the cache, so a nested listing from inside a
+ * callback prepares its own.
+ */
+static sqlite3_stmt *
+sq_cache_take(struct sq *s, const char *sql)
+{
+	sqlite3_stmt *st;
+	int i;
+
+	for (i = 0; i < SQ_CACHE; i++) {
+		if (s->cache[i].st == NULL || strcmp(s->cache[i].sql, sql) != 0)
+			continue;
+		st = s->cache[i].st;
+		s->cache[i].st = NULL;
+		xfree(s->cache[i].sql);
+		return st;
+	}
+	return NULL;
+}
+
+/* Return st to the cache, evicting the least recently used. */
+static void
+sq_cache_put(struct sq *s, const char *sql, sqlite3_stmt *st)
+{
+	int i, victim = 0;
+
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	for (i = 0; i < SQ_CACHE; i++) {
+		if (s->cache[i].st == NULL) {
+			victim = i;
+			break;
+		}
+		if (s->cache[i].used < s->cache[victim].used)
+			victim = i;
+	}
+	sqlite3_finalize(s->cache[victim].st);
+	free(s->cache[victim].sql);
+	s->cache[victim].sql = xstrdup(sql);
+	s->cache[victim].st = st;
+	s->cache[victim].used = ++s->tick;
+}
+
 /* Prepare sql and bind tenant, type and the filter's values. */
 static int
 sq_list_prepare(struct sq *s, struct sq_list *l, const char *sql,
@@ -1231,7 +1311,10 @@ sq_list_prepare(struct sq *s, struct sq_list *l, const char *sql,
 	size_t i;
 	int rc;
 
-	if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
+	st = sq_cache_take(s, sql);
+	if (st == NULL &&
+	    sqlite3_prepare_v3(s->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &st,
+	                       NULL) != SQLITE_OK)
 		return sq_fail(s, __func__);
 	rc = sqlite3_bind_int64(st, 1, l->q->tenant_id);
 	if (rc == SQLITE_OK)
@@ -1257,18 +1340,27 @@ sq_list_count(struct sq *s, struct sq_list *l, int64_t *total)
 	int next, rc;
 
 	buf_init(&sql, 0);
-	buf_addstr(&sql, "SELECT count(*) FROM resources r");
-	buf_addstr(&sql, buf_str(&l->where));
+	if (l->q->filter == NULL) {
+		/* O(1): triggers keep live counts; count(*) walks 100k rows. */
+		buf_addstr(&sql, "SELECT coalesce((SELECT live FROM "
+		                 "resource_counts WHERE tenant_id = ?1 AND "
+		                 "type = ?2), 0)");
+	} else {
+		buf_addstr(&sql, "SELECT count(*) FROM resources r");
+		buf_addstr(&sql, buf_str(&l->where));
+	}
 	rc = sq_list_prepare(s, l, buf_str(&sql), &st, &next);
-	buf_free(&sql);
-	if (rc != STORE_OK)
+	if (rc != STORE_OK) {
+		buf_free(&sql);
 		return rc;
+	}
 	if (sqlite3_step(st) == SQLITE_ROW) {
 		*total = sqlite3_column_int64(st, 0);
 		rc = STORE_OK;
 	} else
 		rc = sq_fail(s, __func__);
-	sqlite3_finalize(st);
+	sq_cache_put(s, buf_str(&sql), st);
+	buf_free(&sql);
 	return rc;
 }
 
@@ -1359,7 +1451,8 @@ sq_list_rows(struct sq *s, struct sq_list *l,
 		                        l->kind == 'r' ? last : offset + n);
 	rc = STORE_OK;
 out:
-	sqlite3_finalize(st);
+	if (st != NULL)
+		sq_cache_put(s, buf_str(&sql), st);
 	buf_free(&sql);
 	return rc;
 }
@@ -1476,6 +1569,22 @@ sq_user_groups(struct store *base, int64_t user_rid,
 {
 	return sq_member_walk(sq_of(base), ST_USER_GROUPS, user_rid, cb, arg,
 	                      __func__);
+}
+
+static int
+sq_res_count(struct store *base, int64_t tenant_id, enum store_rtype type,
+             int64_t *n)
+{
+	struct sq *s = sq_of(base);
+	sqlite3_stmt *st = s->st[ST_RES_COUNT];
+	int rc;
+
+	sq_bind_int(st, 1, tenant_id);
+	sq_bind_int(st, 2, type);
+	if ((rc = sq_row(s, st, __func__)) == STORE_OK)
+		*n = sqlite3_column_int64(st, 0);
+	sq_done(st);
+	return rc;
 }
 
 /* The live rid of id in the group's tenant, or STORE_INVALID. */
@@ -1602,6 +1711,7 @@ const struct store_ops store_sqlite_ops = {
     .members_remove = sq_members_remove,
     .members_clear = sq_members_clear,
     .user_groups = sq_user_groups,
+    .res_count = sq_res_count,
     .hris = &sqlite_hris_ops,
     .feed = &sqlite_feed_ops,
 };

@@ -334,6 +334,29 @@ emit_test(struct sqlc *c, const char *x, bool json, enum scim_fop op,
 	add(c, ")");
 }
 
+/*
+ * A test of a row operand, made 0 rather than NULL where the operand can
+ * be NULL (an absent doc attribute, externalId): the whole expression is
+ * then two-valued and a caller may negate it. externalId keeps its test
+ * as a top-level AND term so that resources_external stays usable.
+ */
+static void
+emit_row_test(struct sqlc *c, const char *x, bool json, enum scim_fop op,
+              const struct scim_attr *leaf, json_t *v)
+{
+	if (json) {
+		add(c, "coalesce(");
+		emit_test(c, x, json, op, leaf, v);
+		add(c, ", 0)");
+	} else if (strcmp(x, "r.external_id") == 0) {
+		add(c, "(");
+		emit_test(c, x, json, op, leaf, v);
+		add(c, " AND r.external_id IS NOT NULL)");
+	} else {
+		emit_test(c, x, json, op, leaf, v);
+	}
+}
+
 /* As in filter.c: ne is "not eq", eq null is "not pr", ne null is "pr". */
 static enum scim_fop
 cmp_norm(const struct scim_filter *f, bool *neg)
@@ -418,7 +441,7 @@ c_cmp_row(struct sqlc *c, const struct scim_filter *f, enum scim_fop op)
 		add(c, "(json_type(r.doc, ");
 		if (add_json_path(c, c->sql, p, false, "") == -1)
 			return -1;
-		add(c, ") = 'object' AND json_extract(r.doc, ");
+		add(c, ") IS 'object' AND json_extract(r.doc, ");
 		add_json_path(c, c->sql, p, false, "");
 		add(c, ") <> '{}')");
 		return 0;
@@ -437,10 +460,10 @@ c_cmp_row(struct sqlc *c, const struct scim_filter *f, enum scim_fop op)
 		return c_in_ctx(c, mctx, f, op);
 	}
 	if (p->attr->multi && op == SCIM_F_PR && p->sub == NULL) {
-		add(c, "(json_array_length(r.doc, ");
+		add(c, "(coalesce(json_array_length(r.doc, ");
 		if (add_json_path(c, c->sql, p, false, "") == -1)
 			return -1;
-		add(c, ") > 0)");
+		add(c, "), 0) > 0)");
 		return 0;
 	}
 	if (p->attr->multi) {
@@ -451,7 +474,7 @@ c_cmp_row(struct sqlc *c, const struct scim_filter *f, enum scim_fop op)
 	buf_init(&o, 0);
 	rc = row_operand(c, p, &o, &json);
 	if (rc == 0)
-		emit_test(c, buf_str(&o), json, op, leaf, f->value);
+		emit_row_test(c, buf_str(&o), json, op, leaf, f->value);
 	buf_free(&o);
 	return rc;
 }
@@ -464,7 +487,10 @@ c_cmp(struct sqlc *c, const struct scim_filter *f)
 	int rc;
 
 	op = cmp_norm(f, &neg);
-	/* NOT of a NULL (absent) operand must be true, hence IS NOT 1. */
+	/*
+	 * Inside EXISTS a test may be NULL (an absent sub-attribute); its
+	 * negation must be true, hence IS NOT 1 rather than NOT.
+	 */
 	if (neg)
 		add(c, "((");
 	rc = c->ctx == CTX_ROW ? c_cmp_row(c, f, op) : c_cmp_inner(c, f, op);

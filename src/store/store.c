@@ -462,6 +462,13 @@ store_user_groups(struct store *st, int64_t user_rid,
 	return st->ops->user_groups(st, user_rid, cb, arg);
 }
 
+int
+store_res_count(struct store *st, int64_t tenant_id, enum store_rtype type,
+                int64_t *n)
+{
+	return st->ops->res_count(st, tenant_id, type, n);
+}
+
 void
 store_now(char *buf, size_t len)
 {

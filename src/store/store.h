@@ -187,6 +187,9 @@ int store_members_add(struct store *, const struct store_res *group,
 int store_members_remove(struct store *, int64_t group_rid,
                          const char *const *ids, size_t n);
 int store_members_clear(struct store *, int64_t group_rid);
+/* Live resources of a type in a tenant, in O(1). */
+int store_res_count(struct store *, int64_t tenant_id, enum store_rtype,
+    int64_t *n);
 /* Groups a user belongs to directly. */
 int store_user_groups(struct store *, int64_t user_rid,
                       int (*cb)(const struct store_member *, void *),

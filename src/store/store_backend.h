@@ -100,6 +100,9 @@ struct store_ops {
 	                   int (*cb)(const struct store_member *, void *),
 	                   void *arg);
 
+	int (*res_count)(struct store *, int64_t tenant_id, enum store_rtype,
+	                 int64_t *n);
+
 	/* Subsystem tables, each behind its own ops (store_hris.h, ...). */
 	const struct store_hris_ops *hris;
 	const struct store_feed_ops *feed;

@@ -972,7 +972,8 @@ static const struct row rows[] = {
      "\"name\":{\"familyName\":\"Smith\",\"givenName\":\"John\"},"
      "\"title\":\"\",\"userType\":\"Intern\",\"active\":false,"
      "\"emails\":[{\"value\":\"aa.jsmith@example.org\",\"type\":\"home\"},"
-     "{\"value\":\"zz@example.net\",\"type\":\"work\",\"primary\":true}],"
+     "{\"value\":\"zz@example.net\",\"type\":\"work\",\"primary\":true},"
+     "{\"value\":\"nobody@example.io\"}],"
      "\"" ELIG "\":{\"employmentStatus\":\"terminated\",\"hireDate\":"
      "\"2019-04-01\"}}"},
     {1, 1, "u3", "alice_100%", "EXT-1", 1, "2011-01-01T00:00:00.000Z",
@@ -1177,7 +1178,7 @@ must_parse(const struct scim_rtype *rt, const char *text)
 static char *
 run_sql(sqlite3 *db, int tenant, enum store_rtype type,
         const struct scim_filter *f, const struct scim_attrpath *sort,
-        bool desc, const char *prefix)
+        bool desc, const char *prefix, bool negate)
 {
 	struct buf sql, out;
 	sqlite3_stmt *st;
@@ -1188,8 +1189,8 @@ run_sql(sqlite3 *db, int tenant, enum store_rtype type,
 	buf_init(&sql, 0);
 	buf_addf(&sql,
 	         "%sSELECT id FROM resources r WHERE r.tenant_id = %d AND "
-	         "r.type = %d AND r.deleted_at IS NULL AND (",
-	         prefix, tenant, (int)type);
+	         "r.type = %d AND r.deleted_at IS NULL AND %s(",
+	         prefix, tenant, (int)type, negate ? "NOT " : "");
 	if (sqlite_filter_compile(f, type, &sql, params, &cause) != 0)
 		fail_msg("compile failed: %s", cause);
 	buf_addstr(&sql, ") ORDER BY ");
@@ -1245,22 +1246,64 @@ struct sql_case {
 	const char *want; /* matching ids */
 };
 
-/* Both the SQL and the evaluator must select exactly `want`. */
+/* The ids in all (comma-separated) that are not in want, in order. */
+static char *
+complement(const char *all, const char *want)
+{
+	struct buf out, w, id;
+	const char *s = all, *end;
+	size_t n;
+
+	buf_init(&out, 0);
+	buf_init(&w, 0);
+	buf_init(&id, 0);
+	buf_addf(&w, ",%s,", want);
+	while (*s != '\0') {
+		end = strchr(s, ',');
+		n = end != NULL ? (size_t)(end - s) : strlen(s);
+		buf_reset(&id);
+		buf_addch(&id, ',');
+		buf_add(&id, s, n);
+		buf_addch(&id, ',');
+		if (strstr(buf_str(&w), buf_str(&id)) == NULL) {
+			if (out.len > 0)
+				buf_addch(&out, ',');
+			buf_add(&out, s, n);
+		}
+		s += n + (end != NULL);
+	}
+	buf_free(&w);
+	buf_free(&id);
+	return buf_detach(&out);
+}
+
+/*
+ * Both the SQL and the evaluator must select exactly `want`, and NOT of
+ * the SQL exactly the other rows (the expression is never NULL).
+ */
 static void
 check_sql_cases(const struct fixture *fx, const struct scim_rtype *rt,
                 int tenant, enum store_rtype type, const struct sql_case *c,
                 size_t n)
 {
 	struct scim_filter *f;
-	char *got;
+	char *got, *all, *rest;
 	size_t i;
 
+	all = run_sql(fx->db, tenant, type, NULL, NULL, false, "", false);
 	for (i = 0; i < n; i++) {
 		f = must_parse(rt, c[i].text);
-		got = run_sql(fx->db, tenant, type, f, NULL, false, "");
+		got = run_sql(fx->db, tenant, type, f, NULL, false, "", false);
 		if (strcmp(got, c[i].want) != 0)
 			fail_msg("SQL for '%s': got '%s', want '%s'", c[i].text,
 			         got, c[i].want);
+		free(got);
+		got = run_sql(fx->db, tenant, type, f, NULL, false, "", true);
+		rest = complement(all, c[i].want);
+		if (strcmp(got, rest) != 0)
+			fail_msg("SQL for NOT (%s): got '%s', want '%s'",
+			         c[i].text, got, rest);
+		free(rest);
 		free(got);
 		got = run_eval(fx, tenant, (int)type, f);
 		if (strcmp(got, c[i].want) != 0)
@@ -1269,6 +1312,7 @@ check_sql_cases(const struct fixture *fx, const struct scim_rtype *rt,
 		free(got);
 		scim_filter_free(f);
 	}
+	free(all);
 }
 
 static void
@@ -1322,6 +1366,11 @@ test_sql_users(void **state)
 	    {"emails.primary eq true", "u1,u2"},
 	    {"emails[not (type eq \"work\")]", "u1,u2"},
 	    {"emails ne \"bjensen@example.com\"", "u2,u3"},
+	    /* an element without the sub-attribute: ne and not match it */
+	    {"emails[type ne \"home\" and value ew \".io\"]", "u2"},
+	    {"emails[not (type pr)]", "u2"},
+	    {"emails[not (type eq \"home\" or type eq \"work\")]", "u2"},
+	    {"emails[type eq \"home\" or value ew \".io\"]", "u1,u2"},
 	    {"emails[type eq \"work\" or (type eq \"home\" and value sw "
 	     "\"aa.\")]",
 	     "u1,u2"},
@@ -1443,6 +1492,138 @@ test_sql_types(void **state)
 	check_sql_cases(*state, &widget_rt, 3, STORE_USER, c, NELEM(c));
 }
 
+/* A deterministic generator of filters from a small vocabulary. */
+struct gen {
+	uint32_t seed;
+	struct buf *b;
+	int depth;
+};
+
+static uint32_t
+gen_rand(struct gen *g, uint32_t n)
+{
+	g->seed = g->seed * 1103515245u + 12345u;
+	return (g->seed >> 16) % n;
+}
+
+static void
+gen_filter(struct gen *g)
+{
+	static const char *const attrs[] = {"userName",
+	                                    "title",
+	                                    "nickName",
+	                                    "externalId",
+	                                    "id",
+	                                    "active",
+	                                    "name.familyName",
+	                                    "emails",
+	                                    "emails.type",
+	                                    "emails.value",
+	                                    "emails.primary",
+	                                    "meta.lastModified",
+	                                    "meta.created",
+	                                    "meta.resourceType",
+	                                    "groups",
+	                                    "groups.display",
+	                                    "userType",
+	                                    ENT ":employeeNumber",
+	                                    ENT ":manager.value",
+	                                    ELIG ":hireDate",
+	                                    "schemas"};
+	static const char *const ops[] = {"eq", "ne", "co", "sw", "ew",
+	                                  "gt", "ge", "lt", "le", "pr"};
+	static const char *const vals[] = {"\"bjensen\"",
+	                                   "\"J\"",
+	                                   "\"work\"",
+	                                   "\"\"",
+	                                   "\".org\"",
+	                                   "\"Employee\"",
+	                                   "\"u2\"",
+	                                   "\"g1\"",
+	                                   "\"e\"",
+	                                   "\"%\"",
+	                                   "true",
+	                                   "false",
+	                                   "null",
+	                                   "\"2011-05-13T04:42:34Z\"",
+	                                   "701984",
+	                                   "\"2019-04-01\"",
+	                                   "\"Tour Guides\"",
+	                                   "\"EXT-1\""};
+	uint32_t k = gen_rand(g, g->depth > 3 ? 6 : 10);
+
+	g->depth++;
+	if (k < 6) {
+		buf_addf(g->b, "%s %s", attrs[gen_rand(g, NELEM(attrs))],
+		         ops[gen_rand(g, NELEM(ops))]);
+		if (strcmp(g->b->data + g->b->len - 2, "pr") != 0)
+			buf_addf(g->b, " %s", vals[gen_rand(g, NELEM(vals))]);
+	} else if (k < 8) {
+		buf_addstr(g->b, "(");
+		gen_filter(g);
+		buf_addstr(g->b, k == 6 ? " and " : " or ");
+		gen_filter(g);
+		buf_addstr(g->b, ")");
+	} else if (k == 8) {
+		buf_addstr(g->b, "not (");
+		gen_filter(g);
+		buf_addstr(g->b, ")");
+	} else {
+		buf_addf(g->b, "emails[type %s %s %s value %s %s]",
+		         ops[gen_rand(g, 5)], vals[gen_rand(g, 9)],
+		         gen_rand(g, 2) ? "and" : "or", ops[gen_rand(g, 9)],
+		         vals[gen_rand(g, 9)]);
+	}
+	g->depth--;
+}
+
+/*
+ * Random filters (many rejected as type errors): every one that parses
+ * compiles to SQL that SQLite accepts, selects what the evaluator does,
+ * and its negation selects the other rows.
+ */
+static void
+test_sql_random(void **state)
+{
+	struct fixture *fx = *state;
+	struct gen g = {20261204u, NULL, 0};
+	struct scim_err e;
+	struct scim_filter *f;
+	struct buf b;
+	char *sq, *ev, *all, *neg, *rest;
+	int i, parsed = 0;
+
+	all = run_sql(fx->db, 1, STORE_USER, NULL, NULL, false, "", false);
+	buf_init(&b, 0);
+	g.b = &b;
+	for (i = 0; i < 3000; i++) {
+		buf_reset(&b);
+		gen_filter(&g);
+		scim_err_init(&e);
+		f = scim_filter_parse(scim_rtype_user(), buf_str(&b), &e);
+		if (f == NULL) {
+			assert_int_equal(e.status, 400);
+			continue;
+		}
+		parsed++;
+		sq = run_sql(fx->db, 1, STORE_USER, f, NULL, false, "", false);
+		ev = run_eval(fx, 1, STORE_USER, f);
+		neg = run_sql(fx->db, 1, STORE_USER, f, NULL, false, "", true);
+		rest = complement(all, sq);
+		if (strcmp(sq, ev) != 0 || strcmp(neg, rest) != 0)
+			fail_msg("'%s': SQL '%s', evaluator '%s', NOT '%s'",
+			         buf_str(&b), sq, ev, neg);
+		free(sq);
+		free(ev);
+		free(neg);
+		free(rest);
+		scim_filter_free(f);
+	}
+	assert_true(parsed > 1000);
+	buf_free(&b);
+	free(all);
+}
+
 static struct scim_attrpath
 must_resolve(const struct scim_rtype *rt, const char *path)
 {
@@ -1469,7 +1650,8 @@ check_sort(const struct fixture *fx, const struct scim_rtype *rt, int tenant,
 
 	for (i = 0; i < n; i++) {
 		p = must_resolve(rt, c[i].path);
-		got = run_sql(fx->db, tenant, type, NULL, &p, c[i].desc, "");
+		got = run_sql(fx->db, tenant, type, NULL, &p, c[i].desc, "",
+		              false);
 		if (strcmp(got, c[i].want) != 0)
 			fail_msg("sortBy=%s%s: got '%s', want '%s'", c[i].path,
 			         c[i].desc ? " descending" : "", got,
@@ -1631,8 +1813,8 @@ check_plan(const struct fixture *fx, const struct scim_rtype *rt,
            enum store_rtype type, const char *text, const char *index)
 {
 	struct scim_filter *f = must_parse(rt, text);
-	char *plan =
-	    run_sql(fx->db, 1, type, f, NULL, false, "EXPLAIN QUERY PLAN ");
+	char *plan = run_sql(fx->db, 1, type, f, NULL, false,
+	                     "EXPLAIN QUERY PLAN ", false);
 
 	if (strstr(plan, index) == NULL)
 		fail_msg("'%s' does not use %s: %s", text, index, plan);
@@ -1649,7 +1831,7 @@ test_sql_plan(void **state)
 
 	f = must_parse(scim_rtype_user(), "userName eq \"bjensen\"");
 	plan = run_sql(fx->db, 1, STORE_USER, f, NULL, false,
-	               "EXPLAIN QUERY PLAN ");
+	               "EXPLAIN QUERY PLAN ", false);
 	if (strstr(plan, "USING INDEX resources_username") == NULL &&
 	    strstr(plan, "USING INDEX resources_name") == NULL)
 		fail_msg("userName eq does not use an index: %s", plan);
@@ -1687,6 +1869,7 @@ main(void)
 	    cmocka_unit_test(test_sql_users),
 	    cmocka_unit_test(test_sql_groups),
 	    cmocka_unit_test(test_sql_types),
+	    cmocka_unit_test(test_sql_random),
 	    cmocka_unit_test(test_sql_sort),
 	    cmocka_unit_test(test_sql_compile),
 	    cmocka_unit_test(test_sql_plan),
