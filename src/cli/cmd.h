@@ -10,10 +10,11 @@
 #define ROSTERD_CMD_H
 
 struct cmd_entry {
-	const char *name;     /* command words, e.g. "token create" */
-	const char *synopsis; /* e.g. "--tenant NAME --scopes LIST [--db PATH]" */
-	const char *summary;  /* one line for the command list */
-	const char *help;     /* paragraphs; options one per line */
+	const char *name; /* command words, e.g. "token create" */
+	const char
+	    *synopsis; /* e.g. "--tenant NAME --scopes LIST [--db PATH]" */
+	const char *summary; /* one line for the command list */
+	const char *help;    /* paragraphs; options one per line */
 	/*
 	 * argv[0] is the command name ("token create"); options follow.
 	 * Parse with getopt_long. Return the process exit status; on error

@@ -38,6 +38,7 @@
 #define PRIO_COUNT 3
 #define PRIO_COMMIT 2
 #define BATCH_MAX 512
+#define AUTH_CACHE 64
 
 enum route_flags {
 	ROUTE_PUBLIC = 1, /* no token needed (discovery, health) */
@@ -75,7 +76,9 @@ struct server {
 	SSL_CTX *ssl;
 	struct event *commit_ev;
 	struct event *sigterm, *sigint;
-	char addr[128];      /* the bound address, for messages */
+	char addr[128];           /* the bound address, for messages */
+	struct auth_cached *auth; /* AUTH_CACHE entries */
+	int64_t auth_ver;
 	struct req *pending; /* replies waiting for the batch commit */
 	struct req **pending_tail;
 	size_t batch;
@@ -413,25 +416,95 @@ rate_headers(struct req *r, const struct ratelimit_state *st)
 	req_set_header(r, "RateLimit-Reset", v);
 }
 
-static int
-req_rate_limit(struct req *r)
+/*
+ * Authenticated tokens, direct-mapped by hash, with their tenant's rate.
+ * Valid while no other process has committed (store_data_version), so a
+ * revoke from the CLI is seen by the next request.
+ */
+struct auth_cached {
+	bool used;
+	uint8_t hash[AUTH_HASH_LEN];
+	struct store_token tok;
+	double rps, burst;
+};
+
+static void
+auth_cache_purge(struct server *srv)
+{
+	size_t i;
+
+	for (i = 0; i < AUTH_CACHE; i++) {
+		if (srv->auth[i].used)
+			store_token_clear(&srv->auth[i].tok);
+		srv->auth[i].used = false;
+	}
+}
+
+static void
+token_copy(struct store_token *dst, const struct store_token *src)
+{
+	memset(dst, 0, sizeof(*dst));
+	dst->id = xstrdup(src->id);
+	dst->tenant_id = src->tenant_id;
+	dst->tenant_name = xstrdup(src->tenant_name ? src->tenant_name : "");
+	dst->name = xstrdup(src->name ? src->name : "");
+	dst->scopes = xstrdup(src->scopes ? src->scopes : "");
+	dst->created = xstrdup(src->created ? src->created : "");
+	dst->revoked = src->revoked;
+}
+
+static void
+auth_rate(struct server *srv, int64_t tenant_id, double *rps, double *burst)
 {
 	struct store_tenant t;
-	struct ratelimit_state st;
-	double rps = SERVER_RATE_RPS_DEFAULT, burst = SERVER_RATE_BURST_DEFAULT;
-	char v[32];
 
+	*rps = SERVER_RATE_RPS_DEFAULT;
+	*burst = SERVER_RATE_BURST_DEFAULT;
 	memset(&t, 0, sizeof(t));
-	if (store_tenant_get_id(r->srv->st, r->tok.tenant_id, &t) == STORE_OK) {
+	if (store_tenant_get_id(srv->st, tenant_id, &t) == STORE_OK) {
 		if (t.rate_rps > 0)
-			rps = t.rate_rps;
+			*rps = *burst = t.rate_rps;
 		if (t.rate_burst > 0)
-			burst = t.rate_burst;
-		else if (t.rate_rps > 0)
-			burst = t.rate_rps;
+			*burst = t.rate_burst;
 	}
 	store_tenant_clear(&t);
-	if (ratelimit_take(r->srv->rl, r->tok.id, rps, burst, now_mono(),
+}
+
+/* The cached entry for hash, looked up or loaded; NULL if not valid. */
+static struct auth_cached *
+auth_lookup(struct server *srv, const uint8_t *hash)
+{
+	struct auth_cached *a = &srv->auth[hash[0] % AUTH_CACHE];
+	struct store_token tok;
+	int64_t v = 0;
+
+	if (store_data_version(srv->st, &v) != STORE_OK || v != srv->auth_ver) {
+		auth_cache_purge(srv);
+		srv->auth_ver = v;
+	}
+	if (a->used && auth_hash_equal(a->hash, hash))
+		return a;
+	memset(&tok, 0, sizeof(tok));
+	if (store_token_find(srv->st, hash, &tok) != STORE_OK || tok.revoked) {
+		store_token_clear(&tok);
+		return NULL;
+	}
+	if (a->used)
+		store_token_clear(&a->tok);
+	a->used = true;
+	memcpy(a->hash, hash, AUTH_HASH_LEN);
+	a->tok = tok;
+	auth_rate(srv, tok.tenant_id, &a->rps, &a->burst);
+	return a;
+}
+
+static int
+req_rate_limit(struct req *r, const struct auth_cached *a)
+{
+	struct ratelimit_state st;
+	char v[32];
+
+	if (ratelimit_take(r->srv->rl, r->tok.id, a->rps, a->burst, now_mono(),
 	                   &st)) {
 		rate_headers(r, &st);
 		return 0;
@@ -448,7 +521,7 @@ req_authenticate(struct req *r)
 {
 	const char *h = req_header(r, "Authorization");
 	uint8_t hash[AUTH_HASH_LEN];
-	int rc;
+	struct auth_cached *a;
 
 	if (h == NULL || strncasecmp(h, "Bearer ", 7) != 0) {
 		req_set_header(r, "WWW-Authenticate",
@@ -462,14 +535,14 @@ req_authenticate(struct req *r)
 	for (h += 7; *h == ' '; h++)
 		;
 	auth_token_hash(h, strlen(h), hash);
-	rc = store_token_find(r->srv->st, hash, &r->tok);
-	if (rc != STORE_OK || r->tok.revoked) {
+	if ((a = auth_lookup(r->srv, hash)) == NULL) {
 		req_set_header(
 		    r, "WWW-Authenticate",
 		    "Bearer realm=\"rosterd\", error=\"invalid_token\"");
 		reply_status(r, 401, NULL, "the bearer token is not valid");
 		return -1;
 	}
+	token_copy(&r->tok, &a->tok);
 	if (!auth_scope_has(r->tok.scopes, "scim")) {
 		req_set_header(
 		    r, "WWW-Authenticate",
@@ -481,7 +554,7 @@ req_authenticate(struct req *r)
 	}
 	r->actor.token_id = r->tok.id;
 	r->actor.source = "scim";
-	return req_rate_limit(r);
+	return req_rate_limit(r, a);
 }
 
 static void
@@ -658,7 +731,7 @@ server_bind(struct server *srv, char **cause)
 		return -1;
 	}
 	bound = evhttp_bind_socket_with_handle(srv->http, host,
-	    (unsigned short)port);
+	                                       (unsigned short)port);
 	if (bound == NULL) {
 		*cause = xasprintf("cannot listen on %s: %s", srv->cfg.listen,
 		                   strerror(errno));
@@ -666,11 +739,11 @@ server_bind(struct server *srv, char **cause)
 	}
 	/* With port 0 the kernel picks one: report the real address. */
 	if (getsockname(evhttp_bound_socket_get_fd(bound),
-	        (struct sockaddr *)&ss, &sl) == 0 &&
+	                (struct sockaddr *)&ss, &sl) == 0 &&
 	    getnameinfo((struct sockaddr *)&ss, sl, h, sizeof(h), p, sizeof(p),
-	        NI_NUMERICHOST | NI_NUMERICSERV) == 0)
+	                NI_NUMERICHOST | NI_NUMERICSERV) == 0)
 		snprintf(srv->addr, sizeof(srv->addr),
-		    ss.ss_family == AF_INET6 ? "[%s]:%s" : "%s:%s", h, p);
+		         ss.ss_family == AF_INET6 ? "[%s]:%s" : "%s:%s", h, p);
 	return 0;
 }
 
@@ -707,6 +780,7 @@ server_new(const struct server_config *cfg, char **cause)
 	srv->cfg = *cfg;
 	snprintf(srv->addr, sizeof(srv->addr), "%s", cfg->listen);
 	srv->pending_tail = &srv->pending;
+	srv->auth = xcalloc(AUTH_CACHE, sizeof(*srv->auth));
 	srv->st = store_open(cfg->db, cause);
 	if (srv->st == NULL)
 		goto fail;
@@ -764,6 +838,10 @@ server_free(struct server *srv)
 	if (srv->ssl != NULL)
 		SSL_CTX_free(srv->ssl);
 	ratelimit_free(srv->rl);
+	if (srv->auth != NULL) {
+		auth_cache_purge(srv);
+		free(srv->auth);
+	}
 	store_close(srv->st);
 	free(srv);
 }

@@ -168,6 +168,7 @@ enum sq_st {
 	ST_MEMBERS_LIST,
 	ST_USER_GROUPS,
 	ST_RES_COUNT,
+	ST_DATA_VERSION,
 	ST__COUNT
 };
 
@@ -246,6 +247,7 @@ static const char *const sq_sql[ST__COUNT] = {
                        "ORDER BY m.group_rid",
     [ST_RES_COUNT] = "SELECT coalesce((SELECT live FROM resource_counts "
                      "WHERE tenant_id = ?1 AND type = ?2), 0)",
+    [ST_DATA_VERSION] = "PRAGMA data_version",
 };
 
 #define SQ_CACHE 16
@@ -1587,6 +1589,19 @@ sq_res_count(struct store *base, int64_t tenant_id, enum store_rtype type,
 	return rc;
 }
 
+static int
+sq_data_version(struct store *base, int64_t *v)
+{
+	struct sq *s = sq_of(base);
+	sqlite3_stmt *st = s->st[ST_DATA_VERSION];
+	int rc;
+
+	if ((rc = sq_row(s, st, __func__)) == STORE_OK)
+		*v = sqlite3_column_int64(st, 0);
+	sq_done(st);
+	return rc;
+}
+
 /* The live rid of id in the group's tenant, or STORE_INVALID. */
 static int
 sq_member_resolve(struct sq *s, const struct store_res *group, const char *id,
@@ -1712,6 +1727,7 @@ const struct store_ops store_sqlite_ops = {
     .members_clear = sq_members_clear,
     .user_groups = sq_user_groups,
     .res_count = sq_res_count,
+    .data_version = sq_data_version,
     .hris = &sqlite_hris_ops,
     .feed = &sqlite_feed_ops,
 };

@@ -469,6 +469,12 @@ store_res_count(struct store *st, int64_t tenant_id, enum store_rtype type,
 	return st->ops->res_count(st, tenant_id, type, n);
 }
 
+int
+store_data_version(struct store *st, int64_t *v)
+{
+	return st->ops->data_version(st, v);
+}
+
 void
 store_now(char *buf, size_t len)
 {

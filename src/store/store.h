@@ -189,7 +189,13 @@ int store_members_remove(struct store *, int64_t group_rid,
 int store_members_clear(struct store *, int64_t group_rid);
 /* Live resources of a type in a tenant, in O(1). */
 int store_res_count(struct store *, int64_t tenant_id, enum store_rtype,
-    int64_t *n);
+                    int64_t *n);
+/*
+ * A number that changes whenever another process commits to the store
+ * (SQLite's data_version); caches of tokens and tenants key on it so a
+ * `rosterd token revoke` takes effect at the next request.
+ */
+int store_data_version(struct store *, int64_t *v);
 /* Groups a user belongs to directly. */
 int store_user_groups(struct store *, int64_t user_rid,
                       int (*cb)(const struct store_member *, void *),

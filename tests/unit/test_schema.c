@@ -30,7 +30,8 @@ norm(const char *in, const json_t *old, struct scim_err *e)
 
 	scim_err_init(e);
 	out = scim_schema_normalize(scim_rtype_user(), j, old,
-	    old ? SCIM_NORM_REPLACE : SCIM_NORM_CREATE, e);
+	                            old ? SCIM_NORM_REPLACE : SCIM_NORM_CREATE,
+	                            e);
 	json_decref(j);
 	return out;
 }
@@ -96,18 +97,18 @@ test_normalize_create(void **state)
 	json_t *d;
 
 	d = norm("{\"schemas\":[\"" SCIM_URN_USER "\"],\"USERNAME\":\"a\","
-		 "\"id\":\"x\",\"meta\":{\"version\":\"1\"},\"bogus\":1,"
-		 "\"active\":\"True\",\"name\":{\"GivenName\":\"A\","
-		 "\"nope\":2},\"emails\":[],\"password\":\"secret\","
-		 "\"groups\":[{\"value\":\"g\"}],"
-		 "\"" SCIM_URN_ENTERPRISE "\":{\"employeeNumber\":\"7\"}}",
-	    NULL, &e);
+	         "\"id\":\"x\",\"meta\":{\"version\":\"1\"},\"bogus\":1,"
+	         "\"active\":\"True\",\"name\":{\"GivenName\":\"A\","
+	         "\"nope\":2},\"emails\":[],\"password\":\"secret\","
+	         "\"groups\":[{\"value\":\"g\"}],"
+	         "\"" SCIM_URN_ENTERPRISE "\":{\"employeeNumber\":\"7\"}}",
+	         NULL, &e);
 	assert_non_null(d);
 	assert_json(d, "{\"userName\":\"a\",\"active\":true,"
-		       "\"name\":{\"givenName\":\"A\"},"
-		       "\"" SCIM_URN_ENTERPRISE "\":{\"employeeNumber\":\"7\"},"
-		       "\"schemas\":[\"" SCIM_URN_USER "\",\"" SCIM_URN_ENTERPRISE
-		       "\"]}");
+	               "\"name\":{\"givenName\":\"A\"},"
+	               "\"" SCIM_URN_ENTERPRISE "\":{\"employeeNumber\":\"7\"},"
+	               "\"schemas\":[\"" SCIM_URN_USER
+	               "\",\"" SCIM_URN_ENTERPRISE "\"]}");
 	json_decref(d);
 }
 
@@ -127,26 +128,28 @@ test_normalize_errors(void **state)
 	assert_null(norm("{\"userName\":5}", NULL, &e));
 	assert_non_null(strstr(e.detail, "must be a string"));
 
-	assert_null(norm("{\"userName\":\"a\",\"active\":\"maybe\"}", NULL, &e));
+	assert_null(
+	    norm("{\"userName\":\"a\",\"active\":\"maybe\"}", NULL, &e));
 	assert_non_null(strstr(e.detail, "active"));
 
-	assert_null(norm("{\"userName\":\"a\",\"emails\":[{\"value\":\"x\","
-			 "\"primary\":true},{\"value\":\"y\",\"primary\":true}]}",
-	    NULL, &e));
+	assert_null(
+	    norm("{\"userName\":\"a\",\"emails\":[{\"value\":\"x\","
+	         "\"primary\":true},{\"value\":\"y\",\"primary\":true}]}",
+	         NULL, &e));
 	assert_non_null(strstr(e.detail, "primary"));
 
-	assert_null(norm("{\"userName\":\"a\",\"name\":{\"givenName\":1}}",
-	    NULL, &e));
+	assert_null(
+	    norm("{\"userName\":\"a\",\"name\":{\"givenName\":1}}", NULL, &e));
 	assert_non_null(strstr(e.detail, "name.givenName"));
 
 	assert_null(norm("{\"userName\":\"a\",\"" SCIM_URN_ELIGIBILITY
-			 "\":{\"birthDate\":\"1990-02-30\"}}",
-	    NULL, &e));
+	                 "\":{\"birthDate\":\"1990-02-30\"}}",
+	                 NULL, &e));
 	assert_non_null(strstr(e.detail, "YYYY-MM-DD"));
 
 	assert_null(norm("{\"userName\":\"a\",\"" SCIM_URN_ELIGIBILITY
-			 "\":{\"employmentStatus\":\"fired\"}}",
-	    NULL, &e));
+	                 "\":{\"employmentStatus\":\"fired\"}}",
+	                 NULL, &e));
 	assert_non_null(strstr(e.detail, "employmentStatus"));
 
 	assert_null(norm("{\"userName\":\"a\",\"schemas\":\"x\"}", NULL, &e));
@@ -160,12 +163,13 @@ test_normalize_canonical_case(void **state)
 	json_t *d;
 
 	d = norm("{\"userName\":\"a\",\"" SCIM_URN_ELIGIBILITY
-		 "\":{\"employmentstatus\":\"Terminated\","
-		 "\"hireDate\":\"2024-02-29\"}}",
-	    NULL, &e);
+	         "\":{\"employmentstatus\":\"Terminated\","
+	         "\"hireDate\":\"2024-02-29\"}}",
+	         NULL, &e);
 	assert_non_null(d);
 	assert_json(json_object_get(d, SCIM_URN_ELIGIBILITY),
-	    "{\"employmentStatus\":\"terminated\",\"hireDate\":\"2024-02-29\"}");
+	            "{\"employmentStatus\":\"terminated\",\"hireDate\":\"2024-"
+	            "02-29\"}");
 	json_decref(d);
 }
 
@@ -174,15 +178,16 @@ test_group_members_immutable(void **state)
 {
 	struct scim_err e;
 	json_t *in = J("{\"displayName\":\"G\",\"members\":[{\"value\":\"u1\","
-		       "\"display\":\"ignored\"}]}");
+	               "\"display\":\"ignored\"}]}");
 	json_t *d;
 
 	scim_err_init(&e);
 	d = scim_schema_normalize(scim_rtype_group(), in, NULL,
-	    SCIM_NORM_CREATE, &e);
+	                          SCIM_NORM_CREATE, &e);
 	assert_non_null(d);
-	assert_json(d, "{\"displayName\":\"G\",\"members\":[{\"value\":\"u1\"}],"
-		       "\"schemas\":[\"" SCIM_URN_GROUP "\"]}");
+	assert_json(d,
+	            "{\"displayName\":\"G\",\"members\":[{\"value\":\"u1\"}],"
+	            "\"schemas\":[\"" SCIM_URN_GROUP "\"]}");
 	json_decref(d);
 	json_decref(in);
 }
@@ -197,20 +202,21 @@ test_project(void **state)
 	      "\"emails\":[{\"value\":\"x\",\"type\":\"work\"}],"
 	      "\"" SCIM_URN_ENTERPRISE "\":{\"department\":\"D\","
 	      "\"costCenter\":\"C\"},\"meta\":{\"version\":\"W/\\\"1\\\"\"}}");
-	scim_schema_project(scim_rtype_user(), r,
+	scim_schema_project(
+	    scim_rtype_user(), r,
 	    "userName,name.familyName,emails.value,urn:ietf:params:scim:"
 	    "schemas:extension:enterprise:2.0:User:department",
 	    NULL);
 	assert_json(r, "{\"id\":\"1\",\"schemas\":[\"s\"],\"userName\":\"a\","
-		       "\"name\":{\"familyName\":\"B\"},"
-		       "\"emails\":[{\"value\":\"x\"}],"
-		       "\"" SCIM_URN_ENTERPRISE "\":{\"department\":\"D\"}}");
+	               "\"name\":{\"familyName\":\"B\"},"
+	               "\"emails\":[{\"value\":\"x\"}],"
+	               "\"" SCIM_URN_ENTERPRISE "\":{\"department\":\"D\"}}");
 	json_decref(r);
 
 	r = J("{\"id\":\"1\",\"userName\":\"a\",\"name\":{\"givenName\":\"A\"},"
 	      "\"" SCIM_URN_ENTERPRISE "\":{\"department\":\"D\"}}");
 	scim_schema_project(scim_rtype_user(), r, NULL,
-	    "name,id," SCIM_URN_ENTERPRISE);
+	                    "name,id," SCIM_URN_ENTERPRISE);
 	assert_json(r, "{\"id\":\"1\",\"userName\":\"a\"}");
 	json_decref(r);
 }
