@@ -1,0 +1,152 @@
+# SPDX-License-Identifier: ISC
+# Copyright (c) 2026 rosterd developers
+"""HTTPS through --tls-cert/--tls-key, and `serve --config` with a YAML
+server section (values on the command line win), against the real binary."""
+
+import json
+import os
+import shutil
+import socket
+import ssl
+import subprocess
+import tempfile
+import time
+import unittest
+import http.client
+
+import harness
+
+
+def wait_port(proc, port, log):
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise AssertionError("serve exited: %s" % open(log).read())
+        try:
+            socket.create_connection(("127.0.0.1", port), 0.25).close()
+            return
+        except OSError:
+            time.sleep(0.05)
+    raise AssertionError("serve did not listen: %s" % open(log).read())
+
+
+class ServeCase(unittest.TestCase):
+    def setUp(self):
+        self.dir = tempfile.mkdtemp(prefix="rosterd-tls-")
+        self.addCleanup(shutil.rmtree, self.dir, True)
+        self.db = os.path.join(self.dir, "t.db")
+        harness.tenant_create(self.db, "acme")
+        self.token, _ = harness.token_create(self.db, "acme")
+        self.proc = None
+
+    def serve(self, *args):
+        self.port = harness.free_port()
+        self.log = os.path.join(self.dir, "serve.log")
+        self.proc = subprocess.Popen(
+            [harness.BIN, "serve", *args],
+            stdout=open(self.log, "ab"), stderr=subprocess.STDOUT,
+            cwd=self.dir)
+        self.addCleanup(self.stop)
+        return self.proc
+
+    def stop(self):
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            self.assertEqual(self.proc.wait(5), 0)
+
+
+@unittest.skipUnless(shutil.which("openssl"), "openssl(1) not installed")
+class TlsTest(ServeCase):
+    def test_https_round_trip(self):
+        cert = os.path.join(self.dir, "cert.pem")
+        key = os.path.join(self.dir, "key.pem")
+        subprocess.run(
+            ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes",
+             "-keyout", key, "-out", cert, "-days", "1",
+             "-subj", "/CN=localhost",
+             "-addext", "subjectAltName=IP:127.0.0.1"],
+            check=True, capture_output=True)
+        port = harness.free_port()
+        self.serve("--db", self.db, "--listen", "127.0.0.1:%d" % port,
+                   "--tls-cert", cert, "--tls-key", key)
+        wait_port(self.proc, port, self.log)
+        ctx = ssl.create_default_context(cafile=cert)
+        conn = http.client.HTTPSConnection("127.0.0.1", port, context=ctx,
+                                           timeout=10)
+        body = json.dumps({"userName": "tls-user"})
+        conn.request("POST", "/scim/v2/Users", body, {
+            "Authorization": "Bearer " + self.token,
+            "Content-Type": "application/scim+json"})
+        r = conn.getresponse()
+        data = json.loads(r.read())
+        self.assertEqual(r.status, 201)
+        self.assertTrue(data["meta"]["location"].startswith(
+            "https://127.0.0.1:%d/scim/v2/Users/" % port), data["meta"])
+        self.assertEqual(r.getheader("Location"), data["meta"]["location"])
+        conn.close()
+
+        # Plain HTTP on the TLS port gets no SCIM answer.
+        plain = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+        with self.assertRaises((http.client.HTTPException, OSError)):
+            plain.request("GET", "/scim/v2/ServiceProviderConfig")
+            resp = plain.getresponse()
+            if resp.status == 200:
+                self.fail("plain HTTP was served on the TLS port")
+            raise http.client.HTTPException("refused")
+
+    def test_missing_key_is_an_error(self):
+        p = self.serve("--db", self.db, "--listen", "127.0.0.1:0",
+                       "--tls-cert", os.path.join(self.dir, "nope.pem"))
+        self.assertEqual(p.wait(10), 1)
+        self.proc = None
+        self.assertIn("--tls-cert and --tls-key go together",
+                      open(self.log).read())
+
+
+class ConfigTest(ServeCase):
+    def write(self, text):
+        path = os.path.join(self.dir, "rosterd.yaml")
+        with open(path, "w") as f:
+            f.write(text)
+        return path
+
+    def test_config_file_sets_server_options(self):
+        port = harness.free_port()
+        cfg = self.write(
+            "server:\n"
+            "  listen: 127.0.0.1:%d\n"
+            "  db: %s\n"
+            "  base_url: https://scim.example.com/scim/v2\n"
+            "  log_level: warn\n" % (port, self.db))
+        self.serve("--config", cfg)
+        wait_port(self.proc, port, self.log)
+        r = harness.http_request(port, "POST", "/Users",
+                                 {"userName": "cfg-user"}, token=self.token)
+        self.assertEqual(r.status, 201, r.raw)
+        self.assertTrue(r.json["meta"]["location"].startswith(
+            "https://scim.example.com/scim/v2/Users/"))
+
+    def test_command_line_overrides_file(self):
+        port = harness.free_port()
+        cfg = self.write("server:\n  listen: 127.0.0.1:1\n")
+        self.serve("--config", cfg, "--db", self.db,
+                   "--listen", "127.0.0.1:%d" % port)
+        wait_port(self.proc, port, self.log)
+
+    def test_bad_config_names_file_line_and_key(self):
+        cfg = self.write("server:\n  listen: nowhere\n  bogus: 1\n")
+        p = self.serve("--config", cfg, "--db", self.db)
+        self.assertEqual(p.wait(10), 1)
+        self.proc = None
+        log = open(self.log).read()
+        self.assertIn("%s:2:11: listen: expected ADDR:PORT" % cfg, log)
+        self.assertIn("%s:3:10: bogus: unknown option in section server"
+                      % cfg, log)
+        r = subprocess.run([harness.BIN, "config", "check", "--config", cfg],
+                           capture_output=True, text=True)
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("2 errors", r.stderr)
+
+
+if __name__ == "__main__":
+    unittest.main()
