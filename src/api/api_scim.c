@@ -519,8 +519,13 @@ reply_call(struct req *r, struct scim_call *c)
 		req_set_header(
 		    r, c->status == 201 ? "Location" : "Content-Location",
 		    c->location);
-	buf_reset(&r->out);
-	buf_add(&r->out, buf_str(&c->out), c->out.len);
+	/* Hand the body over rather than copy it. */
+	{
+		struct buf tmp = r->out;
+
+		r->out = c->out;
+		c->out = tmp;
+	}
 	server_reply(r, c->status);
 }
 

@@ -397,23 +397,51 @@ req_set_base_url(struct req *r)
 		              host != NULL ? host : r->srv->cfg.listen);
 }
 
+/* Decimal digits of v ending at end (exclusive); returns the start. */
+static char *
+long_digits(char *end, long v)
+{
+	bool neg = v < 0;
+	unsigned long u = neg ? 0UL - (unsigned long)v : (unsigned long)v;
+
+	do {
+		*--end = (char)('0' + u % 10);
+		u /= 10;
+	} while (u != 0);
+	if (neg)
+		*--end = '-';
+	return end;
+}
+
+/* Append a header whose value is a number; no printf on the hot path. */
+static void
+add_num_header(struct evkeyvalq *h, const char *name, long v)
+{
+	char b[24];
+
+	b[sizeof(b) - 1] = '\0';
+	evhttp_add_header(h, name, long_digits(b + sizeof(b) - 1, v));
+}
+
+/*
+ * Both the IETF draft's RateLimit/RateLimit-Policy pair and the widely
+ * parsed RateLimit-Limit/-Remaining/-Reset trio, on every response.
+ */
 static void
 rate_headers(struct req *r, const struct ratelimit_state *st)
 {
-	char v[128];
+	struct evkeyvalq *h = evhttp_request_get_output_headers(r->ev);
+	long w = (long)(st->limit / st->rps > 1 ? st->limit / st->rps : 1);
+	char v[96];
 
-	snprintf(v, sizeof(v), "\"default\";q=%ld;w=%ld", st->limit,
-	         (long)(st->limit / st->rps > 1 ? st->limit / st->rps : 1));
-	req_set_header(r, "RateLimit-Policy", v);
+	snprintf(v, sizeof(v), "\"default\";q=%ld;w=%ld", st->limit, w);
+	evhttp_add_header(h, "RateLimit-Policy", v);
 	snprintf(v, sizeof(v), "\"default\";r=%ld;t=%ld", st->remaining,
 	         st->reset);
-	req_set_header(r, "RateLimit", v);
-	snprintf(v, sizeof(v), "%ld", st->limit);
-	req_set_header(r, "RateLimit-Limit", v);
-	snprintf(v, sizeof(v), "%ld", st->remaining);
-	req_set_header(r, "RateLimit-Remaining", v);
-	snprintf(v, sizeof(v), "%ld", st->reset);
-	req_set_header(r, "RateLimit-Reset", v);
+	evhttp_add_header(h, "RateLimit", v);
+	add_num_header(h, "RateLimit-Limit", st->limit);
+	add_num_header(h, "RateLimit-Remaining", st->remaining);
+	add_num_header(h, "RateLimit-Reset", st->reset);
 }
 
 /*

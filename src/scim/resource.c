@@ -76,10 +76,13 @@ resource_render(struct buf *out, const struct scim_rtype *rt,
 	}
 	resource_etag(etag, sizeof(etag), r->version);
 	loc = resource_location(rt, base_url, r->id);
-	buf_addf(out,
-	         ",\"meta\":{\"resourceType\":\"%s\",\"created\":\"%s\","
-	         "\"lastModified\":\"%s\",\"location\":",
-	         rt->name, r->created, r->modified);
+	buf_addstr(out, ",\"meta\":{\"resourceType\":\"");
+	buf_addstr(out, rt->name);
+	buf_addstr(out, "\",\"created\":\"");
+	buf_addstr(out, r->created);
+	buf_addstr(out, "\",\"lastModified\":\"");
+	buf_addstr(out, r->modified);
+	buf_addstr(out, "\",\"location\":");
 	buf_add_json_str(out, loc);
 	buf_addstr(out, ",\"version\":");
 	buf_add_json_str(out, etag);
