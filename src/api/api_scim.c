@@ -260,6 +260,35 @@ call_conflict(struct scim_call *c, const struct store_res *res)
 	return call_fail(c);
 }
 
+/*
+ * RFC 7643 §3: "schemas" is REQUIRED in a resource and lists its core
+ * schema; a client body without it is malformed.
+ */
+static int
+check_schemas(struct scim_call *c)
+{
+	json_t *sc = json_is_object(c->body)
+	                 ? json_object_get(c->body, "schemas")
+	                 : NULL;
+	json_t *x;
+	size_t i;
+
+	if (!json_is_object(c->body)) {
+		scim_err_set(&c->err, 400, SCIM_ET_INVALID_SYNTAX,
+		             "the request body must be a JSON object");
+		return call_fail(c);
+	}
+	json_array_foreach(sc, i, x) {
+		if (json_is_string(x) &&
+		    strcasecmp(json_string_value(x), c->rt->core->id) == 0)
+			return 0;
+	}
+	scim_err_set(&c->err, 400, SCIM_ET_INVALID_SYNTAX,
+	             "\"schemas\" must be an array that includes \"%s\"",
+	             c->rt->core->id);
+	return call_fail(c);
+}
+
 int
 api_scim_create(struct scim_call *c)
 {
@@ -269,6 +298,8 @@ api_scim_create(struct scim_call *c)
 	int rc, ret = -1;
 
 	memset(&res, 0, sizeof(res));
+	if (check_schemas(c) == -1)
+		return -1;
 	doc = scim_schema_normalize(c->rt, c->body, NULL, SCIM_NORM_CREATE,
 	                            &c->err);
 	if (doc == NULL)
@@ -336,7 +367,8 @@ api_scim_replace(struct scim_call *c)
 	int ret = -1;
 
 	memset(&res, 0, sizeof(res));
-	if (call_load(c, &res) == -1 || (old = load_doc(c, &res)) == NULL)
+	if (check_schemas(c) == -1 || call_load(c, &res) == -1 ||
+	    (old = load_doc(c, &res)) == NULL)
 		goto out;
 	doc = scim_schema_normalize(c->rt, c->body, old, SCIM_NORM_REPLACE,
 	                            &c->err);

@@ -52,6 +52,8 @@ struct route {
 	unsigned flags;
 };
 
+static void server_me(struct req *);
+
 static const struct route routes[] = {
     {"ServiceProviderConfig", EVHTTP_REQ_GET, api_discovery_spc, ROUTE_PUBLIC},
     {"ResourceTypes", EVHTTP_REQ_GET, api_discovery_rtypes, ROUTE_PUBLIC},
@@ -59,6 +61,7 @@ static const struct route routes[] = {
     {"Schemas", EVHTTP_REQ_GET, api_discovery_schemas, ROUTE_PUBLIC},
     {"Schemas/*", EVHTTP_REQ_GET, api_discovery_schemas, ROUTE_PUBLIC},
     {"Bulk", EVHTTP_REQ_POST, api_bulk_post, 0},
+    {"Me", ~0u, server_me, 0},
     {".search", EVHTTP_REQ_POST, api_scim_search, 0},
     {"{type}/.search", EVHTTP_REQ_POST, api_scim_search, 0},
     {"{type}", EVHTTP_REQ_GET | EVHTTP_REQ_POST, api_scim_collection, 0},
@@ -344,6 +347,15 @@ reply_status(struct req *r, int status, const char *scim_type, const char *msg)
 }
 
 /* ---- routing ---- */
+
+/* RFC 7644 §3.11: /Me is optional; say so rather than "no such endpoint". */
+static void
+server_me(struct req *r)
+{
+	reply_status(r, 501, NULL,
+	             "/Me is not supported: rosterd authenticates API tokens, "
+	             "not users");
+}
 
 static int
 req_split_path(struct req *r)

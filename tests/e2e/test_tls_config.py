@@ -73,7 +73,8 @@ class TlsTest(ServeCase):
         ctx = ssl.create_default_context(cafile=cert)
         conn = http.client.HTTPSConnection("127.0.0.1", port, context=ctx,
                                            timeout=10)
-        body = json.dumps({"userName": "tls-user"})
+        body = json.dumps({"schemas": [harness.URN_USER],
+                           "userName": "tls-user"})
         conn.request("POST", "/scim/v2/Users", body, {
             "Authorization": "Bearer " + self.token,
             "Content-Type": "application/scim+json"})
@@ -121,7 +122,8 @@ class ConfigTest(ServeCase):
         self.serve("--config", cfg)
         wait_port(self.proc, port, self.log)
         r = harness.http_request(port, "POST", "/Users",
-                                 {"userName": "cfg-user"}, token=self.token)
+                                 {"schemas": [harness.URN_USER],
+                                  "userName": "cfg-user"}, token=self.token)
         self.assertEqual(r.status, 201, r.raw)
         self.assertTrue(r.json["meta"]["location"].startswith(
             "https://scim.example.com/scim/v2/Users/"))
