@@ -21,7 +21,7 @@ PACKAGES=(
 	libcmocka-dev libcurl4-openssl-dev libgpgme-dev libfyaml-dev
 	# tests and tools
 	sqlite3 python3 gnupg openssh-server openssh-client openssl
-	ca-certificates curl valgrind
+	ca-certificates curl valgrind tzdata libx12-parser-perl
 	# benchmark
 	wrk nginx-light util-linux procps
 )
