@@ -43,7 +43,8 @@ struct fmt_column {
 
 /*
  * X12 834 envelope and header values (005010X220A1). Field names follow
- * the segment/element they fill.
+ * the segment/element they fill. A NULL/empty qualifier or a zero
+ * separator takes the value shown; GS02/GS03 default to ISA06/ISA08.
  */
 struct fmt_x12 {
 	const char *isa05_sender_qual;   /* "ZZ" */
@@ -103,7 +104,9 @@ struct fmt_run {
  *   address1, address2, city, state, zip, birth_date (CCYYMMDD),
  *   gender (M/F/U), employment_status (INS08: FT, PT, AC, TE, RT),
  *   hire_date, coverage_start, coverage_end (CCYYMMDD),
- *   plan_code (HD04), coverage_level (HD05: EMP, ESP, ECH, FAM, ...)
+ *   plan_code (HD04), coverage_level (HD05: EMP, ESP, ECH, FAM, ...),
+ *   eligibility_start (DTP*356, optional), reporting_category (REF*17,
+ *   optional). docs/formats.md maps each to its element.
  */
 struct fmt_record {
 	enum fmt_action action;
@@ -121,13 +124,22 @@ struct fmt_writer;
 struct fmt_writer *fmt_writer_new(const struct fmt_opts *,
                                   const struct fmt_run *, FILE *f,
                                   char **cause);
-/* Write one record; 0, or -1 with *cause. */
+/*
+ * Write one record; 0, or -1 with *cause. A refused record (a value the
+ * format cannot carry) leaves nothing in the file and the writer usable;
+ * after a failed write to f every call fails.
+ */
 int fmt_writer_add(struct fmt_writer *, const struct fmt_record *,
                    char **cause);
 /* Write trailers (834 SE/GE/IEA with counts) and flush; 0 or -1. */
 int fmt_writer_finish(struct fmt_writer *, char **cause);
 /* Records written so far (834: INS loops). */
 uint64_t fmt_writer_count(const struct fmt_writer *);
+/*
+ * Values cut to their fixed-width column's width so far (0 for CSV and
+ * X12), so the engine can report them.
+ */
+uint64_t fmt_writer_truncated(const struct fmt_writer *);
 void fmt_writer_free(struct fmt_writer *);
 
 /*
