@@ -1304,7 +1304,7 @@ sq_cache_put(struct sq *s, const char *sql, sqlite3_stmt *st)
 	s->cache[victim].used = ++s->tick;
 }
 
-/* Prepare sql and bind tenant, type and the filter's values. */
+/* Prepare sql and bind the tenant and the filter's values. */
 static int
 sq_list_prepare(struct sq *s, struct sq_list *l, const char *sql,
                 sqlite3_stmt **stp, int *next)
@@ -1318,11 +1318,10 @@ sq_list_prepare(struct sq *s, struct sq_list *l, const char *sql,
 	    sqlite3_prepare_v3(s->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &st,
 	                       NULL) != SQLITE_OK)
 		return sq_fail(s, __func__);
+	/* ?1 is the tenant; the type is a literal in the text. */
 	rc = sqlite3_bind_int64(st, 1, l->q->tenant_id);
-	if (rc == SQLITE_OK)
-		rc = sqlite3_bind_int(st, 2, l->q->type);
 	for (i = 0; rc == SQLITE_OK && i < json_array_size(l->params); i++)
-		rc = sq_bind_json(st, (int)i + 3, json_array_get(l->params, i));
+		rc = sq_bind_json(st, (int)i + 2, json_array_get(l->params, i));
 	if (rc != SQLITE_OK) {
 		log_warnx("%s: binding filter values: %s", __func__,
 		          sqlite3_errstr(rc));
@@ -1330,7 +1329,7 @@ sq_list_prepare(struct sq *s, struct sq_list *l, const char *sql,
 		return STORE_ERR;
 	}
 	*stp = st;
-	*next = (int)json_array_size(l->params) + 3;
+	*next = (int)json_array_size(l->params) + 2;
 	return STORE_OK;
 }
 
@@ -1344,9 +1343,10 @@ sq_list_count(struct sq *s, struct sq_list *l, int64_t *total)
 	buf_init(&sql, 0);
 	if (l->q->filter == NULL) {
 		/* O(1): triggers keep live counts; count(*) walks 100k rows. */
-		buf_addstr(&sql, "SELECT coalesce((SELECT live FROM "
-		                 "resource_counts WHERE tenant_id = ?1 AND "
-		                 "type = ?2), 0)");
+		buf_addf(&sql,
+		         "SELECT coalesce((SELECT live FROM resource_counts "
+		         "WHERE tenant_id = ?1 AND type = %d), 0)",
+		         (int)l->q->type);
 	} else {
 		buf_addstr(&sql, "SELECT count(*) FROM resources r");
 		buf_addstr(&sql, buf_str(&l->where));
@@ -1475,8 +1475,15 @@ sq_list_setup(struct sq_list *l, char **cause)
 			return STORE_INVALID;
 		}
 	}
-	buf_addstr(&l->where, " WHERE r.tenant_id = ? AND r.type = ? AND "
-	                      "r.deleted_at IS NULL");
+	/*
+	 * The type is written as a literal: bound, it makes SQLite test the
+	 * partial indexes' "type = 1" against the value and re-prepare the
+	 * statement on every new binding (whereUsablePartialIndex).
+	 */
+	buf_addf(&l->where,
+	         " WHERE r.tenant_id = ? AND r.type = %d AND "
+	         "r.deleted_at IS NULL",
+	         (int)q->type);
 	if (q->filter != NULL) {
 		buf_addstr(&l->where, " AND (");
 		if (sqlite_filter_compile(q->filter, q->type, &l->where,
