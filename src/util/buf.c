@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: ISC */
 /* Copyright (c) 2026 rosterd developers */
 /* Bounded growable byte buffer. */
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -105,15 +106,27 @@ buf_addf(struct buf *b, const char *fmt, ...)
 	return r;
 }
 
-int
-buf_add_json_str(struct buf *b, const char *s)
+/* Does s need any escaping inside a JSON string literal? */
+static bool
+json_plain(const unsigned char *p, size_t *len)
+{
+	const unsigned char *s = p;
+	bool plain = true;
+
+	for (; *p; p++)
+		if (*p < 0x20 || *p == '"' || *p == '\\')
+			plain = false;
+	*len = (size_t)(p - s);
+	return plain;
+}
+
+static void
+buf_add_json_escaped(struct buf *b, const unsigned char *p)
 {
 	static const char hex[] = "0123456789abcdef";
-	const unsigned char *p = (const unsigned char *)s;
 	const unsigned char *run = p;
 	char esc[6];
 
-	buf_addch(b, '"');
 	for (; *p; p++) {
 		if (*p >= 0x20 && *p != '"' && *p != '\\')
 			continue;
@@ -143,7 +156,53 @@ buf_add_json_str(struct buf *b, const char *s)
 		}
 	}
 	buf_add(b, run, (size_t)(p - run));
+}
+
+int
+buf_add_json_chars(struct buf *b, const char *s)
+{
+	size_t len;
+
+	if (json_plain((const unsigned char *)s, &len))
+		return buf_add(b, s, len);
+	buf_add_json_escaped(b, (const unsigned char *)s);
+	return b->failed ? -1 : 0;
+}
+
+int
+buf_add_json_str(struct buf *b, const char *s)
+{
+	size_t len;
+
+	/* The common case, nothing to escape: one copy. */
+	if (json_plain((const unsigned char *)s, &len)) {
+		if (buf_grow(b, b->len + len + 2) == -1)
+			return -1;
+		b->data[b->len] = '"';
+		memcpy(b->data + b->len + 1, s, len);
+		b->data[b->len + 1 + len] = '"';
+		b->len += len + 2;
+		b->data[b->len] = '\0';
+		return 0;
+	}
+	buf_addch(b, '"');
+	buf_add_json_escaped(b, (const unsigned char *)s);
 	return buf_addch(b, '"');
+}
+
+int
+buf_add_i64(struct buf *b, int64_t v)
+{
+	char d[24], *p = d + sizeof(d);
+	uint64_t u = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
+
+	do {
+		*--p = (char)('0' + u % 10);
+		u /= 10;
+	} while (u != 0);
+	if (v < 0)
+		*--p = '-';
+	return buf_add(b, p, (size_t)(d + sizeof(d) - p));
 }
 
 const char *

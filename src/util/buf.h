@@ -12,6 +12,7 @@
 
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdint.h>
 
 struct buf {
 	char *data; /* NUL-terminated; NULL before the first append */
@@ -36,6 +37,10 @@ int buf_addf(struct buf *, const char *, ...)
 int buf_vaddf(struct buf *, const char *, va_list);
 /* Append s as a JSON string literal, quotes included. */
 int buf_add_json_str(struct buf *, const char *s);
+/* Append a decimal integer. */
+int buf_add_i64(struct buf *, int64_t);
+/* Append s escaped for the inside of a JSON string, without quotes. */
+int buf_add_json_chars(struct buf *, const char *s);
 /* The contents ("" when empty); borrowed, valid until the next append. */
 const char *buf_str(const struct buf *);
 /* Hand the contents to the caller, who frees them; the buffer is reset. */

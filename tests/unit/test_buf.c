@@ -330,6 +330,36 @@ test_detach_empty(void **state)
 	free(s);
 }
 
+static void
+test_add_i64(void **state)
+{
+	struct buf b;
+
+	buf_init(&b, 0);
+	buf_add_i64(&b, 0);
+	buf_addch(&b, ' ');
+	buf_add_i64(&b, -42);
+	buf_addch(&b, ' ');
+	buf_add_i64(&b, INT64_MAX);
+	buf_addch(&b, ' ');
+	buf_add_i64(&b, INT64_MIN);
+	assert_string_equal(buf_str(&b), "0 -42 9223372036854775807 "
+	                                 "-9223372036854775808");
+	buf_free(&b);
+}
+
+static void
+test_json_chars(void **state)
+{
+	struct buf b;
+
+	buf_init(&b, 0);
+	buf_add_json_chars(&b, "plain/");
+	buf_add_json_chars(&b, "q\"b\\\x01");
+	assert_string_equal(buf_str(&b), "plain/q\\\"b\\\\\\u0001");
+	buf_free(&b);
+}
+
 int
 main(void)
 {
@@ -354,6 +384,8 @@ main(void)
 	    cmocka_unit_test(test_json_past_max),
 	    cmocka_unit_test(test_detach),
 	    cmocka_unit_test(test_detach_empty),
+	    cmocka_unit_test(test_add_i64),
+	    cmocka_unit_test(test_json_chars),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
