@@ -201,9 +201,17 @@ req_free(struct req *r)
 }
 
 static void
+body_free(const void *data, size_t len, void *arg)
+{
+	free((void *)data);
+}
+
+static void
 req_send(struct req *r)
 {
 	struct evbuffer *ob;
+	size_t len;
+	char *body;
 
 	if (r->ev == NULL) /* the client went away */
 		goto out;
@@ -213,7 +221,15 @@ req_send(struct req *r)
 	}
 	req_set_header(r, "Content-Type", "application/scim+json");
 	ob = evbuffer_new();
-	evbuffer_add(ob, buf_str(&r->out), r->out.len);
+	/* Lend the body to libevent rather than copy a 50 KB page. */
+	len = r->out.len;
+	body = buf_detach(&r->out);
+	if (evbuffer_add_reference(ob, body, len, body_free, NULL) == -1) {
+		free(body);
+		evbuffer_free(ob);
+		evhttp_send_error(r->ev, 500, NULL);
+		goto out;
+	}
 	evhttp_send_reply(r->ev, r->status, NULL, ob);
 	evbuffer_free(ob);
 out:
