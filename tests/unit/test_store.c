@@ -257,6 +257,44 @@ schema_dump(sqlite3 *db, struct buf *out)
 	sqlite3_finalize(st);
 }
 
+/*
+ * The objects of db named like those of ref, in ref's order: later
+ * migrations (HRIS, feeds) add tables the migration-1 document lacks.
+ */
+static void
+schema_dump_like(sqlite3 *db, sqlite3 *ref, struct buf *out)
+{
+	sqlite3_stmt *names, *st;
+
+	assert_int_equal(sqlite3_prepare_v2(ref,
+	                                    "SELECT name FROM sqlite_master "
+	                                    "ORDER BY name",
+	                                    -1, &names, NULL),
+	                 SQLITE_OK);
+	assert_int_equal(
+	    sqlite3_prepare_v2(db,
+	                       "SELECT type, name, tbl_name, sql FROM "
+	                       "sqlite_master WHERE name = ?1",
+	                       -1, &st, NULL),
+	    SQLITE_OK);
+	while (sqlite3_step(names) == SQLITE_ROW) {
+		sqlite3_bind_text(st, 1,
+		                  (const char *)sqlite3_column_text(names, 0),
+		                  -1, SQLITE_TRANSIENT);
+		while (sqlite3_step(st) == SQLITE_ROW)
+			buf_addf(out, "%s|%s|%s|%s\n",
+			         sqlite3_column_text(st, 0),
+			         sqlite3_column_text(st, 1),
+			         sqlite3_column_text(st, 2),
+			         sqlite3_column_text(st, 3)
+			             ? (const char *)sqlite3_column_text(st, 3)
+			             : "");
+		sqlite3_reset(st);
+	}
+	sqlite3_finalize(st);
+	sqlite3_finalize(names);
+}
+
 /* Migration 1 must stay identical to the documented schema. */
 static void
 test_schema_matches_doc(void **state)
@@ -294,7 +332,7 @@ test_schema_matches_doc(void **state)
 	buf_init(&got, 0);
 	schema_dump(mem, &want);
 	db = peek_open(fx);
-	schema_dump(db, &got);
+	schema_dump_like(db, mem, &got);
 	assert_string_equal(buf_str(&got), buf_str(&want));
 	assert_true(got.len > 100);
 	buf_free(&want);
