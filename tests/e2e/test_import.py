@@ -1,0 +1,303 @@
+# SPDX-License-Identifier: ISC
+# Copyright (c) 2026 rosterd developers
+"""End-to-end tests of `rosterd import hris`: the real binary named by
+$ROSTERD_BIN, a configuration file with a mapping, CSV exports written by
+the test, and a daemon started afterwards to read the imported people back
+over SCIM."""
+
+import json
+import os
+import pty
+import select
+import subprocess
+import tempfile
+import unittest
+from urllib.parse import quote
+
+import harness
+
+ELIG = harness.URN_ELIG
+ENT = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
+
+CONFIG = """\
+mappings:
+  workday:
+    key: employee_id
+    full_file: %(full)s
+    max_terminate_percent: 40
+    columns:
+      email: userName
+      first_name: name.givenName
+      last_name: name.familyName
+      work_email: emails[type eq "work"].value
+      hire_date: {attribute: "eligibility:hireDate", date_format: "%%m/%%d/%%Y"}
+      status: {attribute: "eligibility:employmentStatus", map: {A: active, L: leave, T: terminated}}
+      dept: enterprise:department
+    dependents:
+      relationship_column: rel
+      employee_value: EE
+      columns:
+        dep_first: first_name
+        dep_dob: {field: birth_date, date_format: "%%m/%%d/%%Y"}
+        rel: {field: relationship, map: {EE: employee, SP: spouse, CH: child}}
+"""
+
+HEADER = ("employee_id,rel,email,first_name,last_name,work_email,hire_date,"
+          "status,dept,dep_first,dep_dob\n")
+E1 = "E1,EE,ann@x.com,Ann,Lee,ann@corp.com,01/02/2020,A,\"Sales, East\",,\n"
+E2 = "E2,EE,bob@x.com,Bob,Ray,,12/31/2019,L,Legal,,\n"
+E3 = "E3,EE,cy@x.com,Cy,Wu,,02/29/2024,A,Legal,,\n"
+E4 = "E4,EE,di@x.com,Di,Oz,,03/01/2024,A,Legal,,\n"
+E5 = "E5,EE,ed@x.com,Ed,Po,,03/01/2024,A,Legal,,\n"
+SP1 = "E1,SP,,,,,,,,Max,03/04/1985\n"
+
+
+class ImportTestCase(unittest.TestCase):
+    """A private directory, database, tenant and config per test."""
+
+    maxDiff = 4000
+
+    def setUp(self):
+        if not os.access(harness.BIN, os.X_OK):
+            raise unittest.SkipTest("ROSTERD_BIN %s is not executable"
+                                    % harness.BIN)
+        self._tmp = tempfile.TemporaryDirectory(prefix="rosterd-import-")
+        self.addCleanup(self._tmp.cleanup)
+        self.dir = self._tmp.name
+        self.db = os.path.join(self.dir, "rosterd.db")
+        self.config = self.write("rosterd.yaml", CONFIG % {"full": "false"})
+        harness.tenant_create(self.db, "acme")
+
+    def write(self, name, text):
+        path = os.path.join(self.dir, name)
+        with open(path, "w", newline="") as f:
+            f.write(text)
+        return path
+
+    def csv(self, *rows, name="export.csv"):
+        return self.write(name, HEADER + "".join(rows))
+
+    def run_import(self, path, *extra, mapping="workday", stderr_tty=False):
+        argv = [harness.BIN, "import", "hris", path, "--tenant", "acme",
+                "--mapping", mapping, "--config", self.config,
+                "--db", self.db] + list(extra)
+        return subprocess.run(argv, capture_output=True, text=True,
+                              timeout=60)
+
+    def summary(self, proc):
+        """The text summary's counters as a dict."""
+        out = {}
+        for line in proc.stdout.splitlines()[1:]:
+            parts = line.split(None, 1)
+            if len(parts) == 2 and parts[1].split()[0].isdigit():
+                out[parts[0]] = int(parts[1].split()[0])
+        return out
+
+
+class TestImportCli(ImportTestCase):
+
+    def test_create_then_unchanged(self):
+        path = self.csv(E1, E2, E3)
+        p = self.run_import(path)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertIn("(mapping workday): applied", p.stdout)
+        s = self.summary(p)
+        self.assertEqual((s["rows"], s["created"], s["updated"],
+                          s["unchanged"], s["errors"]), (3, 3, 0, 0, 0))
+        # Not a terminal: no progress bar, and no stray output.
+        self.assertNotIn("\r", p.stderr)
+        self.assertNotIn("validating", p.stderr)
+        p = self.run_import(path)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        s = self.summary(p)
+        self.assertEqual((s["created"], s["updated"], s["unchanged"]),
+                         (0, 0, 3))
+
+    def test_json_summary(self):
+        p = self.run_import(self.csv(E1, SP1, E2), "--json")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        j = json.loads(p.stdout)
+        self.assertEqual(j["status"], "applied")
+        self.assertTrue(j["applied"])
+        self.assertFalse(j["dry_run"])
+        self.assertEqual(j["rows"], 3)
+        self.assertEqual(j["employees"], 2)
+        self.assertEqual(j["dependent_rows"], 1)
+        self.assertEqual(j["created"], 2)
+        self.assertEqual(j["dependents"], {"added": 1, "updated": 0,
+                                           "removed": 0})
+        self.assertEqual(j["errors"], 0)
+        self.assertEqual(j["error_list"], [])
+        self.assertIsInstance(j["run_id"], int)
+        self.assertGreater(j["run_id"], 0)
+
+    def test_bad_rows_apply_nothing(self):
+        bad = "E2,EE,bob@x.com,Bob,Ray,,13/45/2020,A,Legal,,\n"
+        dup = "E1,EE,ann2@x.com,Ann,Lee,,01/02/2020,A,Legal,,\n"
+        path = self.csv(E1, bad, E3, dup)
+        p = self.run_import(path)
+        self.assertEqual(p.returncode, 1)
+        self.assertIn("rosterd: %s: row 3, column 7 (hire_date): "
+                      "\"13/45/2020\" is not a date in %%m/%%d/%%Y\n" % path,
+                      p.stderr)
+        self.assertIn("rosterd: %s: row 5, column 1 (employee_id): "
+                      "duplicate employee id \"E1\" (first seen on row 2)\n"
+                      % path, p.stderr)
+        self.assertIn("rejected: nothing was applied", p.stdout)
+        self.assertEqual(self.summary(p)["errors"], 2)
+        # Nothing was written: a good file afterwards creates everyone.
+        p = self.run_import(self.csv(E1, E2, E3, name="good.csv"))
+        self.assertEqual(self.summary(p)["created"], 3)
+
+    def test_allow_partial(self):
+        bad = "E2,EE,bob@x.com,Bob,Ray,,13/45/2020,A,Legal,,\n"
+        p = self.run_import(self.csv(E1, bad, E3), "--allow-partial",
+                            "--json")
+        self.assertEqual(p.returncode, 3, p.stderr)
+        j = json.loads(p.stdout)
+        self.assertEqual(j["status"], "partial")
+        self.assertEqual(j["created"], 2)
+        self.assertEqual(j["error_list"], [{
+            "row": 3, "column": 7, "name": "hire_date",
+            "message": "\"13/45/2020\" is not a date in %m/%d/%Y"}])
+
+    def test_truncated_file(self):
+        path = self.write("cut.csv", HEADER + E1 + "E2,EE,\"bob@x.com,Bob")
+        p = self.run_import(path)
+        self.assertEqual(p.returncode, 1)
+        self.assertIn("row 3, column 3 (email): quoted field not closed: "
+                      "the file ends inside it (truncated file?)", p.stderr)
+
+    def test_missing_column(self):
+        path = self.write("short.csv", "employee_id,rel,email\nE1,EE,a@x\n")
+        p = self.run_import(path)
+        self.assertEqual(p.returncode, 1)
+        self.assertIn("missing column \"hire_date\" (mapped to "
+                      "eligibility:hireDate)", p.stderr)
+        self.assertIn("the header does not match mapping workday", p.stderr)
+
+    def test_dry_run(self):
+        path = self.csv(E1, E2)
+        p = self.run_import(path, "--dry-run")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertIn("dry run: nothing was written", p.stdout)
+        self.assertEqual(self.summary(p)["created"], 2)
+        p = self.run_import(path)
+        self.assertEqual(self.summary(p)["created"], 2)
+
+    def test_full_file_threshold(self):
+        self.config = self.write("full.yaml", CONFIG % {"full": "true"})
+        p = self.run_import(self.csv(E1, E2, E3, E4, E5))
+        self.assertEqual(p.returncode, 0, p.stderr)
+        # 3 of 5 missing (60%) is above max_terminate_percent 40.
+        p = self.run_import(self.csv(E1, E2, name="cut.csv"),
+                            "--as-of", "2026-04-30")
+        self.assertEqual(p.returncode, 1)
+        self.assertIn("full-file import would terminate 3 of 5 active people "
+                      "(60.0%), above max_terminate_percent 40 of mapping "
+                      "workday", p.stderr)
+        self.assertIn("refused: nothing was applied", p.stdout)
+        p = self.run_import(self.csv(E1, E2, name="cut.csv"),
+                            "--as-of", "2026-04-30", "--force")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertEqual(self.summary(p)["terminated"], 3)
+
+    def test_usage_and_config_errors(self):
+        p = subprocess.run([harness.BIN, "import", "hris", "x.csv",
+                            "--mapping", "workday", "--db", self.db],
+                           capture_output=True, text=True, timeout=30)
+        self.assertEqual(p.returncode, 2)
+        self.assertIn("import hris: --tenant is required", p.stderr)
+        bad = self.write("bad.yaml", "mappings:\n  m:\n    key: id\n"
+                                     "    columns:\n      x: name.nick\n")
+        p = subprocess.run([harness.BIN, "import", "hris", "x.csv",
+                            "--tenant", "acme", "--mapping", "m",
+                            "--config", bad, "--db", self.db],
+                           capture_output=True, text=True, timeout=30)
+        self.assertEqual(p.returncode, 1)
+        self.assertIn("%s:5:10: mappings.m.columns.x: cannot map to "
+                      "\"name.nick\"" % bad, p.stderr)
+        p = self.run_import(self.csv(E1), mapping="nope")
+        self.assertEqual(p.returncode, 1)
+        self.assertIn("no mapping \"nope\" in %s (mappings: workday)"
+                      % self.config, p.stderr)
+        p = subprocess.run([harness.BIN, "import", "hris", self.csv(E1),
+                            "--tenant", "globex", "--mapping", "workday",
+                            "--config", self.config, "--db", self.db],
+                           capture_output=True, text=True, timeout=30)
+        self.assertEqual(p.returncode, 1)
+        self.assertIn("unknown tenant \"globex\"", p.stderr)
+
+    def test_progress_on_a_terminal(self):
+        path = self.csv(E1, E2, E3)
+        master, slave = pty.openpty()
+        try:
+            proc = subprocess.Popen(
+                [harness.BIN, "import", "hris", path, "--tenant", "acme",
+                 "--mapping", "workday", "--config", self.config,
+                 "--db", self.db],
+                stdout=subprocess.PIPE, stderr=slave, text=True)
+            os.close(slave)
+            slave = None
+            seen = b""
+            while True:
+                r, _, _ = select.select([master], [], [], 30)
+                if not r:
+                    break
+                try:
+                    chunk = os.read(master, 4096)
+                except OSError:
+                    break
+                if not chunk:
+                    break
+                seen += chunk
+            out, _ = proc.communicate(timeout=30)
+        finally:
+            if slave is not None:
+                os.close(slave)
+            os.close(master)
+        self.assertEqual(proc.returncode, 0)
+        self.assertIn(b"\r", seen)
+        self.assertIn(b"100%", seen)
+        self.assertIn("created     3", out)
+
+
+class TestImportScim(ImportTestCase):
+    """What an import wrote, as a SCIM client sees it."""
+
+    def test_scim_get_shows_imported_attributes(self):
+        p = self.run_import(self.csv(E1, SP1, E2))
+        self.assertEqual(p.returncode, 0, p.stderr)
+        token, _ = harness.token_create(self.db, "acme", "scim")
+        daemon = harness.Daemon(self.dir, self.db)
+        daemon.start()
+        try:
+            resp = harness.http_request(
+                daemon.port, "GET",
+                "/Users?filter=" + quote('externalId eq "E1"'), token=token)
+            self.assertEqual(resp.status, 200, resp)
+            self.assertEqual(resp.json["totalResults"], 1)
+            u = resp.json["Resources"][0]
+            self.assertEqual(u["userName"], "ann@x.com")
+            self.assertEqual(u["externalId"], "E1")
+            self.assertEqual(u["name"], {"givenName": "Ann",
+                                         "familyName": "Lee"})
+            self.assertEqual(u["emails"], [{"type": "work",
+                                            "value": "ann@corp.com"}])
+            self.assertIs(u["active"], True)
+            self.assertEqual(u[ELIG], {"hireDate": "2020-01-02",
+                                       "employmentStatus": "active"})
+            self.assertEqual(u[ENT], {"department": "Sales, East"})
+            self.assertIn(ELIG, u["schemas"])
+            resp = harness.http_request(
+                daemon.port, "GET",
+                "/Users?filter=" + quote('externalId eq "E2"'), token=token)
+            u = resp.json["Resources"][0]
+            self.assertEqual(u[ELIG]["employmentStatus"], "leave")
+            self.assertNotIn("emails", u)
+        finally:
+            self.assertEqual(daemon.stop(), 0)
+
+
+if __name__ == "__main__":
+    unittest.main()
