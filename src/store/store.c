@@ -505,9 +505,21 @@ store_uuid(char *buf, size_t len)
 	char out[37];
 	size_t i, o = 0;
 
+	struct timespec ts;
+	uint64_t ms;
+
+	/*
+	 * Version 7 (RFC 9562 §5.7): 48 bits of Unix milliseconds, then 74
+	 * random bits. Time-ordered ids land at the end of the id index, so
+	 * a million inserts do not scatter writes over the whole B-tree.
+	 */
 	store_sodium_init();
 	randombytes_buf(b, sizeof(b));
-	b[6] = (b[6] & 0x0f) | 0x40; /* version 4 (RFC 9562 §5.4) */
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ms = (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+	for (i = 0; i < 6; i++)
+		b[i] = (uint8_t)(ms >> (40 - 8 * i));
+	b[6] = (b[6] & 0x0f) | 0x70; /* version 7 */
 	b[8] = (b[8] & 0x3f) | 0x80; /* variant 10 */
 	for (i = 0; i < sizeof(b); i++) {
 		if (i == 4 || i == 6 || i == 8 || i == 10)

@@ -203,7 +203,7 @@ int store_user_groups(struct store *, int64_t user_rid,
 
 /* "2026-12-04T19:54:50.123Z" for now, into buf (>= 32 bytes). */
 void store_now(char *buf, size_t len);
-/* A new random UUID (version 4) into buf (>= 37 bytes). */
+/* A new time-ordered UUID (version 7) into buf (>= 37 bytes). */
 void store_uuid(char *buf, size_t len);
 
 #endif

@@ -381,9 +381,13 @@ test_now_and_uuid(void **state)
 	assert_int_equal(a[13], '-');
 	assert_int_equal(a[18], '-');
 	assert_int_equal(a[23], '-');
-	assert_int_equal(a[14], '4');
+	assert_int_equal(a[14], '7');
 	assert_non_null(strchr("89ab", a[19]));
 	assert_int_equal(strspn(a, "0123456789abcdef-"), 36);
+	/* Time-ordered: a later id never sorts before an earlier one's time. */
+	usleep(2000);
+	store_uuid(b, sizeof(b));
+	assert_true(memcmp(a, b, 13) < 0);
 }
 
 /* Tenants. */
