@@ -233,7 +233,8 @@ cfg_server(struct cfg *c, struct fy_node *srv)
 }
 
 /* Top-level keys this version knows; modules claim theirs. */
-static const char *const cfg_sections[] = {"server", "mappings", "feeds", NULL};
+static const char *const cfg_sections[] = {"server", "mappings", "feeds",
+                                           "delivery", NULL};
 
 struct cfg *
 cfg_load(const char *path, char **cause)
@@ -274,7 +275,8 @@ cfg_load(const char *path, char **cause)
 		if (*s == NULL)
 			cfg_error(
 			    c, fy_node_pair_key(p), k ? k : "?",
-			    "unknown section (known: server, mappings, feeds)");
+			    "unknown section (known: server, mappings, feeds, "
+			    "delivery)");
 	}
 	if ((srv = cfg_section(c, "server")) != NULL)
 		cfg_server(c, srv);
