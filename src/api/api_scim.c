@@ -278,7 +278,8 @@ check_schemas(struct scim_call *c)
 		             "the request body must be a JSON object");
 		return call_fail(c);
 	}
-	json_array_foreach(sc, i, x) {
+	json_array_foreach(sc, i, x)
+	{
 		if (json_is_string(x) &&
 		    strcasecmp(json_string_value(x), c->rt->core->id) == 0)
 			return 0;

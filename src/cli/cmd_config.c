@@ -7,6 +7,7 @@
 
 #include "cfg/cfg.h"
 #include "cli/cmd.h"
+#include "feed/profile.h"
 #include "import/hris.h"
 
 static struct cfg *
@@ -41,6 +42,7 @@ config_from_args(int argc, char **argv, const struct cmd_entry *e, int *rc)
 	}
 	/* Every section's own checks, so one run lists every error. */
 	hris_config_free(hris_config_load(c));
+	feed_profiles_free(feed_profiles_load(c));
 	if (c->nerrors > 0) {
 		fputs(buf_str(&c->errors), stderr);
 		cmd_error("%s: %d error%s", path, c->nerrors,
