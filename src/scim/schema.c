@@ -31,6 +31,7 @@ static const char *const ref_user_group[] = {"User", "Group", NULL};
 static const char *const ref_user[] = {"User", NULL};
 static const char *const ref_external[] = {"external", NULL};
 static const char *const ref_uri[] = {"uri", NULL};
+static const char *const gender_codes[] = {"M", "F", "U", NULL};
 static const char *const emp_status[] = {"active", "leave", "terminated",
                                          "retired", NULL};
 
@@ -291,6 +292,11 @@ static const struct scim_attr eligibility_attrs[] = {
     {.name = "benefitPlan",
      .type = SCIM_T_STRING,
      .desc = "Benefit plan or coverage code."},
+    {.name = "gender",
+     .type = SCIM_T_STRING,
+     .canonical = gender_codes,
+     .desc = "Administrative gender as eligibility files carry it "
+             "(X12 DMG03): M, F or U."},
 };
 
 static const struct scim_attr sub_members[] = {
