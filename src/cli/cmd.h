@@ -51,5 +51,8 @@ extern const struct cmd_entry cmd_feed_approve_entry;
 extern const struct cmd_entry cmd_feed_reject_entry;
 extern const struct cmd_entry cmd_feed_runs_entry;
 extern const struct cmd_entry cmd_feed_show_entry;
+extern const struct cmd_entry cmd_feed_lag_entry; /* cmd_lag.c */
+extern const struct cmd_entry cmd_deliver_entry;
+extern const struct cmd_entry cmd_returns_fetch_entry;
 
 #endif

@@ -7,6 +7,7 @@
 
 #include "cfg/cfg.h"
 #include "cli/cmd.h"
+#include "deliver/deliver.h"
 #include "feed/profile.h"
 #include "import/hris.h"
 
@@ -32,6 +33,8 @@ config_from_args(int argc, char **argv, const struct cmd_entry *e, int *rc)
 		return NULL;
 	}
 	if (path == NULL)
+		path = getenv("ROSTERD_CONFIG");
+	if (path == NULL || *path == '\0')
 		return cfg_default();
 	c = cfg_load(path, &cause);
 	if (c == NULL) {
@@ -43,6 +46,7 @@ config_from_args(int argc, char **argv, const struct cmd_entry *e, int *rc)
 	/* Every section's own checks, so one run lists every error. */
 	hris_config_free(hris_config_load(c));
 	feed_profiles_free(feed_profiles_load(c));
+	deliver_config_free(deliver_config_load(c));
 	if (c->nerrors > 0) {
 		fputs(buf_str(&c->errors), stderr);
 		cmd_error("%s: %d error%s", path, c->nerrors,
@@ -90,7 +94,8 @@ const struct cmd_entry cmd_config_check_entry = {
             "reported as FILE:LINE:COLUMN: KEY: MESSAGE; the exit status is 1\n"
             "when there is any.\n"
             "\n"
-            "  --config FILE  the file to check (default: built-in defaults)\n",
+            "  --config FILE  the file to check (default: $ROSTERD_CONFIG,\n"
+            "                 else the built-in defaults)\n",
     .exec = cmd_config_check_exec,
 };
 
@@ -101,6 +106,7 @@ const struct cmd_entry cmd_config_show_entry = {
     .help = "Print the server options as YAML, with their help text, after\n"
             "applying FILE over the built-in defaults.\n"
             "\n"
-            "  --config FILE  the configuration file (default: none)\n",
+            "  --config FILE  the configuration file (default:\n"
+            "                 $ROSTERD_CONFIG, else none)\n",
     .exec = cmd_config_show_exec,
 };

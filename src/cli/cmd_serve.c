@@ -10,6 +10,7 @@
 #include "cfg/cfg.h"
 #include "cli/cmd.h"
 #include "http/server.h"
+#include "sched/worker.h"
 #include "util/log.h"
 
 static int
@@ -119,6 +120,7 @@ cmd_serve_exec(int argc, char **argv)
 	struct serve_args a;
 	struct server_config sc;
 	struct server *srv;
+	struct worker *w = NULL;
 	struct cfg *c;
 	char *cause = NULL;
 	int rc;
@@ -139,7 +141,20 @@ cmd_serve_exec(int argc, char **argv)
 		cfg_free(c);
 		return 1;
 	}
+	/*
+	 * Delivery worker (sched/worker.h): a thread with its own store
+	 * connection, started only when the config has a `delivery`
+	 * section; stopped and joined once the loop has exited.
+	 */
+	if (worker_start(c, sc.db, &w, &cause) == -1) {
+		cmd_error("%s", cause);
+		free(cause);
+		server_free(srv);
+		cfg_free(c);
+		return 1;
+	}
 	rc = server_run(srv);
+	worker_stop(w);
 	server_free(srv);
 	cfg_free(c);
 	log_info("rosterd stopped");

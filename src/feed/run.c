@@ -915,3 +915,209 @@ feed_reject(struct store *st, const char *id, const char *by,
 	}
 	return 0;
 }
+
+/*
+ * Off-cycle terminations (issue 4): the plan with only some people's
+ * terminations staged. Outcomes come in key order, a subscriber's
+ * dependents right after it, so a dependent's termination is taken when
+ * its subscriber's was.
+ */
+struct terms_ctx {
+	const int64_t *rids; /* sorted */
+	size_t n;
+	struct store_feed_stage *sg;
+	struct buf sub; /* key of the subscriber last taken, or empty */
+	int64_t terms;
+};
+
+static int
+terms_rid_cmp(const void *a, const void *b)
+{
+	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static int
+terms_emit(const struct feed_outcome *o, void *arg)
+{
+	struct terms_ctx *tc = arg;
+	const struct store_feed_entry *e = o->e;
+
+	if (e == NULL)
+		return 0;
+	if (strchr(e->key, FEED_DEP_SEP) == NULL) {
+		buf_reset(&tc->sub);
+		if (o->kind != FEED_OUT_TERM ||
+		    bsearch(&e->person_rid, tc->rids, tc->n, sizeof(*tc->rids),
+		            terms_rid_cmp) == NULL)
+			return 0;
+		buf_addstr(&tc->sub, e->key);
+	} else if (o->kind != FEED_OUT_TERM || tc->sub.len == 0 ||
+	           strncmp(e->key, buf_str(&tc->sub), tc->sub.len) != 0 ||
+	           e->key[tc->sub.len] != FEED_DEP_SEP)
+		return 0;
+	tc->terms++;
+	return store_feed_stage_add(tc->sg, e) == STORE_OK ? 0 : -1;
+}
+
+static bool
+terms_same(const char *stored, const char *now)
+{
+	return stored != NULL && strcmp(stored, now) == 0;
+}
+
+static enum feed_offcycle_rc
+terms_check(const struct feed_profile *p, const struct store_feed_state *fs)
+{
+	if (fs->active_run != NULL)
+		return FEED_OFFCYCLE_BUSY;
+	if (fs->layout_hash == NULL)
+		return FEED_OFFCYCLE_NEVER;
+	if (!terms_same(fs->rule_hash, p->rule_hash) ||
+	    !terms_same(fs->values_hash, p->values_hash) ||
+	    !terms_same(fs->layout_hash, p->layout_hash))
+		return FEED_OFFCYCLE_DRIFT;
+	return FEED_OFFCYCLE_OK;
+}
+
+static int
+terms_plan(struct store *st, const struct feed_profile *p, int64_t tenant_id,
+           const struct store_feed_state *fs, const char *as_of,
+           struct terms_ctx *tc, struct feed_plan_counts *c, char **cause)
+{
+	struct feed_plan pl;
+	int rc;
+
+	if ((tc->sg = store_feed_stage_open(st)) == NULL) {
+		*cause = xstrdup("cannot stage the plan");
+		return -1;
+	}
+	memset(&pl, 0, sizeof(pl));
+	pl.st = st;
+	pl.p = p;
+	pl.tenant_id = tenant_id;
+	pl.fs = fs;
+	pl.as_of = as_of;
+	pl.emit = terms_emit;
+	pl.arg = tc;
+	rc = feed_plan_run(&pl, cause);
+	store_feed_stage_close(tc->sg);
+	tc->sg = NULL;
+	/* Only what this run sends counts, for the policy and the record. */
+	memset(c, 0, sizeof(*c));
+	c->terms = tc->terms;
+	c->roster_before = pl.counts.roster_before;
+	c->roster_after = pl.counts.roster_before - tc->terms;
+	return rc;
+}
+
+/* Record the staged run and, unless the policy holds it, write it. */
+static enum feed_offcycle_rc
+terms_record(struct store *st, const struct feed_profile *p, int64_t tenant_id,
+             const struct store_feed_state *fs,
+             const struct feed_plan_counts *c, const struct feed_date *clk,
+             const struct feed_render_opts *o, struct store_feed_run *run,
+             char **cause)
+{
+	char as_of[16], clock[32], now[32];
+	struct buf held;
+	int rc;
+
+	run_fill(run, p, tenant_id, false, c, fs);
+	feed_date_str(clk, as_of, sizeof(as_of));
+	feed_date_stamp(clk, clock, sizeof(clock));
+	wall_stamp(now, sizeof(now));
+	run->as_of = xstrdup(as_of);
+	run->clock = xstrdup(clock);
+	run->created = xstrdup(now);
+	run->updated = xstrdup(now);
+	if ((run->out_dir = abs_dir(o->out_dir, cause)) == NULL) {
+		store_feed_run_clear(run);
+		return FEED_OFFCYCLE_ERR;
+	}
+	buf_init(&held, 0);
+	if (feed_policy_hold(p, fs, c, &held)) {
+		run->state = xstrdup(STORE_FEED_PENDING);
+		run->held = xstrdup(buf_str(&held));
+	} else
+		run->state = xstrdup(STORE_FEED_APPROVED);
+	buf_free(&held);
+	rc = store_feed_run_create(st, run, fs->seq, o->actor, cause);
+	if (rc != STORE_OK) {
+		store_feed_run_clear(run);
+		if (rc == STORE_CONFLICT) {
+			free(*cause);
+			*cause = NULL;
+			return FEED_OFFCYCLE_BUSY;
+		}
+		if (*cause == NULL)
+			*cause = xstrdup("recording the run failed");
+		return FEED_OFFCYCLE_ERR;
+	}
+	if (strcmp(run->state, STORE_FEED_APPROVED) == 0 &&
+	    run_write(st, p, run, o, cause) == -1)
+		return FEED_OFFCYCLE_ERR;
+	return FEED_OFFCYCLE_OK;
+}
+
+enum feed_offcycle_rc
+feed_render_terms(struct store *st, const struct feed_profile *p,
+                  int64_t tenant_id, const int64_t *rids, size_t n,
+                  const struct feed_render_opts *o, struct store_feed_run *run,
+                  char **cause)
+{
+	enum feed_offcycle_rc rc = FEED_OFFCYCLE_ERR;
+	struct store_feed_state fs;
+	struct feed_plan_counts c;
+	struct terms_ctx tc;
+	struct feed_date clk;
+	int64_t *sorted = NULL;
+	char as_of[16];
+	const char *why;
+
+	memset(run, 0, sizeof(*run));
+	memset(&fs, 0, sizeof(fs));
+	memset(&tc, 0, sizeof(tc));
+	*cause = NULL;
+	buf_init(&tc.sub, 0);
+	if (p->terms == FEED_TERMS_OMIT) {
+		*cause = xasprintf("feed %s sends terminations by omission "
+		                   "(terminations: omit); it has no change "
+		                   "files",
+		                   p->name);
+		goto out;
+	}
+	if (feed_date_clock(o->as_of, &clk, &why) == -1) {
+		*cause = xstrdup(why);
+		goto out;
+	}
+	if (store_feed_state_get(st, p->name, &fs) != STORE_OK) {
+		*cause = xstrdup("cannot read the feed state");
+		goto out;
+	}
+	if ((rc = terms_check(p, &fs)) != FEED_OFFCYCLE_OK)
+		goto out;
+	rc = FEED_OFFCYCLE_ERR;
+	sorted = xcalloc(n + 1, sizeof(*sorted));
+	if (n > 0)
+		memcpy(sorted, rids, n * sizeof(*rids));
+	qsort(sorted, n, sizeof(*sorted), terms_rid_cmp);
+	tc.rids = sorted;
+	tc.n = n;
+	feed_date_str(&clk, as_of, sizeof(as_of));
+	trace(NULL);
+	if (terms_plan(st, p, tenant_id, &fs, as_of, &tc, &c, cause) == -1)
+		goto out;
+	trace("plan");
+	if (tc.terms == 0) {
+		rc = FEED_OFFCYCLE_NONE;
+		goto out;
+	}
+	rc = terms_record(st, p, tenant_id, &fs, &c, &clk, o, run, cause);
+out:
+	free(sorted);
+	buf_free(&tc.sub);
+	store_feed_state_clear(&fs);
+	return rc;
+}

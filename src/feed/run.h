@@ -79,4 +79,32 @@ int feed_reject(struct store *, const char *id, const char *by,
 /* A new run id, "run_" + 16 hex digits, into buf (>= 21 bytes). */
 void feed_run_id(char *buf, size_t len);
 
+/*
+ * Off-cycle terminations (issue 4; called by sched/worker.c). The feed's
+ * plan runs as usual, so eligibility, termination reasons and dates,
+ * dependents and values are what a scheduled run would compute, but only
+ * the termination outcomes of the people with resource row ids
+ * rids[0..n) (any order), and their dependents', are staged. The run is
+ * recorded as a change run, checked against the approval policy and,
+ * unless held, written like any other; everything else waits for the
+ * next run. A restricted plan must not record a changed rule or layout
+ * as applied to everyone, so a profile whose hashes differ from those of
+ * the feed's last file is refused. o->want is ignored.
+ */
+enum feed_offcycle_rc {
+	FEED_OFFCYCLE_ERR = -1,  /* *cause says why; *run is filled when
+	                            the run was recorded (then failed) */
+	FEED_OFFCYCLE_OK = 0,    /* *run recorded: rendered or held */
+	FEED_OFFCYCLE_NONE = 1,  /* none of them is to be terminated */
+	FEED_OFFCYCLE_BUSY = 2,  /* the feed has an unfinished run */
+	FEED_OFFCYCLE_DRIFT = 3, /* the profile changed since the last file */
+	FEED_OFFCYCLE_NEVER = 4, /* the feed never rendered a file */
+};
+
+enum feed_offcycle_rc
+feed_render_terms(struct store *, const struct feed_profile *,
+                  int64_t tenant_id, const int64_t *rids, size_t n,
+                  const struct feed_render_opts *, struct store_feed_run *run,
+                  char **cause);
+
 #endif

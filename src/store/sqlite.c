@@ -121,8 +121,10 @@ static const struct sq_migration {
 	const char *sql;
 } sq_migrations[] = {
     {1, sq_schema_v1},
-    {2, sqlite_hris_schema}, /* store/sqlite_hris.c */
-    {3, sqlite_feed_schema}, /* store/sqlite_feed.c */
+    {2, sqlite_hris_schema},    /* store/sqlite_hris.c */
+    {3, sqlite_feed_schema},    /* store/sqlite_feed.c */
+    {4, sqlite_deliver_schema}, /* store/sqlite_deliver.c */
+    {5, sqlite_sched_schema},   /* store/sqlite_sched.c */
 };
 
 #define SQ_NMIGRATIONS (sizeof(sq_migrations) / sizeof(sq_migrations[0]))
@@ -1737,4 +1739,6 @@ const struct store_ops store_sqlite_ops = {
     .data_version = sq_data_version,
     .hris = &sqlite_hris_ops,
     .feed = &sqlite_feed_ops,
+    .deliver = &sqlite_deliver_ops,
+    .sched = &sqlite_sched_ops,
 };

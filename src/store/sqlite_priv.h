@@ -23,4 +23,12 @@ extern const struct store_hris_ops sqlite_hris_ops;
 extern const char sqlite_feed_schema[];
 extern const struct store_feed_ops sqlite_feed_ops;
 
+/* Migration 4: delivery tables (store/sqlite_deliver.c). */
+extern const char sqlite_deliver_schema[];
+extern const struct store_deliver_ops sqlite_deliver_ops;
+
+/* Migration 5: scheduler tables and triggers (store/sqlite_sched.c). */
+extern const char sqlite_sched_schema[];
+extern const struct store_sched_ops sqlite_sched_ops;
+
 #endif

@@ -107,6 +107,8 @@ struct store_ops {
 	/* Subsystem tables, each behind its own ops (store_hris.h, ...). */
 	const struct store_hris_ops *hris;
 	const struct store_feed_ops *feed;
+	const struct store_deliver_ops *deliver;
+	const struct store_sched_ops *sched;
 };
 
 /* The backends compiled in (one file each). */

@@ -31,6 +31,9 @@ COMMANDS = [
     "feed reject",
     "feed runs",
     "feed show",
+    "deliver",
+    "returns fetch",
+    "feed lag",
 ]
 SECRET_RE = re.compile(r"^rstd_[A-Za-z0-9_-]{43}$")
 TOKEN_ID_RE = re.compile(r"^rosterd: created token (tok_\S+) for tenant (\S+)$")

@@ -1,0 +1,506 @@
+/* SPDX-License-Identifier: ISC */
+/* Copyright (c) 2026 rosterd developers */
+/* Return files: collect, decrypt, archive, parse and attach to their run. */
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include "deliver/deliver.h"
+#include "deliver/deliver_util.h"
+#include "import/csv.h"
+#include "pgp/pgp.h"
+#include "store/store.h"
+#include "store/store_deliver.h"
+#include "util/buf.h"
+#include "util/log.h"
+#include "util/xmalloc.h"
+#include "xfer/xfer.h"
+
+#define RET_BATCH 1024
+
+/* One deliver_returns() call. */
+struct rctx {
+	struct store *st;
+	const struct deliver_feed *f;
+	const struct deliver_env *env;
+	char *dir; /* DATA/returns/FEED */
+	struct pgp *pgp;
+};
+
+/* The URL of the return directory: the destination's server, dir's path. */
+static char *
+returns_url(const struct deliver_feed *f)
+{
+	const char *d = f->returns.dir, *p;
+
+	if (strncmp(d, "sftp://", 7) == 0 || strncmp(d, "dir:", 4) == 0)
+		return xstrdup(d);
+	if (strncmp(f->destination, "dir:", 4) == 0)
+		return xasprintf("dir:%s", d);
+	p = strchr(f->destination + 7, '/');
+	return xasprintf("%.*s%s",
+	                 (int)(p != NULL ? p - f->destination
+	                                 : (long)strlen(f->destination)),
+	                 f->destination, d);
+}
+
+/* A server-given name we are willing to use as a local file name. */
+static bool
+name_safe(const char *s)
+{
+	const char *p;
+
+	if (*s == '\0' || *s == '.' || strlen(s) > XFER_NAME_MAX)
+		return false;
+	for (p = s; *p != '\0'; p++)
+		if (*p == '/' || (unsigned char)*p < 0x20 || *p == 0x7f)
+			return false;
+	return true;
+}
+
+/* Which run does a return file answer? */
+struct match {
+	const char *name;
+	char *best;
+	size_t best_len;
+	char *latest; /* newest delivered, not yet acknowledged */
+};
+
+static void
+match_try(struct match *m, const struct store_delivery *d, const char *needle,
+          size_t len)
+{
+	if (len < 4 || len <= m->best_len)
+		return;
+	if (memmem(m->name, strlen(m->name), needle, len) == NULL)
+		return;
+	free(m->best);
+	m->best = xstrdup(d->run_id);
+	m->best_len = len;
+}
+
+static int
+match_cb(const struct store_delivery *d, void *arg)
+{
+	struct match *m = arg;
+	const char *base, *dot;
+
+	if (strcmp(d->state, STORE_DELIVER_DELIVERED) != 0 &&
+	    strcmp(d->state, STORE_DELIVER_ACKNOWLEDGED) != 0)
+		return 0;
+	if (m->latest == NULL && strcmp(d->state, STORE_DELIVER_DELIVERED) == 0)
+		m->latest = xstrdup(d->run_id);
+	match_try(m, d, d->remote_name, strlen(d->remote_name));
+	base = strrchr(d->plain_path, '/');
+	base = base != NULL ? base + 1 : d->plain_path;
+	match_try(m, d, base, strlen(base));
+	if ((dot = strrchr(base, '.')) != NULL)
+		match_try(m, d, base, (size_t)(dot - base));
+	return 0;
+}
+
+/*
+ * The run whose file name (remote, rendered, or rendered without its
+ * extension) appears in the return file's name, the longest such name
+ * winning; else the newest delivered run not yet acknowledged; else NULL.
+ */
+static char *
+attach_run(struct rctx *x, const char *name)
+{
+	struct match m = {name, NULL, 0, NULL};
+
+	store_deliver_list(x->st, x->f->name, match_cb, &m);
+	if (m.best != NULL) {
+		free(m.latest);
+		return m.best;
+	}
+	return m.latest;
+}
+
+/* Column positions (0-based; -1 absent) of the configured names. */
+struct cols {
+	long key, status, message;
+	size_t n;
+};
+
+static long
+col_find(const struct csv_field *h, size_t n, const char *want)
+{
+	size_t i;
+
+	for (i = 0; want != NULL && i < n; i++)
+		if (strcasecmp(h[i].s, want) == 0)
+			return (long)i;
+	return -1;
+}
+
+static char *
+cols_missing(const struct csv_field *h, size_t n, const char *what)
+{
+	struct buf b;
+	size_t i;
+
+	buf_init(&b, 0);
+	buf_addf(&b, "no column \"%s\" (columns: ", what);
+	for (i = 0; i < n; i++)
+		buf_addf(&b, "%s%s", i > 0 ? ", " : "", h[i].s);
+	buf_addstr(&b, ")");
+	return buf_detach(&b);
+}
+
+static char *
+trim(const struct csv_field *fl, size_t n, long i)
+{
+	const char *s, *e;
+
+	if (i < 0 || (size_t)i >= n)
+		return NULL;
+	s = fl[i].s;
+	e = s + fl[i].len;
+	while (s < e && (*s == ' ' || *s == '\t'))
+		s++;
+	while (e > s && (e[-1] == ' ' || e[-1] == '\t'))
+		e--;
+	return xstrndup(s, (size_t)(e - s));
+}
+
+static bool
+is_accepted(const struct deliver_returns_cfg *r, const char *status)
+{
+	size_t i;
+
+	for (i = 0; i < r->naccepted; i++)
+		if (strcasecmp(r->accepted[i], status) == 0)
+			return true;
+	return false;
+}
+
+/* Records read so far, flushed to the store in batches. */
+struct batch {
+	struct store_return_record v[RET_BATCH];
+	size_t n;
+	int64_t records, rejected;
+};
+
+static void
+batch_drop(struct batch *b)
+{
+	size_t i;
+
+	for (i = 0; i < b->n; i++) {
+		free((char *)b->v[i].key);
+		free((char *)b->v[i].status);
+		free((char *)b->v[i].message);
+	}
+	b->n = 0;
+}
+
+static int
+batch_flush(struct store *st, struct batch *b)
+{
+	int rc = store_return_records_add(st, b->v, b->n);
+
+	batch_drop(b);
+	return rc;
+}
+
+/* Read the header and find the configured columns; NULL or a message. */
+static char *
+parse_header(struct csv *csv, const struct deliver_returns_cfg *r,
+             struct cols *c)
+{
+	const struct csv_field *h;
+	struct buf b;
+
+	if (csv_header(csv, &h, &c->n) != CSV_RECORD) {
+		buf_init(&b, 0);
+		csv_error_format(csv_last_error(csv), &b);
+		return buf_detach(&b);
+	}
+	c->key = col_find(h, c->n, r->key_column);
+	c->status = col_find(h, c->n, r->status_column);
+	c->message = col_find(h, c->n, r->message_column);
+	if (c->key < 0)
+		return cols_missing(h, c->n, r->key_column);
+	if (c->status < 0)
+		return cols_missing(h, c->n, r->status_column);
+	return NULL;
+}
+
+/* Parse the CSV at path into the store; NULL or why it failed. */
+static char *
+parse_records(struct rctx *x, const char *path, int64_t file_id,
+              const char *run_id, struct batch *b)
+{
+	const struct deliver_returns_cfg *r = &x->f->returns;
+	struct csv_opts o = {.delim = r->delimiter, .header = true};
+	const struct csv_field *fl;
+	struct store_return_record *rec;
+	char *err = NULL;
+	struct cols c;
+	struct csv *csv;
+	struct buf eb;
+	size_t n;
+	int fd, rc;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+		return xasprintf("%s: %s", path, strerror(errno));
+	csv = csv_new(fd, &o);
+	if ((err = parse_header(csv, r, &c)) != NULL)
+		goto out;
+	while ((rc = csv_next(csv, &fl, &n)) != CSV_EOF) {
+		if (rc == CSV_ERROR &&
+		    csv_last_error(csv)->kind != CSV_E_FIELDS &&
+		    csv_last_error(csv)->kind != CSV_E_QUOTE) {
+			buf_init(&eb, 0);
+			csv_error_format(csv_last_error(csv), &eb);
+			err = buf_detach(&eb);
+			break;
+		}
+		rec = &b->v[b->n++];
+		memset(rec, 0, sizeof(*rec));
+		rec->file_id = file_id;
+		rec->row = csv_row(csv);
+		rec->run_id = run_id;
+		rec->key = trim(fl, n, c.key);
+		rec->status = trim(fl, n, c.status);
+		rec->message = trim(fl, n, c.message);
+		if (rec->key == NULL)
+			rec->key = xstrdup("");
+		if (rec->status == NULL)
+			rec->status = xstrdup("");
+		if (rec->message != NULL && *rec->message == '\0') {
+			free((char *)rec->message);
+			rec->message = NULL;
+		}
+		rec->accepted = is_accepted(r, rec->status);
+		b->records++;
+		b->rejected += !rec->accepted;
+		if (b->n == RET_BATCH && batch_flush(x->st, b) != STORE_OK) {
+			err = xstrdup("storing the records failed");
+			break;
+		}
+	}
+	if (err == NULL && batch_flush(x->st, b) != STORE_OK)
+		err = xstrdup("storing the records failed");
+out:
+	batch_drop(b);
+	csv_free(csv);
+	close(fd);
+	return err;
+}
+
+/* Acknowledge the run the file answers (if delivered, not yet acked). */
+static int
+acknowledge(struct rctx *x, const char *run_id,
+            const struct store_return_file *rf)
+{
+	struct store_delivery d;
+	char *note;
+	int rc;
+
+	if (store_deliver_get(x->st, run_id, &d) != STORE_OK)
+		return STORE_ERR;
+	if (strcmp(d.state, STORE_DELIVER_DELIVERED) != 0) {
+		store_delivery_clear(&d);
+		return STORE_OK;
+	}
+	free(d.state);
+	d.state = xstrdup(STORE_DELIVER_ACKNOWLEDGED);
+	note =
+	    xasprintf("return file %s: %lld records, %lld rejected", rf->name,
+	              (long long)rf->records, (long long)rf->rejected);
+	rc = store_deliver_advance(x->st, &d, STORE_DELIVER_DELIVERED, note);
+	free(note);
+	store_delivery_clear(&d);
+	return rc;
+}
+
+static void
+set_error(struct store_return_file *rf, const char *err)
+{
+	free(rf->error);
+	rf->error = xstrdup(err);
+}
+
+/* Store the file, its records and the acknowledgement in one go. */
+static int
+record_file(struct rctx *x, struct store_return_file *rf, const char *plain)
+{
+	struct batch *b = xcalloc(1, sizeof(*b));
+	char *err = NULL;
+	int rc;
+
+	if (store_begin(x->st) != STORE_OK) {
+		free(b);
+		return STORE_ERR;
+	}
+	rc = store_return_add(x->st, rf);
+	if (rc == STORE_OK && plain != NULL) {
+		err = parse_records(x, plain, rf->id, rf->run_id, b);
+		rf->records = b->records;
+		rf->rejected = b->rejected;
+		if (err != NULL)
+			set_error(rf, err);
+		rc = store_return_finish(x->st, rf->id, rf->records,
+		                         rf->rejected, rf->error);
+	}
+	if (rc == STORE_OK && rf->run_id != NULL && rf->error == NULL)
+		rc = acknowledge(x, rf->run_id, rf);
+	if (rc == STORE_OK && store_commit(x->st) == STORE_OK)
+		rc = STORE_OK;
+	else {
+		store_rollback(x->st);
+		if (rc == STORE_OK)
+			rc = STORE_ERR;
+	}
+	free(err);
+	free(b);
+	return rc;
+}
+
+/* Decrypt a PGP return file next to the archive; NULL or the plaintext. */
+static char *
+decrypt(struct rctx *x, struct store_return_file *rf)
+{
+	char *out, *err = NULL;
+
+	if (x->pgp == NULL &&
+	    (x->pgp = deliver_pgp_open(x->env, &err)) == NULL) {
+		set_error(rf, err);
+		free(err);
+		return NULL;
+	}
+	out = xasprintf("%s/.%s.plain", x->dir, rf->name);
+	if (pgp_decrypt_file(x->pgp, rf->archive_path, out, &rf->signer,
+	                     &err) == -1) {
+		set_error(rf, err);
+		free(err);
+		free(out);
+		return NULL;
+	}
+	return out;
+}
+
+/* Download, archive, decrypt and record one new file. */
+static int
+fetch_one(struct rctx *x, struct xfer *xf, const char *name, char **cause)
+{
+	struct store_return_file rf = {0};
+	char now[32], *plain = NULL;
+	enum xfer_err e;
+	struct stat sb;
+	int rc = -1;
+
+	rf.feed = xstrdup(x->f->name);
+	rf.name = xstrdup(name);
+	rf.archive_path = xasprintf("%s/%s", x->dir, name);
+	if ((e = xfer_get(xf, name, rf.archive_path)) != XFER_OK) {
+		*cause = xstrdup(xfer_error(xf));
+		goto out;
+	}
+	rf.size = stat(rf.archive_path, &sb) == 0 ? (int64_t)sb.st_size : -1;
+	store_now(now, sizeof(now));
+	rf.downloaded_at = xstrdup(now);
+	if (pgp_is_pgp_file(rf.archive_path) == 1)
+		plain = decrypt(x, &rf);
+	else
+		plain = xstrdup(rf.archive_path);
+	rf.run_id = attach_run(x, name);
+	rc = record_file(x, &rf, plain);
+	if (rc == STORE_CONFLICT)
+		rc = 0; /* another fetcher recorded it first */
+	else if (rc != STORE_OK) {
+		*cause = xasprintf("recording return file %s failed", name);
+		rc = -1;
+	} else {
+		log_info("deliver: return file %s of feed %s: run %s, %lld "
+		         "records, %lld rejected%s%s",
+		         name, x->f->name, rf.run_id ? rf.run_id : "(none)",
+		         (long long)rf.records, (long long)rf.rejected,
+		         rf.error ? "; " : "", rf.error ? rf.error : "");
+		rc = 1;
+	}
+	if (plain != NULL && strcmp(plain, rf.archive_path) != 0)
+		unlink(plain); /* the archive keeps the file as it came */
+out:
+	free(plain);
+	store_return_file_clear(&rf);
+	return rc;
+}
+
+static int
+fetch_all(struct rctx *x, struct xfer *xf, const struct xfer_list *l,
+          char **cause)
+{
+	int rc, n = 0;
+	size_t i;
+
+	for (i = 0; i < l->n; i++) {
+		if (!name_safe(l->names[i])) {
+			log_warnx("deliver: feed %s: skipping return file "
+			          "\"%s\": not a plain file name",
+			          x->f->name, l->names[i]);
+			continue;
+		}
+		rc = store_return_seen(x->st, x->f->name, l->names[i]);
+		if (rc == STORE_OK)
+			continue;
+		if (rc != STORE_NOTFOUND) {
+			*cause = xstrdup("reading the return files failed");
+			return -1;
+		}
+		if ((rc = fetch_one(x, xf, l->names[i], cause)) == -1)
+			return -1;
+		n += rc;
+	}
+	return n;
+}
+
+int
+deliver_returns(struct store *st, const struct deliver_config *dc,
+                const struct deliver_env *env, const char *feed, char **cause)
+{
+	struct rctx x = {.st = st, .env = env};
+	struct xfer_list l = {0};
+	struct xfer_opts o;
+	struct xfer *xf = NULL;
+	char *url = NULL;
+	int n = -1;
+
+	*cause = NULL;
+	if ((x.f = deliver_feed_find(dc, feed)) == NULL) {
+		*cause = xasprintf("feed %s has no entry in the delivery "
+		                   "section of the configuration",
+		                   feed);
+		return -1;
+	}
+	if (!x.f->has_returns) {
+		*cause = xasprintf("feed %s has no returns section", feed);
+		return -1;
+	}
+	if ((x.dir = deliver_data_path(env, cause, "returns", feed)) == NULL)
+		return -1;
+	url = returns_url(x.f);
+	deliver_xfer_opts(x.f, url, &o);
+	if (xfer_open(&o, &xf, cause) != XFER_OK)
+		goto out;
+	if (xfer_list(xf, x.f->returns.pattern, &l) != XFER_OK) {
+		*cause = xstrdup(xfer_error(xf));
+		goto out;
+	}
+	n = fetch_all(&x, xf, &l, cause);
+out:
+	xfer_list_free(&l);
+	xfer_close(xf);
+	pgp_free(x.pgp);
+	free(x.dir);
+	free(url);
+	return n;
+}

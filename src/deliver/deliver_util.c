@@ -1,0 +1,208 @@
+/* SPDX-License-Identifier: ISC */
+/* Copyright (c) 2026 rosterd developers */
+/* Delivery helpers: data directory paths, hashing, feed locks, key ring. */
+#include <sys/file.h>
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <openssl/evp.h>
+
+#include "deliver/deliver_util.h"
+#include "util/buf.h"
+#include "util/xmalloc.h"
+
+#define HASH_CHUNK (1024 * 1024)
+
+int
+deliver_hash_file(const char *path, char hex[DELIVER_SHA256_HEX], int64_t *size,
+                  char **cause)
+{
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int mdlen = 0, i;
+	EVP_MD_CTX *ctx;
+	int fd, err = 0;
+	int64_t total = 0;
+	ssize_t n;
+	char *chunk;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
+		err = errno;
+		*cause = xasprintf("%s: %s", path, strerror(err));
+		errno = err;
+		return -1;
+	}
+	posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+	chunk = xmalloc(HASH_CHUNK);
+	ctx = EVP_MD_CTX_new();
+	if (ctx == NULL || EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) != 1)
+		err = ENOMEM;
+	while (err == 0 && (n = read(fd, chunk, HASH_CHUNK)) != 0) {
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1)
+			err = errno;
+		else if (EVP_DigestUpdate(ctx, chunk, (size_t)n) != 1)
+			err = ENOMEM;
+		else
+			total += n;
+	}
+	if (err == 0 && EVP_DigestFinal_ex(ctx, md, &mdlen) != 1)
+		err = ENOMEM;
+	EVP_MD_CTX_free(ctx);
+	free(chunk);
+	close(fd);
+	if (err != 0) {
+		*cause = xasprintf("reading %s: %s", path, strerror(err));
+		errno = err;
+		return -1;
+	}
+	for (i = 0; i < mdlen && i < 32; i++)
+		snprintf(hex + 2 * i, 3, "%02x", md[i]);
+	*size = total;
+	return 0;
+}
+
+static int
+mkdir_0700(const char *path, char **cause)
+{
+	struct stat sb;
+
+	if (mkdir(path, 0700) == 0)
+		return 0;
+	if (errno == EEXIST && stat(path, &sb) == 0 && S_ISDIR(sb.st_mode))
+		return 0;
+	*cause = xasprintf("cannot create directory %s: %s", path,
+	                   strerror(errno == EEXIST ? ENOTDIR : errno));
+	return -1;
+}
+
+char *
+deliver_data_path(const struct deliver_env *env, char **cause, const char *a,
+                  const char *b)
+{
+	struct buf p;
+
+	buf_init(&p, 0);
+	buf_addstr(&p, env->data_dir != NULL ? env->data_dir : ".");
+	buf_addf(&p, "/%s", a);
+	if (mkdir_0700(buf_str(&p), cause) == -1) {
+		buf_free(&p);
+		return NULL;
+	}
+	if (b != NULL) {
+		buf_addf(&p, "/%s", b);
+		if (mkdir_0700(buf_str(&p), cause) == -1) {
+			buf_free(&p);
+			return NULL;
+		}
+	}
+	return buf_detach(&p);
+}
+
+int
+deliver_lock(const struct deliver_env *env, const char *name, char **cause)
+{
+	char *dir, *path;
+	int fd;
+
+	if ((dir = deliver_data_path(env, cause, "locks", NULL)) == NULL)
+		return -1;
+	path = xasprintf("%s/%s.lock", dir, name);
+	free(dir);
+	if ((fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600)) == -1) {
+		*cause = xasprintf("cannot open lock file %s: %s", path,
+		                   strerror(errno));
+		free(path);
+		return -1;
+	}
+	free(path);
+	while (flock(fd, LOCK_EX | LOCK_NB) == -1) {
+		if (errno == EINTR)
+			continue;
+		close(fd);
+		if (errno == EWOULDBLOCK)
+			return -2;
+		*cause =
+		    xasprintf("cannot lock feed %s: %s", name, strerror(errno));
+		return -1;
+	}
+	return fd;
+}
+
+void
+deliver_unlock(int fd)
+{
+	if (fd >= 0)
+		close(fd); /* releases the flock */
+}
+
+struct pgp *
+deliver_pgp_open(const struct deliver_env *env, char **cause)
+{
+	struct pgp *pgp;
+	char *home;
+
+	if (env->data_dir == NULL) {
+		*cause = xstrdup("no data directory for rosterd's key ring");
+		return NULL;
+	}
+	home = xasprintf("%s/gnupg", env->data_dir);
+	pgp = pgp_new(home, cause);
+	free(home);
+	return pgp;
+}
+
+void
+deliver_xfer_opts(const struct deliver_feed *f, const char *url,
+                  struct xfer_opts *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->url = url;
+	o->private_key = f->ssh_key;
+	o->public_key = f->ssh_public_key;
+	o->host_fingerprint = f->host_key_sha256;
+	o->connect_timeout_ms = f->connect_ms;
+	o->low_speed_limit = XFER_LOW_SPEED_LIMIT_DEFAULT;
+	o->low_speed_time = f->stall_s;
+	o->file_mode = f->remote_mode;
+}
+
+int64_t
+deliver_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+void
+deliver_fmt_time(int64_t ms, char *buf, size_t len)
+{
+	time_t t = (time_t)(ms / 1000);
+	char day[24];
+	struct tm tm;
+
+	gmtime_r(&t, &tm);
+	strftime(day, sizeof(day), "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(buf, len, "%s.%03dZ", day, (int)(ms % 1000));
+}
+
+void
+deliver_crash_point(const char *point)
+{
+	const char *v = getenv("ROSTERD_TEST_CRASH_AT");
+
+	if (v != NULL && strcmp(v, point) == 0) {
+		fprintf(stderr, "rosterd: ROSTERD_TEST_CRASH_AT=%s: exiting\n",
+		        point);
+		_exit(137);
+	}
+}

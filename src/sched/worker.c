@@ -1,0 +1,1438 @@
+/* SPDX-License-Identifier: ISC */
+/* Copyright (c) 2026 rosterd developers */
+/* The delivery worker thread: schedules, off-cycle files, deliveries. */
+#include <errno.h>
+#include <inttypes.h>
+#include <libgen.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cfg/cfg.h"
+#include "deliver/deliver.h"
+#include "feed/profile.h"
+#include "feed/record.h"
+#include "feed/run.h"
+#include "sched/debounce.h"
+#include "sched/worker.h"
+#include "store/store.h"
+#include "store/store_feed.h"
+#include "store/store_sched.h"
+#include "util/buf.h"
+#include "util/log.h"
+#include "util/xmalloc.h"
+
+#define WORKER_ACTOR "rosterd-scheduler"
+#define WORKER_EVENTS_PER_TICK 2000
+#define WORKER_CHECK_MS 2000            /* runs carrying terminations */
+#define WORKER_CAP_LOOKBACK (3 * 86400) /* off-cycle runs for the cap */
+#define WORKER_NICE 10
+
+/* Pure parts. */
+
+enum worker_due
+worker_schedule_due(const struct cron_expr *e, const struct cron_tz *tz,
+                    int64_t seen, int64_t last_fire, time_t now, bool busy)
+{
+	time_t base = (time_t)(last_fire > seen ? last_fire : seen);
+
+	if (e == NULL || !cron_missed(e, tz, base, now))
+		return WORKER_DUE_NO;
+	return busy ? WORKER_DUE_WAIT : WORKER_DUE_FIRE;
+}
+
+enum worker_batch
+worker_batch_decide(const struct worker_feed_status *s)
+{
+	if (s->never_sent)
+		return WORKER_BATCH_DROP;
+	if (s->busy)
+		return WORKER_BATCH_DEFER;
+	if (s->drift)
+		return WORKER_BATCH_HOLD;
+	return WORKER_BATCH_RENDER;
+}
+
+static struct worker_retry_ent *
+retry_find(const struct worker_retry *r, const char *run)
+{
+	size_t i;
+
+	for (i = 0; i < r->n; i++)
+		if (strcmp(r->v[i].run, run) == 0)
+			return &r->v[i];
+	return NULL;
+}
+
+void
+worker_retry_set(struct worker_retry *r, const char *run, int64_t not_before)
+{
+	struct worker_retry_ent *e = retry_find(r, run);
+
+	if (e == NULL) {
+		r->v = xrealloc(r->v, (r->n + 1) * sizeof(*r->v));
+		e = &r->v[r->n++];
+		e->run = xstrdup(run);
+	}
+	e->not_before = not_before;
+}
+
+void
+worker_retry_clear(struct worker_retry *r, const char *run)
+{
+	struct worker_retry_ent *e = retry_find(r, run);
+
+	if (e == NULL)
+		return;
+	free(e->run);
+	*e = r->v[--r->n];
+}
+
+bool
+worker_retry_ready(const struct worker_retry *r, const char *run,
+                   int64_t now_ms)
+{
+	const struct worker_retry_ent *e = retry_find(r, run);
+
+	return e == NULL || now_ms >= e->not_before;
+}
+
+void
+worker_retry_prune(struct worker_retry *r, const char *const *runs)
+{
+	const char *const *s;
+	size_t i = 0;
+
+	while (i < r->n) {
+		for (s = runs; s != NULL && *s != NULL; s++)
+			if (strcmp(*s, r->v[i].run) == 0)
+				break;
+		if (s != NULL && *s != NULL) {
+			i++;
+			continue;
+		}
+		free(r->v[i].run);
+		r->v[i] = r->v[--r->n];
+	}
+}
+
+void
+worker_retry_free(struct worker_retry *r)
+{
+	size_t i;
+
+	for (i = 0; i < r->n; i++)
+		free(r->v[i].run);
+	free(r->v);
+	memset(r, 0, sizeof(*r));
+}
+
+size_t
+worker_pick(const char *const *runs, const char *const *feeds, size_t n,
+            const struct worker_retry *r, int64_t now_ms, size_t *pick)
+{
+	size_t i, j, k = 0;
+	bool older;
+
+	for (i = 0; i < n; i++) {
+		older = false;
+		for (j = 0; j < i && !older; j++)
+			older = strcmp(feeds[j], feeds[i]) == 0;
+		if (!older && worker_retry_ready(r, runs[i], now_ms))
+			pick[k++] = i;
+	}
+	return k;
+}
+
+static bool
+digits(const char *s, int n, int *out)
+{
+	int v = 0, i;
+
+	for (i = 0; i < n; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return false;
+		v = v * 10 + (s[i] - '0');
+	}
+	*out = v;
+	return true;
+}
+
+int
+worker_time_ms(const char *s, int64_t *ms)
+{
+	int y, mo, d, h, mi, sec, frac = 0;
+	struct tm tm;
+	size_t len;
+
+	if (s == NULL || (len = strlen(s)) < 20)
+		return -1;
+	if (!digits(s, 4, &y) || s[4] != '-' || !digits(s + 5, 2, &mo) ||
+	    s[7] != '-' || !digits(s + 8, 2, &d) || s[10] != 'T' ||
+	    !digits(s + 11, 2, &h) || s[13] != ':' || !digits(s + 14, 2, &mi) ||
+	    s[16] != ':' || !digits(s + 17, 2, &sec))
+		return -1;
+	if (len == 24 && s[19] == '.' && digits(s + 20, 3, &frac) &&
+	    s[23] == 'Z')
+		;
+	else if (len != 20 || s[19] != 'Z')
+		return -1;
+	if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 ||
+	    sec > 60)
+		return -1;
+	memset(&tm, 0, sizeof(tm));
+	tm.tm_year = y - 1900;
+	tm.tm_mon = mo - 1;
+	tm.tm_mday = d;
+	tm.tm_hour = h;
+	tm.tm_min = mi;
+	tm.tm_sec = sec;
+	*ms = (int64_t)timegm(&tm) * 1000 + frac;
+	return 0;
+}
+
+void
+worker_time_iso(int64_t ms, char *buf, size_t len)
+{
+	time_t t = (time_t)(ms / 1000);
+	struct tm tm;
+
+	gmtime_r(&t, &tm);
+	snprintf(buf, len, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ",
+	         tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
+	         tm.tm_min, tm.tm_sec, (int)(ms % 1000));
+}
+
+/* The worker. */
+
+/* Resource row ids of a batch taken but not rendered yet. */
+struct wrids {
+	int64_t *v;
+	size_t n;
+};
+
+/* One delivery entry with its profile; touched by the thread only. */
+struct wfeed {
+	const struct deliver_feed *conf;
+	const struct feed_profile *p;
+	int64_t tenant_id; /* 0 until the tenant exists */
+	bool tenant_warned;
+	bool eval_warned;
+	bool sched_loaded;
+	int64_t seen, last_fire;
+	bool wait_logged;
+	bool undelivered;      /* a rendered run awaits delivery (this tick) */
+	struct wrids deferred; /* due, but the feed was busy */
+	int64_t returns_next;  /* monotonic ms */
+};
+
+struct worker {
+	pthread_t thread;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	bool stop; /* under mu */
+	/* read-only for the thread once started */
+	struct cfg *cfg;
+	struct feed_profiles *profiles;
+	struct deliver_config *dc;
+	char *data_dir;
+	char *outbox;
+	struct deliver_env env;
+	/* the thread's own */
+	struct store *st;
+	struct debounce *deb;
+	struct wfeed *feeds;
+	size_t nfeeds;
+	struct worker_retry retry;
+	char **pending; /* deliver_pending() of this tick */
+	int64_t next_check;
+};
+
+static int64_t
+mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int64_t
+wall_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static bool
+worker_stopping(struct worker *w)
+{
+	bool stop;
+
+	pthread_mutex_lock(&w->mu);
+	stop = w->stop;
+	pthread_mutex_unlock(&w->mu);
+	return stop;
+}
+
+static struct wfeed *
+feed_find(struct worker *w, const char *name)
+{
+	size_t i;
+
+	for (i = 0; name != NULL && i < w->nfeeds; i++)
+		if (strcmp(w->feeds[i].p->name, name) == 0)
+			return &w->feeds[i];
+	return NULL;
+}
+
+static void
+rids_add(struct wrids *r, int64_t rid)
+{
+	size_t i;
+
+	for (i = 0; i < r->n; i++)
+		if (r->v[i] == rid)
+			return;
+	r->v = xrealloc(r->v, (r->n + 1) * sizeof(*r->v));
+	r->v[r->n++] = rid;
+}
+
+static void
+rids_clear(struct wrids *r)
+{
+	free(r->v);
+	memset(r, 0, sizeof(*r));
+}
+
+/* The feeds' tenants, looked up until they exist. */
+static void
+resolve_tenants(struct worker *w)
+{
+	struct store_tenant t;
+	struct wfeed *f;
+	size_t i;
+	int rc;
+
+	for (i = 0; i < w->nfeeds; i++) {
+		f = &w->feeds[i];
+		if (f->tenant_id != 0)
+			continue;
+		rc = store_tenant_get(w->st, f->p->tenant, &t);
+		if (rc == STORE_OK) {
+			f->tenant_id = t.id;
+			store_tenant_clear(&t);
+		} else if (!f->tenant_warned) {
+			log_warnx("worker: feed %s: tenant %s %s; waiting",
+			          f->p->name, f->p->tenant,
+			          rc == STORE_NOTFOUND ? "does not exist"
+			                               : "cannot be read");
+			f->tenant_warned = true;
+		}
+	}
+}
+
+/* Does the feed have a run in flight (unfinished or undelivered)? */
+static bool
+feed_busy(struct worker *w, struct wfeed *f, struct worker_feed_status *s)
+{
+	struct store_feed_state fs;
+
+	memset(s, 0, sizeof(*s));
+	s->busy = f->undelivered;
+	if (store_feed_state_get(w->st, f->p->name, &fs) != STORE_OK) {
+		s->busy = true; /* try again next tick */
+		return true;
+	}
+	s->busy |= fs.active_run != NULL;
+	s->never_sent = fs.layout_hash == NULL;
+	s->drift = fs.layout_hash != NULL &&
+	           (fs.rule_hash == NULL ||
+	            strcmp(fs.rule_hash, f->p->rule_hash) != 0 ||
+	            fs.values_hash == NULL ||
+	            strcmp(fs.values_hash, f->p->values_hash) != 0 ||
+	            strcmp(fs.layout_hash, f->p->layout_hash) != 0);
+	store_feed_state_clear(&fs);
+	return s->busy;
+}
+
+/* Step 1: captured terminations of people a feed sent as active. */
+
+struct ev {
+	int64_t id, tenant_id, rid;
+	char *event_at, *received_at;
+};
+
+struct evs {
+	struct ev *v;
+	size_t n;
+};
+
+static int
+ev_collect(const struct store_sched_event *e, void *arg)
+{
+	struct evs *es = arg;
+	struct ev *c;
+
+	es->v = xrealloc(es->v, (es->n + 1) * sizeof(*es->v));
+	c = &es->v[es->n++];
+	c->id = e->id;
+	c->tenant_id = e->tenant_id;
+	c->rid = e->rid;
+	c->event_at = xstrdup(e->event_at);
+	c->received_at = xstrdup(e->received_at);
+	return 0;
+}
+
+static void
+evs_free(struct evs *es)
+{
+	size_t i;
+
+	for (i = 0; i < es->n; i++) {
+		free(es->v[i].event_at);
+		free(es->v[i].received_at);
+	}
+	free(es->v);
+}
+
+/*
+ * Was the person last sent to the feed as an active member? Returns
+ * their member key (caller frees) or NULL.
+ */
+static char *
+sent_active(struct store_feed_eval *ev, const char *feed, int64_t rid)
+{
+	struct store_feed_probe pr;
+	struct store_feed_member m;
+	char *key;
+
+	if (store_feed_eval_person(ev, rid, &pr) != STORE_OK || pr.key == NULL)
+		return NULL;
+	key = xstrdup(pr.key);
+	if (store_feed_eval_member(ev, feed, key, &m) == STORE_OK && m.active &&
+	    m.person_rid == rid)
+		return key;
+	free(key);
+	return NULL;
+}
+
+struct cand {
+	struct wfeed *f;
+	const struct ev *e;
+	char *key;
+	bool added;
+};
+
+/*
+ * Which (feed, event) pairs concern an active member: the count, or -1
+ * when a feed cannot be read (the events then stay for the next tick).
+ */
+static ssize_t
+ingest_match(struct worker *w, const struct evs *es, struct cand **out)
+{
+	struct store_feed_eval *ev;
+	struct cand *c = NULL;
+	struct wfeed *f;
+	char *cause = NULL, *key;
+	size_t i, j, n = 0;
+
+	for (i = 0; i < w->nfeeds; i++) {
+		f = &w->feeds[i];
+		if (!f->conf->offcycle || f->tenant_id == 0)
+			continue;
+		ev = store_feed_eval_open(w->st, f->tenant_id, f->p->filter,
+		                          &f->p->key, &cause);
+		if (ev == NULL) {
+			if (!f->eval_warned)
+				log_warnx("worker: feed %s: %s", f->p->name,
+				          cause != NULL ? cause
+				                        : "cannot read people");
+			f->eval_warned = true;
+			free(cause);
+			for (j = 0; j < n; j++)
+				free(c[j].key);
+			free(c);
+			*out = NULL;
+			return -1;
+		}
+		f->eval_warned = false;
+		for (j = 0; j < es->n; j++) {
+			if (es->v[j].tenant_id != f->tenant_id ||
+			    (key = sent_active(ev, f->p->name, es->v[j].rid)) ==
+			        NULL)
+				continue;
+			c = xrealloc(c, (n + 1) * sizeof(*c));
+			c[n].f = f;
+			c[n].e = &es->v[j];
+			c[n].key = key;
+			c[n++].added = false;
+		}
+		store_feed_eval_close(ev);
+	}
+	*out = c;
+	return (ssize_t)n;
+}
+
+/* Record the pending terminations and consume the events, atomically. */
+static int
+ingest_commit(struct worker *w, struct cand *c, size_t n, int64_t upto)
+{
+	struct store_sched_pending p;
+	size_t i;
+
+	if (store_begin(w->st) != STORE_OK)
+		return -1;
+	for (i = 0; i < n; i++) {
+		memset(&p, 0, sizeof(p));
+		p.feed = c[i].f->p->name;
+		p.rid = c[i].e->rid;
+		p.event_at = c[i].e->event_at;
+		p.received_at = c[i].e->received_at;
+		if (store_sched_pending_add(w->st, &p, &c[i].added) != STORE_OK)
+			goto fail;
+	}
+	if (store_sched_events_delete(w->st, upto) != STORE_OK ||
+	    store_commit(w->st) != STORE_OK)
+		goto fail;
+	return 0;
+fail:
+	store_rollback(w->st);
+	return -1;
+}
+
+static void
+debounce_add_rid(struct worker *w, const char *feed, int64_t rid,
+                 const char *event_at, const char *received_at)
+{
+	int64_t ev_ms, rx_ms;
+	char person[24];
+
+	if (worker_time_ms(event_at, &ev_ms) == -1)
+		ev_ms = wall_ms();
+	if (worker_time_ms(received_at, &rx_ms) == -1)
+		rx_ms = ev_ms;
+	snprintf(person, sizeof(person), "%" PRId64, rid);
+	debounce_add(w->deb, feed, person, (time_t)(ev_ms / 1000),
+	             (time_t)(rx_ms / 1000));
+}
+
+static void
+worker_ingest(struct worker *w)
+{
+	struct cand *c = NULL;
+	struct evs es;
+	size_t i, n;
+	ssize_t got;
+
+	memset(&es, 0, sizeof(es));
+	if (store_sched_events_list(w->st, 0, WORKER_EVENTS_PER_TICK,
+	                            ev_collect, &es) != STORE_OK ||
+	    es.n == 0) {
+		evs_free(&es);
+		return;
+	}
+	if ((got = ingest_match(w, &es, &c)) == -1) {
+		evs_free(&es);
+		return;
+	}
+	n = (size_t)got;
+	if (ingest_commit(w, c, n, es.v[es.n - 1].id) == 0)
+		for (i = 0; i < n; i++) {
+			if (!c[i].added)
+				continue;
+			debounce_add_rid(w, c[i].f->p->name, c[i].e->rid,
+			                 c[i].e->event_at, c[i].e->received_at);
+			log_info("offcycle: feed %s: %s left at %s; off-cycle "
+			         "file due in %u s",
+			         c[i].f->p->name, c[i].key, c[i].e->event_at,
+			         c[i].f->conf->offcycle_window_s);
+		}
+	for (i = 0; i < n; i++)
+		free(c[i].key);
+	free(c);
+	evs_free(&es);
+}
+
+/* Lag: what a delivered run carried. */
+
+struct lrow {
+	char *feed;
+	int64_t rid;
+	char *event_at;
+	bool carried; /* attached to the run, else waiting */
+	char *key;    /* the member key the run terminated */
+};
+
+struct lrows {
+	struct lrow *v;
+	size_t n;
+	bool carried;
+};
+
+static int
+lrow_collect(const struct store_sched_pending *p, void *arg)
+{
+	struct lrows *l = arg;
+	struct lrow *r;
+
+	l->v = xrealloc(l->v, (l->n + 1) * sizeof(*l->v));
+	r = &l->v[l->n++];
+	r->feed = xstrdup(p->feed);
+	r->rid = p->rid;
+	r->event_at = xstrdup(p->event_at);
+	r->carried = l->carried;
+	r->key = NULL;
+	return 0;
+}
+
+static void
+lrows_free(struct lrows *l)
+{
+	size_t i;
+
+	for (i = 0; i < l->n; i++) {
+		free(l->v[i].feed);
+		free(l->v[i].event_at);
+		free(l->v[i].key);
+	}
+	free(l->v);
+}
+
+/* Find which rows the run terminated, from its entries. */
+static void
+lag_match(struct worker *w, const char *run_id, struct lrows *l)
+{
+	struct store_feed_entry e;
+	struct store_feed_cur *cur;
+	size_t i;
+
+	if ((cur = store_feed_entries_open(w->st, run_id)) == NULL)
+		return;
+	while (store_feed_entries_next(cur, &e) == 1) {
+		if (strcmp(e.action, "term") != 0 ||
+		    strchr(e.key, FEED_DEP_SEP) != NULL)
+			continue;
+		for (i = 0; i < l->n; i++)
+			if (l->v[i].rid == e.person_rid && l->v[i].key == NULL)
+				l->v[i].key = xstrdup(e.key);
+	}
+	store_feed_cur_close(cur);
+}
+
+static int
+lag_write(struct worker *w, const char *run_id, const struct lrows *l,
+          const char *kind, int64_t now, const char *now_iso)
+{
+	struct store_sched_lag g;
+	int64_t ev;
+	size_t i;
+
+	if (store_begin(w->st) != STORE_OK)
+		return -1;
+	for (i = 0; i < l->n; i++) {
+		if (l->v[i].key == NULL)
+			continue;
+		if (worker_time_ms(l->v[i].event_at, &ev) == -1)
+			ev = now;
+		memset(&g, 0, sizeof(g));
+		g.feed = l->v[i].feed;
+		g.run_id = run_id;
+		g.person_key = l->v[i].key;
+		g.rid = l->v[i].rid;
+		g.kind = kind;
+		g.event_at = l->v[i].event_at;
+		g.delivered_at = now_iso;
+		g.lag_ms = now - ev;
+		if (store_sched_lag_add(w->st, &g) != STORE_OK ||
+		    (!l->v[i].carried &&
+		     store_sched_pending_drop(w->st, l->v[i].feed,
+		                              l->v[i].rid) != STORE_OK))
+			goto fail;
+	}
+	if (store_sched_pending_drop_run(w->st, run_id) != STORE_OK ||
+	    store_commit(w->st) != STORE_OK)
+		goto fail;
+	return 0;
+fail:
+	store_rollback(w->st);
+	return -1;
+}
+
+/*
+ * A run was delivered: each termination it carried (or that was waiting
+ * for its feed and the run happened to send) gets its lag recorded.
+ */
+static void
+worker_delivered(struct worker *w, const char *run_id, const char *feed)
+{
+	char now_iso[32], person[24];
+	int64_t now = wall_ms();
+	struct lrows l;
+	bool off = false;
+	size_t i;
+
+	memset(&l, 0, sizeof(l));
+	l.carried = true;
+	store_sched_pending_of_run(w->st, run_id, lrow_collect, &l);
+	l.carried = false;
+	store_sched_pending_list(w->st, feed, true, lrow_collect, &l);
+	if (l.n == 0) {
+		lrows_free(&l);
+		return;
+	}
+	lag_match(w, run_id, &l);
+	store_sched_offcycle_run_is(w->st, run_id, &off);
+	worker_time_iso(now, now_iso, sizeof(now_iso));
+	if (lag_write(w, run_id, &l, off ? "offcycle" : "regular", now,
+	              now_iso) == -1) {
+		log_warnx("worker: run %s: recording termination lags failed",
+		          run_id);
+		lrows_free(&l);
+		return;
+	}
+	for (i = 0; i < l.n; i++) {
+		int64_t ev = now;
+
+		if (l.v[i].key == NULL)
+			continue;
+		worker_time_ms(l.v[i].event_at, &ev);
+		log_info("offcycle: feed %s: run %s delivered the termination "
+		         "of %s (event %s), lag %" PRId64 " ms (%s)",
+		         l.v[i].feed, run_id, l.v[i].key, l.v[i].event_at,
+		         now - ev, off ? "off-cycle" : "regular run");
+		snprintf(person, sizeof(person), "%" PRId64, l.v[i].rid);
+		debounce_remove(w->deb, l.v[i].feed, person);
+	}
+	lrows_free(&l);
+}
+
+/* Step 2: deliveries. */
+
+static size_t
+strv_len(char **v)
+{
+	size_t n = 0;
+
+	while (v != NULL && v[n] != NULL)
+		n++;
+	return n;
+}
+
+/* The feed of each pending run, NULL for a feed without delivery. */
+static const char **
+pending_feeds(struct worker *w, char **runs, size_t n)
+{
+	const char **feeds = xcalloc(n + 1, sizeof(*feeds));
+	struct store_feed_run r;
+	struct wfeed *f;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		if (store_feed_run_get(w->st, runs[i], &r) != STORE_OK)
+			continue;
+		if ((f = feed_find(w, r.feed)) != NULL) {
+			feeds[i] = f->p->name;
+			f->undelivered = true;
+		}
+		store_feed_run_clear(&r);
+	}
+	return feeds;
+}
+
+/* Try one run; returns deliver_run()'s result. */
+static int
+deliver_one(struct worker *w, const char *run, const char *feed)
+{
+	int64_t retry_in = 0;
+	char *cause = NULL;
+	int rc;
+
+	rc = deliver_run(w->st, w->dc, &w->env, run, &retry_in, &cause);
+	if (rc == 0) {
+		log_info("worker: feed %s: run %s delivered", feed, run);
+		worker_retry_clear(&w->retry, run);
+		worker_delivered(w, run, feed);
+	} else if (rc == 1) {
+		log_info("worker: feed %s: run %s: %s; retrying in %" PRId64
+		         " ms",
+		         feed, run, cause != NULL ? cause : "not delivered yet",
+		         retry_in);
+		worker_retry_set(&w->retry, run, mono_ms() + retry_in);
+	} else {
+		log_warnx("worker: feed %s: run %s failed: %s", feed, run,
+		          cause != NULL ? cause : "unknown error");
+		worker_retry_clear(&w->retry, run);
+		/* The file never reached the vendor: no lag to record. */
+		store_sched_pending_drop_run(w->st, run);
+	}
+	free(cause);
+	return rc;
+}
+
+/* Is another pending run of feed (not index i) still undelivered? */
+static bool
+feed_has_other(const char **feeds, size_t n, size_t i, const int *rc)
+{
+	size_t j;
+
+	for (j = 0; j < n; j++)
+		if (j != i && rc[j] == 1 && feeds[j] != NULL &&
+		    strcmp(feeds[j], feeds[i]) == 0)
+			return true;
+	return false;
+}
+
+/* worker_pick() over the runs of feeds with a delivery entry. */
+static size_t
+pick_runs(struct worker *w, char **runs, const char **feeds, size_t n,
+          size_t *pick)
+{
+	const char **rv = xcalloc(n + 1, sizeof(*rv));
+	const char **fv = xcalloc(n + 1, sizeof(*fv));
+	size_t *idx = xcalloc(n + 1, sizeof(*idx));
+	size_t i, m = 0, k;
+
+	for (i = 0; i < n; i++)
+		if (feeds[i] != NULL) {
+			rv[m] = runs[i];
+			fv[m] = feeds[i];
+			idx[m++] = i;
+		}
+	k = worker_pick(rv, fv, m, &w->retry, mono_ms(), pick);
+	for (i = 0; i < k; i++)
+		pick[i] = idx[pick[i]];
+	free(rv);
+	free(fv);
+	free(idx);
+	return k;
+}
+
+static void
+worker_deliver(struct worker *w)
+{
+	const char **feeds;
+	size_t *pick, i, n, k, r;
+	char **runs;
+	int *rc;
+
+	for (i = 0; i < w->nfeeds; i++)
+		w->feeds[i].undelivered = false;
+	deliver_list_free(w->pending);
+	w->pending = runs = deliver_pending(w->st, w->dc);
+	n = strv_len(runs);
+	worker_retry_prune(&w->retry, (const char *const *)runs);
+	if (n == 0)
+		return;
+	feeds = pending_feeds(w, runs, n);
+	pick = xcalloc(n + 1, sizeof(*pick));
+	rc = xcalloc(n + 1, sizeof(*rc));
+	for (i = 0; i < n; i++)
+		rc[i] = 1;
+	k = pick_runs(w, runs, feeds, n, pick);
+	for (i = 0; i < k && !worker_stopping(w); i++) {
+		r = pick[i];
+		rc[r] = deliver_one(w, runs[r], feeds[r]);
+		feed_find(w, feeds[r])->undelivered =
+		    rc[r] == 1 || feed_has_other(feeds, n, r, rc);
+	}
+	free(rc);
+	free(pick);
+	free(feeds);
+}
+
+/* Runs that carry terminations but left the delivery queue otherwise. */
+
+static bool
+in_pending(struct worker *w, const char *run)
+{
+	char **p;
+
+	for (p = w->pending; p != NULL && *p != NULL; p++)
+		if (strcmp(*p, run) == 0)
+			return true;
+	return false;
+}
+
+static int
+run_collect(const char *run, void *arg)
+{
+	struct buf *b = arg;
+
+	buf_add(b, run, strlen(run) + 1);
+	return 0;
+}
+
+static void
+check_run(struct worker *w, const char *id)
+{
+	struct store_feed_run r;
+	int64_t retry_in;
+	char *cause = NULL;
+	struct wfeed *f;
+	int rc;
+
+	rc = store_feed_run_get(w->st, id, &r);
+	if (rc == STORE_NOTFOUND) {
+		store_sched_pending_drop_run(w->st, id);
+		return;
+	}
+	if (rc != STORE_OK)
+		return;
+	f = feed_find(w, r.feed);
+	if (store_feed_state_unfinished(r.state) || f == NULL ||
+	    f->undelivered) {
+		/* Waiting for approval, or its feed's queue will see it. */
+	} else if (strcmp(r.state, STORE_FEED_REJECTED) == 0 ||
+	           strcmp(r.state, STORE_FEED_FAILED) == 0) {
+		log_info("offcycle: feed %s: run %s was %s; its terminations "
+		         "wait for the next scheduled run",
+		         r.feed, id, r.state);
+		store_sched_pending_release(w->st, id, true);
+	} else {
+		/* Delivered (or failed) while rosterd was down: ask. */
+		rc = deliver_run(w->st, w->dc, &w->env, id, &retry_in, &cause);
+		if (rc == 0)
+			worker_delivered(w, id, r.feed);
+		else if (rc == -1)
+			store_sched_pending_drop_run(w->st, id);
+		free(cause);
+	}
+	store_feed_run_clear(&r);
+}
+
+static void
+worker_check_runs(struct worker *w)
+{
+	struct buf b;
+	const char *id;
+
+	buf_init(&b, 0);
+	if (store_sched_pending_runs(w->st, run_collect, &b) == STORE_OK)
+		for (id = b.data; id != NULL && id < b.data + b.len;
+		     id += strlen(id) + 1)
+			if (!in_pending(w, id))
+				check_run(w, id);
+	buf_free(&b);
+}
+
+/* Step 3: schedules. */
+
+static void
+render_opts(struct worker *w, struct feed_render_opts *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->out_dir = w->outbox;
+	o->want = FEED_WANT_PROFILE;
+	o->actor = WORKER_ACTOR;
+}
+
+static int
+requeue_cb(const struct store_sched_pending *p, void *arg)
+{
+	struct worker *w = arg;
+
+	if (!p->hold)
+		debounce_add_rid(w, p->feed, p->rid, p->event_at,
+		                 p->received_at);
+	return 0;
+}
+
+static void
+schedule_fire(struct worker *w, struct wfeed *f, time_t now)
+{
+	struct feed_render_opts o;
+	struct store_feed_run run;
+	struct debounce_batch *b;
+	char *cause = NULL;
+
+	if (store_sched_schedule_put(w->st, f->p->name, f->seen, now) !=
+	    STORE_OK)
+		return;
+	f->last_fire = now;
+	/* The run covers every termination waiting for the feed. */
+	if ((b = debounce_take_all(w->deb, f->p->name, now)) != NULL)
+		debounce_batch_free(b);
+	rids_clear(&f->deferred);
+	render_opts(w, &o);
+	if (feed_render(w->st, f->p, f->tenant_id, &o, &run, &cause) == 0) {
+		store_sched_pending_attach(w->st, f->p->name, 0, run.id);
+		log_info("schedule: feed %s: run %s %s (%" PRId64
+		         " adds, %" PRId64 " changes, %" PRId64 " terms)%s",
+		         f->p->name, run.id, run.state, run.adds, run.changes,
+		         run.terms,
+		         strcmp(run.state, STORE_FEED_PENDING) == 0
+		             ? "; waiting for rosterd feed approve"
+		             : "");
+	} else {
+		log_warnx("schedule: feed %s: %s", f->p->name,
+		          cause != NULL ? cause : "the run failed");
+		store_sched_pending_list(w->st, f->p->name, true, requeue_cb,
+		                         w);
+	}
+	free(cause);
+	store_feed_run_clear(&run);
+}
+
+static void
+schedule_feed(struct worker *w, struct wfeed *f, time_t now)
+{
+	struct worker_feed_status s;
+	enum worker_due due;
+	int rc;
+
+	if (!f->sched_loaded) {
+		rc = store_sched_schedule_get(w->st, f->p->name, &f->seen,
+		                              &f->last_fire);
+		if (rc == STORE_NOTFOUND) {
+			f->seen = now;
+			f->last_fire = 0;
+			rc =
+			    store_sched_schedule_put(w->st, f->p->name, now, 0);
+		}
+		if (rc != STORE_OK)
+			return;
+		f->sched_loaded = true;
+	}
+	due = worker_schedule_due(f->conf->cron, f->conf->tz, f->seen,
+	                          f->last_fire, now, false);
+	if (due == WORKER_DUE_NO)
+		return;
+	due = worker_schedule_due(f->conf->cron, f->conf->tz, f->seen,
+	                          f->last_fire, now, feed_busy(w, f, &s));
+	if (due == WORKER_DUE_WAIT) {
+		if (!f->wait_logged)
+			log_info("schedule: feed %s: due, waiting for its "
+			         "unfinished run",
+			         f->p->name);
+		f->wait_logged = true;
+		return;
+	}
+	f->wait_logged = false;
+	schedule_fire(w, f, now);
+}
+
+static void
+worker_schedules(struct worker *w, time_t now)
+{
+	size_t i;
+
+	for (i = 0; i < w->nfeeds && !worker_stopping(w); i++)
+		if (w->feeds[i].conf->cron != NULL &&
+		    w->feeds[i].tenant_id != 0)
+			schedule_feed(w, &w->feeds[i], now);
+}
+
+/* Step 4: off-cycle files. */
+
+static void
+rids_each(struct worker *w, struct wfeed *f,
+          int (*op)(struct store *, const char *, int64_t))
+{
+	size_t i;
+
+	for (i = 0; i < f->deferred.n; i++)
+		op(w->st, f->p->name, f->deferred.v[i]);
+}
+
+static void
+offcycle_done(struct worker *w, struct wfeed *f,
+              const struct store_feed_run *run, time_t now)
+{
+	size_t i;
+
+	if (store_begin(w->st) != STORE_OK)
+		return;
+	for (i = 0; i < f->deferred.n; i++)
+		store_sched_pending_attach(w->st, f->p->name, f->deferred.v[i],
+		                           run->id);
+	store_sched_offcycle_run_add(w->st, run->id, f->p->name, now);
+	if (store_commit(w->st) != STORE_OK) {
+		store_rollback(w->st);
+		log_warnx("offcycle: feed %s: recording run %s failed",
+		          f->p->name, run->id);
+		return;
+	}
+	log_info("offcycle: feed %s: run %s %s with %" PRId64
+	         " termination%s%s",
+	         f->p->name, run->id, run->state, run->terms,
+	         run->terms == 1 ? "" : "s",
+	         strcmp(run->state, STORE_FEED_PENDING) == 0
+	             ? "; held for approval (rosterd feed approve)"
+	             : "");
+}
+
+/* Render the feed's deferred batch; false to keep it for later. */
+static bool
+offcycle_feed(struct worker *w, struct wfeed *f, time_t now)
+{
+	struct worker_feed_status s;
+	struct feed_render_opts o;
+	struct store_feed_run run;
+	char *cause = NULL;
+	enum feed_offcycle_rc rc;
+
+	feed_busy(w, f, &s);
+	switch (worker_batch_decide(&s)) {
+	case WORKER_BATCH_DEFER:
+		return false;
+	case WORKER_BATCH_DROP:
+		rids_each(w, f, store_sched_pending_drop);
+		return true;
+	case WORKER_BATCH_HOLD:
+		log_info("offcycle: feed %s: the profile changed since its "
+		         "last file; %zu termination%s wait for the next "
+		         "scheduled run",
+		         f->p->name, f->deferred.n,
+		         f->deferred.n == 1 ? "" : "s");
+		rids_each(w, f, store_sched_pending_hold);
+		return true;
+	case WORKER_BATCH_RENDER:
+		break;
+	}
+	render_opts(w, &o);
+	rc = feed_render_terms(w->st, f->p, f->tenant_id, f->deferred.v,
+	                       f->deferred.n, &o, &run, &cause);
+	switch (rc) {
+	case FEED_OFFCYCLE_OK:
+		offcycle_done(w, f, &run, now);
+		break;
+	case FEED_OFFCYCLE_BUSY:
+		return false;
+	case FEED_OFFCYCLE_NONE:
+	case FEED_OFFCYCLE_NEVER:
+		rids_each(w, f, store_sched_pending_drop);
+		break;
+	case FEED_OFFCYCLE_DRIFT:
+	case FEED_OFFCYCLE_ERR:
+		log_warnx("offcycle: feed %s: %s; the terminations wait for "
+		          "the next scheduled run",
+		          f->p->name,
+		          cause != NULL ? cause : "the profile changed");
+		rids_each(w, f, store_sched_pending_hold);
+		break;
+	}
+	free(cause);
+	store_feed_run_clear(&run);
+	return true;
+}
+
+static void
+worker_offcycle(struct worker *w, time_t now)
+{
+	struct debounce_batch *b;
+	struct wfeed *f;
+	size_t i;
+
+	while ((b = debounce_take(w->deb, now)) != NULL) {
+		if ((f = feed_find(w, b->feed)) != NULL)
+			for (i = 0; i < b->nitems; i++)
+				rids_add(&f->deferred,
+				         strtoll(b->items[i].person, NULL, 10));
+		debounce_batch_free(b);
+	}
+	for (i = 0; i < w->nfeeds && !worker_stopping(w); i++) {
+		f = &w->feeds[i];
+		if (f->deferred.n > 0 && f->tenant_id != 0 &&
+		    offcycle_feed(w, f, now))
+			rids_clear(&f->deferred);
+	}
+}
+
+/* Step 5: return files. */
+
+static void
+worker_returns(struct worker *w)
+{
+	struct wfeed *f;
+	char *cause = NULL;
+	size_t i;
+	int n;
+
+	for (i = 0; i < w->nfeeds && !worker_stopping(w); i++) {
+		f = &w->feeds[i];
+		if (!f->conf->has_returns || mono_ms() < f->returns_next)
+			continue;
+		n = deliver_returns(w->st, w->dc, &w->env, f->p->name, &cause);
+		if (n > 0)
+			log_info("worker: feed %s: %d new return file%s",
+			         f->p->name, n, n == 1 ? "" : "s");
+		else if (n < 0)
+			log_warnx("worker: feed %s: return files: %s",
+			          f->p->name,
+			          cause != NULL ? cause : "unknown error");
+		free(cause);
+		cause = NULL;
+		f->returns_next =
+		    mono_ms() + (int64_t)f->conf->returns.interval_s * 1000;
+	}
+}
+
+static void
+worker_tick(struct worker *w)
+{
+	time_t now = time(NULL);
+
+	resolve_tenants(w);
+	worker_ingest(w);
+	worker_deliver(w);
+	if (mono_ms() >= w->next_check) {
+		worker_check_runs(w);
+		w->next_check = mono_ms() + WORKER_CHECK_MS;
+	}
+	worker_schedules(w, now);
+	worker_offcycle(w, now);
+	worker_returns(w);
+}
+
+/* Restart: the batcher's state comes back from the store. */
+
+struct cap_ctx {
+	struct worker *w;
+	const char *feed;
+};
+
+static int
+cap_cb(int64_t at, void *arg)
+{
+	struct cap_ctx *c = arg;
+
+	debounce_count_extra(c->w->deb, c->feed, (time_t)at);
+	return 0;
+}
+
+static int
+restore_cb(const struct store_sched_pending *p, void *arg)
+{
+	struct worker *w = arg;
+	struct wfeed *f = feed_find(w, p->feed);
+
+	if (f != NULL && f->conf->offcycle && !p->hold)
+		debounce_add_rid(w, p->feed, p->rid, p->event_at,
+		                 p->received_at);
+	return 0;
+}
+
+static void
+worker_restore(struct worker *w)
+{
+	struct debounce_policy pol;
+	struct cap_ctx cc;
+	struct wfeed *f;
+	time_t now = time(NULL);
+	size_t i;
+
+	for (i = 0; i < w->nfeeds; i++) {
+		f = &w->feeds[i];
+		if (!f->conf->offcycle)
+			continue;
+		debounce_policy_init(&pol);
+		pol.window = f->conf->offcycle_window_s;
+		pol.daily_cap = f->conf->offcycle_daily_cap;
+		pol.tz = f->conf->tz;
+		debounce_feed_set(w->deb, f->p->name, &pol);
+		cc.w = w;
+		cc.feed = f->p->name;
+		store_sched_offcycle_runs_since(
+		    w->st, f->p->name, now - WORKER_CAP_LOOKBACK, cap_cb, &cc);
+	}
+	store_sched_pending_list(w->st, NULL, true, restore_cb, w);
+}
+
+static void *
+worker_main(void *arg)
+{
+	struct worker *w = arg;
+	struct timespec ts;
+
+	/*
+	 * Rendering, gpg (which inherits this thread's priority) and
+	 * uploads yield the CPU to the API: on Linux the nice value is per
+	 * thread, so this lowers only the worker.
+	 */
+	if (setpriority(PRIO_PROCESS, (id_t)gettid(), WORKER_NICE) == -1)
+		log_debug("worker: setpriority: %s", strerror(errno));
+	worker_restore(w);
+	pthread_mutex_lock(&w->mu);
+	while (!w->stop) {
+		pthread_mutex_unlock(&w->mu);
+		worker_tick(w);
+		pthread_mutex_lock(&w->mu);
+		if (w->stop)
+			break;
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		ts.tv_nsec += (long)WORKER_TICK_MS * 1000000L;
+		ts.tv_sec += ts.tv_nsec / 1000000000L;
+		ts.tv_nsec %= 1000000000L;
+		pthread_cond_timedwait(&w->cv, &w->mu, &ts);
+	}
+	pthread_mutex_unlock(&w->mu);
+	return NULL;
+}
+
+/* Start and stop. */
+
+static void
+worker_free(struct worker *w)
+{
+	size_t i;
+
+	for (i = 0; i < w->nfeeds; i++)
+		rids_clear(&w->feeds[i].deferred);
+	free(w->feeds);
+	deliver_list_free(w->pending);
+	worker_retry_free(&w->retry);
+	debounce_free(w->deb);
+	if (w->st != NULL)
+		store_close(w->st);
+	deliver_config_free(w->dc);
+	feed_profiles_free(w->profiles);
+	free(w->data_dir);
+	free(w->outbox);
+	pthread_cond_destroy(&w->cv);
+	pthread_mutex_destroy(&w->mu);
+	free(w);
+}
+
+static char *
+abs_path(const char *p)
+{
+	char *cwd, *out;
+
+	if (p[0] == '/' || (cwd = getcwd(NULL, 0)) == NULL)
+		return xstrdup(p);
+	out = xasprintf("%s/%s", cwd, p);
+	free(cwd);
+	return out;
+}
+
+/* The delivery entries, each with its profile. */
+static int
+worker_feeds(struct worker *w, char **cause)
+{
+	const char *const *names = deliver_feeds(w->dc);
+	const struct feed_profile *p;
+	const struct deliver_feed *fc;
+	size_t n = 0;
+
+	while (names != NULL && names[n] != NULL)
+		n++;
+	w->feeds = xcalloc(n + 1, sizeof(*w->feeds));
+	for (; names != NULL && *names != NULL; names++) {
+		p = feed_profiles_find(w->profiles, *names);
+		fc = deliver_feed_find(w->dc, *names);
+		if (p == NULL || fc == NULL) {
+			*cause = xasprintf("delivery.%s: no feed %s in the "
+			                   "feeds section",
+			                   *names, *names);
+			return -1;
+		}
+		if (fc->offcycle && p->terms == FEED_TERMS_OMIT) {
+			*cause =
+			    xasprintf("delivery.%s.offcycle: feed %s sends "
+			              "terminations by omission, so it "
+			              "has no change files",
+			              *names, *names);
+			return -1;
+		}
+		w->feeds[w->nfeeds].conf = fc;
+		w->feeds[w->nfeeds++].p = p;
+	}
+	return 0;
+}
+
+/* Load what the worker needs from c; errors end up in *cause. */
+static int
+worker_load(struct worker *w, struct cfg *c, const char *db, char **cause)
+{
+	char *copy;
+
+	w->profiles = feed_profiles_load(c);
+	w->dc = deliver_config_load(c);
+	if (c->nerrors > 0 || w->dc == NULL) {
+		*cause = xasprintf("%s%s: %d error%s in the configuration",
+		                   buf_str(&c->errors),
+		                   c->path != NULL ? c->path : "-", c->nerrors,
+		                   c->nerrors == 1 ? "" : "s");
+		return -1;
+	}
+	if (worker_feeds(w, cause) == -1)
+		return -1;
+	copy = xstrdup(db);
+	w->data_dir = abs_path(dirname(copy));
+	free(copy);
+	w->outbox = abs_path(c->outbox != NULL ? c->outbox : "outbox");
+	w->env.data_dir = w->data_dir;
+	w->env.outbox = w->outbox;
+	if ((w->st = store_open(db, cause)) == NULL)
+		return -1;
+	w->deb = debounce_new();
+	return 0;
+}
+
+int
+worker_start(struct cfg *c, const char *db, struct worker **out, char **cause)
+{
+	pthread_condattr_t ca;
+	sigset_t all, old;
+	struct worker *w;
+	int rc;
+
+	*out = NULL;
+	*cause = NULL;
+	if (cfg_section(c, "delivery") == NULL)
+		return 0;
+	w = xcalloc(1, sizeof(*w));
+	w->cfg = c;
+	pthread_mutex_init(&w->mu, NULL);
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&w->cv, &ca);
+	pthread_condattr_destroy(&ca);
+	if (worker_load(w, c, db, cause) == -1) {
+		worker_free(w);
+		return -1;
+	}
+	/*
+	 * Signals belong to the event loop's thread: the worker blocks
+	 * them all, so SIGTERM never interrupts a transfer midway.
+	 */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	rc = pthread_create(&w->thread, NULL, worker_main, w);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (rc != 0) {
+		*cause = xasprintf("cannot start the delivery worker: %s",
+		                   strerror(rc));
+		worker_free(w);
+		return -1;
+	}
+	log_info("worker: delivering %zu feed%s", w->nfeeds,
+	         w->nfeeds == 1 ? "" : "s");
+	*out = w;
+	return 0;
+}
+
+void
+worker_stop(struct worker *w)
+{
+	if (w == NULL)
+		return;
+	pthread_mutex_lock(&w->mu);
+	w->stop = true;
+	pthread_cond_broadcast(&w->cv);
+	pthread_mutex_unlock(&w->mu);
+	pthread_join(w->thread, NULL);
+	deliver_stop_agent(&w->env);
+	worker_free(w);
+	log_info("worker: stopped");
+}

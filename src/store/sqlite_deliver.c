@@ -1,0 +1,807 @@
+/* SPDX-License-Identifier: ISC */
+/* Copyright (c) 2026 rosterd developers */
+/* The delivery tables for SQLite: migration 4 and struct store_deliver_ops. */
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sqlite3.h>
+
+#include "store/sqlite_priv.h"
+#include "store/store_deliver.h"
+#include "util/log.h"
+#include "util/xmalloc.h"
+
+/*
+ * Migration 4. Released with it; never edited afterwards. The partial
+ * unique index keeps at most one active delivery per feed, whatever the
+ * callers do; its state list must match DL_ACTIVE.
+ */
+const char sqlite_deliver_schema[] =
+    "CREATE TABLE deliveries (\n"
+    "  run_id TEXT PRIMARY KEY,              -- feed_runs.id\n"
+    "  feed TEXT NOT NULL,\n"
+    "  seq INTEGER NOT NULL,                 -- feed_runs.seq\n"
+    "  state TEXT NOT NULL CHECK (state IN ('rendered', 'encrypted',\n"
+    "    'uploading', 'delivered', 'acknowledged', 'failed')),\n"
+    "  failed_from TEXT,                     -- state a failure stopped\n"
+    "  destination TEXT NOT NULL,            -- URL when it started\n"
+    "  plain_path TEXT NOT NULL,             -- the rendered file\n"
+    "  enc_path TEXT,                        -- the encrypted copy\n"
+    "  remote_name TEXT NOT NULL,\n"
+    "  size INTEGER NOT NULL DEFAULT -1,     -- manifest: bytes sent\n"
+    "  sha256 TEXT,                          -- manifest: hex\n"
+    "  attempts INTEGER NOT NULL DEFAULT 0,\n"
+    "  next_attempt_at TEXT,\n"
+    "  last_error TEXT,\n"
+    "  created TEXT NOT NULL,\n"
+    "  updated TEXT NOT NULL,\n"
+    "  encrypted_at TEXT,\n"
+    "  delivered_at TEXT,\n"
+    "  acknowledged_at TEXT\n"
+    ");\n"
+    "CREATE UNIQUE INDEX deliveries_active ON deliveries(feed)\n"
+    "  WHERE state IN ('rendered', 'encrypted', 'uploading');\n"
+    "CREATE INDEX deliveries_feed ON deliveries(feed, seq);\n"
+    "CREATE TABLE delivery_attempts (\n"
+    "  run_id TEXT NOT NULL REFERENCES deliveries(run_id),\n"
+    "  n INTEGER NOT NULL,\n"
+    "  started TEXT NOT NULL,\n"
+    "  ended TEXT,\n"
+    "  outcome TEXT,                         -- sent found retry failed "
+    "interrupted\n"
+    "  error TEXT,\n"
+    "  PRIMARY KEY (run_id, n)\n"
+    ") WITHOUT ROWID;\n"
+    "CREATE TABLE return_files (\n"
+    "  id INTEGER PRIMARY KEY,\n"
+    "  feed TEXT NOT NULL,\n"
+    "  name TEXT NOT NULL,                   -- name on the server\n"
+    "  size INTEGER NOT NULL,\n"
+    "  downloaded_at TEXT NOT NULL,\n"
+    "  archive_path TEXT NOT NULL,           -- the copy as downloaded\n"
+    "  run_id TEXT,                          -- the run it answers\n"
+    "  records INTEGER NOT NULL DEFAULT 0,\n"
+    "  rejected INTEGER NOT NULL DEFAULT 0,\n"
+    "  signer TEXT,                          -- good PGP signature by\n"
+    "  error TEXT,                           -- why it was unreadable\n"
+    "  UNIQUE (feed, name)\n"
+    ");\n"
+    "CREATE INDEX return_files_run ON return_files(run_id);\n"
+    "CREATE TABLE return_records (\n"
+    "  file_id INTEGER NOT NULL REFERENCES return_files(id),\n"
+    "  row INTEGER NOT NULL,                 -- CSV row (header is 1)\n"
+    "  run_id TEXT,\n"
+    "  key TEXT NOT NULL,\n"
+    "  status TEXT NOT NULL,\n"
+    "  message TEXT,\n"
+    "  accepted INTEGER NOT NULL CHECK (accepted IN (0, 1)),\n"
+    "  PRIMARY KEY (file_id, row)\n"
+    ") WITHOUT ROWID;\n"
+    "CREATE INDEX return_records_run ON return_records(run_id, accepted);\n";
+
+#define DL_ACTIVE "('rendered', 'encrypted', 'uploading')"
+
+#define DL_COLS                                                                \
+	"run_id, feed, seq, state, failed_from, destination, plain_path, "     \
+	"enc_path, remote_name, size, sha256, attempts, next_attempt_at, "     \
+	"last_error, created, updated, encrypted_at, delivered_at, "           \
+	"acknowledged_at"
+
+#define DL_RET_COLS                                                            \
+	"id, feed, name, size, downloaded_at, archive_path, run_id, records, " \
+	"rejected, signer, error"
+
+static int
+dl_fail(sqlite3 *db, const char *func)
+{
+	log_warnx("%s: %s", func, sqlite3_errmsg(db));
+	return STORE_ERR;
+}
+
+static sqlite3_stmt *
+dl_prepare(sqlite3 *db, const char *sql, const char *func)
+{
+	sqlite3_stmt *s = NULL;
+
+	if (sqlite3_prepare_v2(db, sql, -1, &s, NULL) != SQLITE_OK) {
+		dl_fail(db, func);
+		sqlite3_finalize(s);
+		return NULL;
+	}
+	return s;
+}
+
+/* Bound SQLITE_STATIC: every caller's string outlives the step. */
+static void
+dl_text(sqlite3_stmt *s, int i, const char *v)
+{
+	if (v == NULL)
+		sqlite3_bind_null(s, i);
+	else
+		sqlite3_bind_text(s, i, v, -1, SQLITE_STATIC);
+}
+
+static char *
+dl_dup(sqlite3_stmt *s, int i)
+{
+	const unsigned char *t = sqlite3_column_text(s, i);
+
+	return t != NULL ? xstrdup((const char *)t) : NULL;
+}
+
+static const char *
+dl_col(sqlite3_stmt *s, int i)
+{
+	return (const char *)sqlite3_column_text(s, i);
+}
+
+/* Step a statement without result rows, then finalize it. */
+static int
+dl_run(sqlite3 *db, sqlite3_stmt *s, const char *func)
+{
+	int rc, ret = STORE_OK;
+
+	if (s == NULL)
+		return STORE_ERR;
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_CONSTRAINT)
+		rc = sqlite3_extended_errcode(db);
+	if (rc == SQLITE_CONSTRAINT_UNIQUE ||
+	    rc == SQLITE_CONSTRAINT_PRIMARYKEY)
+		ret = STORE_CONFLICT;
+	else if (rc == SQLITE_CONSTRAINT_FOREIGNKEY ||
+	         rc == SQLITE_CONSTRAINT_CHECK)
+		ret = STORE_INVALID;
+	else if (rc != SQLITE_DONE && rc != SQLITE_ROW)
+		ret = dl_fail(db, func);
+	sqlite3_finalize(s);
+	return ret;
+}
+
+static int
+dl_exec(sqlite3 *db, const char *sql, const char *func)
+{
+	if (sqlite3_exec(db, sql, NULL, NULL, NULL) != SQLITE_OK)
+		return dl_fail(db, func);
+	return STORE_OK;
+}
+
+/*
+ * Several statements as one: a transaction of their own outside one
+ * (IMMEDIATE, so that the write lock is taken before anything is read),
+ * a savepoint inside the caller's.
+ */
+static int
+dl_tx_begin(sqlite3 *db, bool *own)
+{
+	*own = sqlite3_get_autocommit(db) != 0;
+	return dl_exec(db, *own ? "BEGIN IMMEDIATE" : "SAVEPOINT deliver",
+	               __func__);
+}
+
+static int
+dl_tx_end(sqlite3 *db, bool own, int rc)
+{
+	if (rc == STORE_OK && dl_exec(db, own ? "COMMIT" : "RELEASE deliver",
+	                              __func__) == STORE_OK)
+		return STORE_OK;
+	if (rc == STORE_OK)
+		rc = STORE_ERR;
+	if (own) {
+		if (!sqlite3_get_autocommit(db))
+			sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+	} else {
+		sqlite3_exec(db, "ROLLBACK TO deliver; RELEASE deliver", NULL,
+		             NULL, NULL);
+	}
+	return rc;
+}
+
+static void
+dl_row(sqlite3_stmt *s, struct store_delivery *d)
+{
+	int i = 0;
+
+	memset(d, 0, sizeof(*d));
+	d->run_id = dl_dup(s, i++);
+	d->feed = dl_dup(s, i++);
+	d->seq = sqlite3_column_int64(s, i++);
+	d->state = dl_dup(s, i++);
+	d->failed_from = dl_dup(s, i++);
+	d->destination = dl_dup(s, i++);
+	d->plain_path = dl_dup(s, i++);
+	d->enc_path = dl_dup(s, i++);
+	d->remote_name = dl_dup(s, i++);
+	d->size = sqlite3_column_int64(s, i++);
+	d->sha256 = dl_dup(s, i++);
+	d->attempts = sqlite3_column_int64(s, i++);
+	d->next_attempt_at = dl_dup(s, i++);
+	d->last_error = dl_dup(s, i++);
+	d->created = dl_dup(s, i++);
+	d->updated = dl_dup(s, i++);
+	d->encrypted_at = dl_dup(s, i++);
+	d->delivered_at = dl_dup(s, i++);
+	d->acknowledged_at = dl_dup(s, i);
+}
+
+static int
+dl_get(struct store *st, const char *run_id, struct store_delivery *d)
+{
+	sqlite3 *db = sqlite_store_db(st);
+	sqlite3_stmt *s;
+	int rc;
+
+	s = dl_prepare(db,
+	               "SELECT " DL_COLS " FROM deliveries WHERE run_id = ?1",
+	               __func__);
+	if (s == NULL)
+		return STORE_ERR;
+	dl_text(s, 1, run_id);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW) {
+		dl_row(s, d);
+		rc = STORE_OK;
+	} else if (rc == SQLITE_DONE)
+		rc = STORE_NOTFOUND;
+	else
+		rc = dl_fail(db, __func__);
+	sqlite3_finalize(s);
+	return rc;
+}
+
+/* The feed's active delivery as "run_x (state)", or NULL. */
+static char *
+dl_active(sqlite3 *db, const char *feed, const char *except)
+{
+	sqlite3_stmt *s;
+	char *out = NULL;
+
+	s = dl_prepare(db,
+	               "SELECT run_id, state FROM deliveries WHERE feed = ?1 "
+	               "AND state IN " DL_ACTIVE " AND run_id != ?2",
+	               __func__);
+	if (s == NULL)
+		return NULL;
+	dl_text(s, 1, feed);
+	dl_text(s, 2, except != NULL ? except : "");
+	if (sqlite3_step(s) == SQLITE_ROW)
+		out = xasprintf("%s (%s)", dl_col(s, 0), dl_col(s, 1));
+	sqlite3_finalize(s);
+	return out;
+}
+
+/* Read the run's feed, seq and state; STORE_INVALID when not deliverable. */
+static int
+dl_create_checks(sqlite3 *db, struct store_delivery *d, char **cause)
+{
+	sqlite3_stmt *s;
+	char *busy;
+	int rc;
+
+	s = dl_prepare(db,
+	               "SELECT feed, seq, state, (SELECT state FROM deliveries "
+	               "WHERE run_id = ?1) FROM feed_runs WHERE id = ?1",
+	               __func__);
+	if (s == NULL)
+		return STORE_ERR;
+	dl_text(s, 1, d->run_id);
+	if ((rc = sqlite3_step(s)) == SQLITE_DONE) {
+		store_set_cause(cause, "no run %s", d->run_id);
+		rc = STORE_INVALID;
+	} else if (rc != SQLITE_ROW)
+		rc = dl_fail(db, __func__);
+	else if (sqlite3_column_type(s, 3) != SQLITE_NULL) {
+		store_set_cause(cause, "run %s already has a delivery (%s)",
+		                d->run_id, dl_col(s, 3));
+		rc = STORE_CONFLICT;
+	} else if (strcmp(dl_col(s, 2), STORE_DELIVER_RENDERED) != 0) {
+		store_set_cause(cause,
+		                "run %s is %s; only a rendered run can be "
+		                "delivered",
+		                d->run_id, dl_col(s, 2));
+		rc = STORE_INVALID;
+	} else {
+		free(d->feed);
+		d->feed = dl_dup(s, 0);
+		d->seq = sqlite3_column_int64(s, 1);
+		rc = STORE_OK;
+	}
+	sqlite3_finalize(s);
+	if (rc == STORE_OK && (busy = dl_active(db, d->feed, NULL)) != NULL) {
+		store_set_cause(cause,
+		                "feed %s is already delivering run %s; one "
+		                "delivery per feed at a time",
+		                d->feed, busy);
+		free(busy);
+		rc = STORE_CONFLICT;
+	}
+	return rc;
+}
+
+static int
+dl_create(struct store *st, struct store_delivery *d, char **cause)
+{
+	sqlite3 *db = sqlite_store_db(st);
+	sqlite3_stmt *s;
+	char now[32];
+	bool own;
+	int rc;
+
+	if (dl_tx_begin(db, &own) != STORE_OK)
+		return STORE_ERR;
+	if ((rc = dl_create_checks(db, d, cause)) != STORE_OK)
+		return dl_tx_end(db, own, rc);
+	store_now(now, sizeof(now));
+	s = dl_prepare(db,
+	               "INSERT INTO deliveries (run_id, feed, seq, state, "
+	               "destination, plain_path, remote_name, created, "
+	               "updated) VALUES (?1, ?2, ?3, 'rendered', ?4, ?5, ?6, "
+	               "?7, ?7)",
+	               __func__);
+	if (s != NULL) {
+		dl_text(s, 1, d->run_id);
+		dl_text(s, 2, d->feed);
+		sqlite3_bind_int64(s, 3, d->seq);
+		dl_text(s, 4, d->destination);
+		dl_text(s, 5, d->plain_path);
+		dl_text(s, 6, d->remote_name);
+		dl_text(s, 7, now);
+	}
+	rc = dl_run(db, s, __func__);
+	if (rc == STORE_CONFLICT)
+		store_set_cause(cause, "feed %s is already delivering a run",
+		                d->feed);
+	return dl_tx_end(db, own, rc);
+}
+
+/*
+ * The feed run follows the delivery: its state and an event, stamped to
+ * the second like the feed engine's own events.
+ */
+static int
+dl_mirror(sqlite3 *db, const struct store_delivery *d, const char *from,
+          const char *now, const char *note)
+{
+	sqlite3_stmt *s;
+	char at[32];
+	int rc;
+
+	snprintf(at, sizeof(at), "%.19sZ", now);
+
+	s = dl_prepare(db,
+	               "UPDATE feed_runs SET state = ?2, updated = ?3, "
+	               "error = CASE WHEN ?2 = 'failed' THEN ?4 END "
+	               "WHERE id = ?1",
+	               __func__);
+	if (s != NULL) {
+		dl_text(s, 1, d->run_id);
+		dl_text(s, 2, d->state);
+		dl_text(s, 3, at);
+		dl_text(s, 4, d->last_error);
+	}
+	if ((rc = dl_run(db, s, __func__)) != STORE_OK)
+		return rc;
+	s = dl_prepare(db,
+	               "INSERT INTO feed_run_events (run_id, at, from_state, "
+	               "to_state, actor, note) VALUES (?1, ?2, ?3, ?4, "
+	               "'deliver', ?5)",
+	               __func__);
+	if (s != NULL) {
+		dl_text(s, 1, d->run_id);
+		dl_text(s, 2, at);
+		dl_text(s, 3, from);
+		dl_text(s, 4, d->state);
+		dl_text(s, 5, note);
+	}
+	return dl_run(db, s, __func__);
+}
+
+static int
+dl_advance(struct store *st, const struct store_delivery *d, const char *from,
+           const char *note)
+{
+	sqlite3 *db = sqlite_store_db(st);
+	sqlite3_stmt *s;
+	char now[32];
+	bool own;
+	int rc;
+
+	if (dl_tx_begin(db, &own) != STORE_OK)
+		return STORE_ERR;
+	store_now(now, sizeof(now));
+	s = dl_prepare(
+	    db,
+	    "UPDATE deliveries SET state = ?2, enc_path = ?3, size = ?4, "
+	    "sha256 = ?5, next_attempt_at = ?6, last_error = ?7, "
+	    "failed_from = ?8, updated = ?9, attempts = ?11, "
+	    "encrypted_at = CASE WHEN ?2 = 'encrypted' THEN ?9 "
+	    "ELSE encrypted_at END, "
+	    "delivered_at = CASE WHEN ?2 = 'delivered' THEN ?9 "
+	    "ELSE delivered_at END, "
+	    "acknowledged_at = CASE WHEN ?2 = 'acknowledged' THEN ?9 "
+	    "ELSE acknowledged_at END "
+	    "WHERE run_id = ?1 AND state = ?10",
+	    __func__);
+	if (s != NULL) {
+		dl_text(s, 1, d->run_id);
+		dl_text(s, 2, d->state);
+		dl_text(s, 3, d->enc_path);
+		sqlite3_bind_int64(s, 4, d->size);
+		dl_text(s, 5, d->sha256);
+		dl_text(s, 6, d->next_attempt_at);
+		dl_text(s, 7, d->last_error);
+		dl_text(s, 8, d->failed_from);
+		dl_text(s, 9, now);
+		dl_text(s, 10, from);
+		sqlite3_bind_int64(s, 11, d->attempts);
+	}
+	if ((rc = dl_run(db, s, __func__)) == STORE_OK &&
+	    sqlite3_changes(db) == 0)
+		rc = STORE_CONFLICT;
+	if (rc == STORE_OK && strcmp(from, d->state) != 0)
+		rc = dl_mirror(db, d, from, now, note);
+	return dl_tx_end(db, own, rc);
+}
+
+static int
+dl_attempt_begin(struct store *st, const char *run_id, int64_t *n)
+{
+	sqlite3 *db = sqlite_store_db(st);
+	sqlite3_stmt *s;
+	char now[32];
+	bool own;
+	int rc;
+
+	if (dl_tx_begin(db, &own) != STORE_OK)
+		return STORE_ERR;
+	store_now(now, sizeof(now));
+	s = dl_prepare(db,
+	               "UPDATE delivery_attempts SET ended = ?2, outcome = "
+	               "'interrupted' WHERE run_id = ?1 AND ended IS NULL",
+	               __func__);
+	if (s != NULL) {
+		dl_text(s, 1, run_id);
+		dl_text(s, 2, now);
+	}
+	if ((rc = dl_run(db, s, __func__)) != STORE_OK)
+		return dl_tx_end(db, own, rc);
+	s = dl_prepare(db,
+	               "UPDATE deliveries SET attempts = attempts + 1, "
+	               "updated = ?2 WHERE run_id = ?1 RETURNING (SELECT "
+	               "coalesce(max(n), 0) + 1 FROM delivery_attempts WHERE "
+	               "run_id = ?1)",
+	               __func__);
+	if (s == NULL)
+		return dl_tx_end(db, own, STORE_ERR);
+	dl_text(s, 1, run_id);
+	dl_text(s, 2, now);
+	if ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		*n = sqlite3_column_int64(s, 0);
+		rc = STORE_OK;
+	} else
+		rc = rc == SQLITE_DONE ? STORE_NOTFOUND : dl_fail(db, __func__);
+	sqlite3_finalize(s);
+	if (rc != STORE_OK)
+		return dl_tx_end(db, own, rc);
+	s = dl_prepare(db,
+	               "INSERT INTO delivery_attempts (run_id, n, started) "
+	               "VALUES (?1, ?2, ?3)",
+	               __func__);
+	if (s != NULL) {
+		dl_text(s, 1, run_id);
+		sqlite3_bind_int64(s, 2, *n);
+		dl_text(s, 3, now);
+	}
+	return dl_tx_end(db, own, dl_run(db, s, __func__));
+}
+
+static int
+dl_attempt_end(struct store *st, const char *run_id, int64_t n,
+               const char *outcome, const char *error)
+{
+	sqlite3 *db = sqlite_store_db(st);
+	sqlite3_stmt *s;
+	char now[32];
+
+	store_now(now, sizeof(now));
+	s = dl_prepare(db,
+	               "UPDATE delivery_attempts SET ended = ?3, outcome = ?4, "
+	               "error = ?5 WHERE run_id = ?1 AND n = ?2",
+	               __func__);
+	if (s != NULL) {
+		dl_text(s, 1, run_id);
+		sqlite3_bind_int64(s, 2, n);
+		dl_text(s, 3, now);
+		dl_text(s, 4, outcome);
+		dl_text(s, 5, error);
+	}
+	return dl_run(db, s, __func__);
+}
+
+static int
+dl_attempts(struct store *st, const char *run_id,
+            int (*cb)(const struct store_delivery_attempt *, void *), void *arg)
+{
+	sqlite3 *db = sqlite_store_db(st);
+	struct store_delivery_attempt a;
+	sqlite3_stmt *s;
+	int rc;
+
+	s = dl_prepare(db,
+	               "SELECT run_id, n, started, ended, outcome, error FROM "
+	               "delivery_attempts WHERE run_id = ?1 ORDER BY n",
+	               __func__);
+	if (s == NULL)
+		return STORE_ERR;
+	dl_text(s, 1, run_id);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		a.run_id = dl_col(s, 0);
+		a.n = sqlite3_column_int64(s, 1);
+		a.started = dl_col(s, 2);
+		a.ended = dl_col(s, 3);
+		a.outcome = dl_col(s, 4);
+		a.error = dl_col(s, 5);
+		if (cb(&a, arg) != 0) {
+			rc = SQLITE_DONE;
+			break;
+		}
+	}
+	rc = rc == SQLITE_DONE ? STORE_OK : dl_fail(db, __func__);
+	sqlite3_finalize(s);
+	return rc;
+}
+
+static int
+dl_list(struct store *st, const char *feed,
+        int (*cb)(const struct store_delivery *, void *), void *arg)
+{
+	sqlite3 *db = sqlite_store_db(st);
+	struct store_delivery d;
+	sqlite3_stmt *s;
+	int rc, stop = 0;
+
+	s = dl_prepare(db,
+	               "SELECT " DL_COLS " FROM deliveries WHERE feed = ?1 "
+	               "ORDER BY seq DESC",
+	               __func__);
+	if (s == NULL)
+		return STORE_ERR;
+	dl_text(s, 1, feed);
+	while (!stop && (rc = sqlite3_step(s)) == SQLITE_ROW) {
+		dl_row(s, &d);
+		stop = cb(&d, arg);
+		store_delivery_clear(&d);
+	}
+	rc = stop || rc == SQLITE_DONE ? STORE_OK : dl_fail(db, __func__);
+	sqlite3_finalize(s);
+	return rc;
+}
+
+static int
+dl_pending(struct store *st, int (*cb)(const char *, const char *, void *),
+           void *arg)
+{
+	sqlite3 *db = sqlite_store_db(st);
+	sqlite3_stmt *s;
+	int rc, stop = 0;
+
+	s = dl_prepare(db,
+	               "SELECT r.id, r.feed FROM feed_runs r LEFT JOIN "
+	               "deliveries d ON d.run_id = r.id WHERE (d.run_id IS "
+	               "NULL AND r.state = 'rendered') OR d.state IN " DL_ACTIVE
+	               " ORDER BY r.created, r.feed, r.seq",
+	               __func__);
+	if (s == NULL)
+		return STORE_ERR;
+	while (!stop && (rc = sqlite3_step(s)) == SQLITE_ROW)
+		stop = cb(dl_col(s, 0), dl_col(s, 1), arg);
+	rc = stop || rc == SQLITE_DONE ? STORE_OK : dl_fail(db, __func__);
+	sqlite3_finalize(s);
+	return rc;
+}
+
+static int
+dl_return_seen(struct store *st, const char *feed, const char *name)
+{
+	sqlite3 *db = sqlite_store_db(st);
+	sqlite3_stmt *s;
+	int rc;
+
+	s = dl_prepare(db,
+	               "SELECT 1 FROM return_files WHERE feed = ?1 AND name = "
+	               "?2",
+	               __func__);
+	if (s == NULL)
+		return STORE_ERR;
+	dl_text(s, 1, feed);
+	dl_text(s, 2, name);
+	rc = sqlite3_step(s);
+	rc = rc == SQLITE_ROW    ? STORE_OK
+	     : rc == SQLITE_DONE ? STORE_NOTFOUND
+	                         : dl_fail(db, __func__);
+	sqlite3_finalize(s);
+	return rc;
+}
+
+static int
+dl_return_add(struct store *st, struct store_return_file *f)
+{
+	sqlite3 *db = sqlite_store_db(st);
+	sqlite3_stmt *s;
+	int rc;
+
+	s = dl_prepare(db,
+	               "INSERT INTO return_files (feed, name, size, "
+	               "downloaded_at, archive_path, run_id, records, "
+	               "rejected, signer, error) VALUES (?1, ?2, ?3, ?4, ?5, "
+	               "?6, ?7, ?8, ?9, ?10)",
+	               __func__);
+	if (s != NULL) {
+		dl_text(s, 1, f->feed);
+		dl_text(s, 2, f->name);
+		sqlite3_bind_int64(s, 3, f->size);
+		dl_text(s, 4, f->downloaded_at);
+		dl_text(s, 5, f->archive_path);
+		dl_text(s, 6, f->run_id);
+		sqlite3_bind_int64(s, 7, f->records);
+		sqlite3_bind_int64(s, 8, f->rejected);
+		dl_text(s, 9, f->signer);
+		dl_text(s, 10, f->error);
+	}
+	if ((rc = dl_run(db, s, __func__)) == STORE_OK)
+		f->id = sqlite3_last_insert_rowid(db);
+	return rc;
+}
+
+static int
+dl_return_records_add(struct store *st, const struct store_return_record *r,
+                      size_t n)
+{
+	sqlite3 *db = sqlite_store_db(st);
+	sqlite3_stmt *s;
+	int rc = SQLITE_DONE;
+	size_t i;
+
+	s = dl_prepare(db,
+	               "INSERT INTO return_records (file_id, row, run_id, key, "
+	               "status, message, accepted) VALUES (?1, ?2, ?3, ?4, ?5, "
+	               "?6, ?7)",
+	               __func__);
+	if (s == NULL)
+		return STORE_ERR;
+	for (i = 0; i < n && rc == SQLITE_DONE; i++) {
+		sqlite3_bind_int64(s, 1, r[i].file_id);
+		sqlite3_bind_int64(s, 2, r[i].row);
+		dl_text(s, 3, r[i].run_id);
+		dl_text(s, 4, r[i].key);
+		dl_text(s, 5, r[i].status);
+		dl_text(s, 6, r[i].message);
+		sqlite3_bind_int(s, 7, r[i].accepted ? 1 : 0);
+		rc = sqlite3_step(s);
+		sqlite3_reset(s);
+	}
+	if (rc == SQLITE_CONSTRAINT)
+		rc = sqlite3_extended_errcode(db);
+	rc = rc == SQLITE_DONE                    ? STORE_OK
+	     : rc == SQLITE_CONSTRAINT_PRIMARYKEY ? STORE_CONFLICT
+	                                          : dl_fail(db, __func__);
+	sqlite3_finalize(s);
+	return rc;
+}
+
+static int
+dl_return_finish(struct store *st, int64_t id, int64_t records,
+                 int64_t rejected, const char *error)
+{
+	sqlite3 *db = sqlite_store_db(st);
+	sqlite3_stmt *s;
+
+	s = dl_prepare(db,
+	               "UPDATE return_files SET records = ?2, rejected = ?3, "
+	               "error = ?4 WHERE id = ?1",
+	               __func__);
+	if (s != NULL) {
+		sqlite3_bind_int64(s, 1, id);
+		sqlite3_bind_int64(s, 2, records);
+		sqlite3_bind_int64(s, 3, rejected);
+		dl_text(s, 4, error);
+	}
+	return dl_run(db, s, __func__);
+}
+
+static void
+dl_ret_row(sqlite3_stmt *s, struct store_return_file *f)
+{
+	memset(f, 0, sizeof(*f));
+	f->id = sqlite3_column_int64(s, 0);
+	f->feed = dl_dup(s, 1);
+	f->name = dl_dup(s, 2);
+	f->size = sqlite3_column_int64(s, 3);
+	f->downloaded_at = dl_dup(s, 4);
+	f->archive_path = dl_dup(s, 5);
+	f->run_id = dl_dup(s, 6);
+	f->records = sqlite3_column_int64(s, 7);
+	f->rejected = sqlite3_column_int64(s, 8);
+	f->signer = dl_dup(s, 9);
+	f->error = dl_dup(s, 10);
+}
+
+static int
+dl_return_list(struct store *st, const char *feed,
+               int (*cb)(const struct store_return_file *, void *), void *arg)
+{
+	sqlite3 *db = sqlite_store_db(st);
+	struct store_return_file f;
+	sqlite3_stmt *s;
+	int rc, stop = 0;
+
+	s = dl_prepare(db,
+	               "SELECT " DL_RET_COLS " FROM return_files WHERE ?1 IS "
+	               "NULL OR feed = ?1 ORDER BY id DESC",
+	               __func__);
+	if (s == NULL)
+		return STORE_ERR;
+	dl_text(s, 1, feed);
+	while (!stop && (rc = sqlite3_step(s)) == SQLITE_ROW) {
+		dl_ret_row(s, &f);
+		stop = cb(&f, arg);
+		store_return_file_clear(&f);
+	}
+	rc = stop || rc == SQLITE_DONE ? STORE_OK : dl_fail(db, __func__);
+	sqlite3_finalize(s);
+	return rc;
+}
+
+static int
+dl_return_records(struct store *st, const char *run_id, bool rejected_only,
+                  int (*cb)(const struct store_return_record *, void *),
+                  void *arg)
+{
+	sqlite3 *db = sqlite_store_db(st);
+	struct store_return_record r;
+	sqlite3_stmt *s;
+	int rc, stop = 0;
+
+	s = dl_prepare(db,
+	               "SELECT file_id, row, run_id, key, status, message, "
+	               "accepted FROM return_records WHERE run_id = ?1 AND "
+	               "(?2 = 0 OR accepted = 0) ORDER BY file_id, row",
+	               __func__);
+	if (s == NULL)
+		return STORE_ERR;
+	dl_text(s, 1, run_id);
+	sqlite3_bind_int(s, 2, rejected_only ? 1 : 0);
+	while (!stop && (rc = sqlite3_step(s)) == SQLITE_ROW) {
+		r.file_id = sqlite3_column_int64(s, 0);
+		r.row = sqlite3_column_int64(s, 1);
+		r.run_id = dl_col(s, 2);
+		r.key = dl_col(s, 3);
+		r.status = dl_col(s, 4);
+		r.message = dl_col(s, 5);
+		r.accepted = sqlite3_column_int(s, 6) != 0;
+		stop = cb(&r, arg);
+	}
+	rc = stop || rc == SQLITE_DONE ? STORE_OK : dl_fail(db, __func__);
+	sqlite3_finalize(s);
+	return rc;
+}
+
+const struct store_deliver_ops sqlite_deliver_ops = {
+    .create = dl_create,
+    .get = dl_get,
+    .advance = dl_advance,
+    .attempt_begin = dl_attempt_begin,
+    .attempt_end = dl_attempt_end,
+    .attempts = dl_attempts,
+    .list = dl_list,
+    .pending = dl_pending,
+    .return_seen = dl_return_seen,
+    .return_add = dl_return_add,
+    .return_records_add = dl_return_records_add,
+    .return_finish = dl_return_finish,
+    .return_list = dl_return_list,
+    .return_records = dl_return_records,
+};
