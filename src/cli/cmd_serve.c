@@ -75,6 +75,10 @@ serve_parse(int argc, char **argv, struct serve_args *a)
 			return -1;
 		}
 	}
+	if (a->config == NULL &&
+	    (a->config = getenv("ROSTERD_CONFIG")) != NULL &&
+	    *a->config == '\0')
+		a->config = NULL;
 	return optind == argc ? 0 : -1;
 }
 
@@ -168,18 +172,21 @@ const struct cmd_entry cmd_serve_entry = {
         "[--tls-cert FILE --tls-key FILE] [--log-level LEVEL]",
     .summary = "Run the SCIM 2.0 service provider",
     .help =
-        "Serve SCIM 2.0 (RFC 7643/7644) at /scim/v2 on ADDR:PORT until "
-        "SIGTERM\n"
-        "or SIGINT. Writes are acknowledged only once they are on disk.\n"
+        "Serve SCIM 2.0 (RFC 7643/7644) at /scim/v2 on ADDR:PORT until\n"
+        "SIGTERM or SIGINT. Writes are acknowledged only once they are on\n"
+        "disk. When the configuration has a delivery section, a worker\n"
+        "thread also runs scheduled feeds, off-cycle termination files,\n"
+        "retries and return-file polling.\n"
         "\n"
-        "  --db PATH          SQLite database (default $ROSTERD_DB or "
-        "./rosterd.db)\n"
+        "  --config FILE      YAML configuration (default: $ROSTERD_CONFIG);\n"
+        "                     options given here override its server section\n"
+        "  --db PATH          SQLite database (default: the config's\n"
+        "                     server.db, else $ROSTERD_DB, else ./rosterd.db)\n"
         "  --listen ADDR:PORT address to listen on (default 127.0.0.1:8080)\n"
         "  --base-url URL     public SCIM base URL used in meta.location\n"
         "                     (default: from the request's Host header)\n"
         "  --tls-cert FILE    PEM certificate chain; serve HTTPS\n"
         "  --tls-key FILE     PEM private key for --tls-cert\n"
-        "  --log-level LEVEL  error, warn, info (default) or debug\n"
-        "  --config FILE      reserved for the YAML feed configuration\n",
+        "  --log-level LEVEL  error, warn, info (default) or debug\n",
     .exec = cmd_serve_exec,
 };
