@@ -239,7 +239,6 @@ struct worker {
 	pthread_cond_t cv;
 	bool stop; /* under mu */
 	/* read-only for the thread once started */
-	struct cfg *cfg;
 	struct feed_profiles *profiles;
 	struct deliver_config *dc;
 	char *data_dir;
@@ -893,11 +892,16 @@ check_run(struct worker *w, const char *id)
 	    f->undelivered) {
 		/* Waiting for approval, or its feed's queue will see it. */
 	} else if (strcmp(r.state, STORE_FEED_REJECTED) == 0 ||
-	           strcmp(r.state, STORE_FEED_FAILED) == 0) {
+	           (strcmp(r.state, STORE_FEED_FAILED) == 0 &&
+	            r.file_sha256 == NULL)) {
+		/* Never written: the feed's state does not count them. */
 		log_info("offcycle: feed %s: run %s was %s; its terminations "
 		         "wait for the next scheduled run",
 		         r.feed, id, r.state);
 		store_sched_pending_release(w->st, id, true);
+	} else if (strcmp(r.state, STORE_FEED_FAILED) == 0) {
+		/* Written, then its delivery failed for good. */
+		store_sched_pending_drop_run(w->st, id);
 	} else {
 		/* Delivered (or failed) while rosterd was down: ask. */
 		rc = deliver_run(w->st, w->dc, &w->env, id, &retry_in, &cause);
@@ -1392,7 +1396,6 @@ worker_start(struct cfg *c, const char *db, struct worker **out, char **cause)
 	if (cfg_section(c, "delivery") == NULL)
 		return 0;
 	w = xcalloc(1, sizeof(*w));
-	w->cfg = c;
 	pthread_mutex_init(&w->mu, NULL);
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
