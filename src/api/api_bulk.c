@@ -324,6 +324,7 @@ api_bulk_post(struct req *r)
 
 	memset(&b, 0, sizeof(b));
 	scim_err_init(&e);
+	req_groups_changed(r); /* a Bulk may create or delete groups */
 	body = req_body_json(r, SERVER_BULK_MAX_PAYLOAD, &e);
 	if (body == NULL || (ops = bulk_ops(body, &e)) == NULL ||
 	    (b.fail_on = bulk_fail_on(body, &e)) == -1) {

@@ -566,6 +566,8 @@ reply_call(struct req *r, struct scim_call *c)
 static void
 run_write(struct req *r, struct scim_call *c, int (*op)(struct scim_call *))
 {
+	if (c->rt == scim_rtype_group())
+		req_groups_changed(r);
 	if (req_write_begin(r) == -1) {
 		scim_err_set(&c->err, 503, NULL, "the store is busy; retry");
 		c->status = 503;
@@ -582,6 +584,7 @@ get_one(struct req *r, struct scim_call *c)
 
 	memset(&res, 0, sizeof(res));
 	c->if_match = NULL;
+	c->no_groups = c->rt != scim_rtype_group() && !req_tenant_has_groups(r);
 	if (call_load(c, &res) == 0) {
 		if (inm != NULL && resource_etag_matches(inm, res.version)) {
 			resource_etag(c->etag, sizeof(c->etag), res.version);
@@ -792,17 +795,6 @@ list_reply(struct req *r, struct list_params *p, struct list_result *lr,
 	server_reply(r, 200);
 }
 
-/* A page of users need not look up groups when the tenant has none. */
-static bool
-tenant_has_no_groups(struct req *r)
-{
-	int64_t n = 1;
-
-	store_res_count(server_store(r->srv), r->tok.tenant_id, STORE_GROUP,
-	                &n);
-	return n == 0;
-}
-
 /* List one resource type, or both for the root /.search (rt NULL). */
 static void
 do_list(struct req *r, const struct scim_rtype *rt, struct list_params *p)
@@ -827,7 +819,7 @@ do_list(struct req *r, const struct scim_rtype *rt, struct list_params *p)
 	}
 	c.attributes = p->attributes;
 	c.excluded = p->excluded;
-	c.no_groups = tenant_has_no_groups(r);
+	c.no_groups = !req_tenant_has_groups(r);
 	start = p->start;
 	count = p->count;
 	for (i = 0; i < ntypes; i++) {

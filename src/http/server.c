@@ -72,6 +72,12 @@ static const struct route routes[] = {
      api_scim_resource, 0},
 };
 
+/* Whether a tenant has groups, so user reads can skip the lookup. */
+struct tenant_groups {
+	int64_t tenant_id;
+	bool has;
+};
+
 struct server {
 	struct server_config cfg;
 	struct event_base *base;
@@ -83,6 +89,8 @@ struct server {
 	struct event *sigterm, *sigint;
 	char addr[128];           /* the bound address, for messages */
 	struct auth_cached *auth; /* AUTH_CACHE entries */
+	struct tenant_groups *tg; /* per tenant: has it any group? */
+	size_t ntg;
 	int64_t auth_ver;
 	struct req *pending; /* replies waiting for the batch commit */
 	struct req **pending_tail;
@@ -103,6 +111,31 @@ struct store *
 server_store(struct server *srv)
 {
 	return srv->st;
+}
+
+bool
+req_tenant_has_groups(struct req *r)
+{
+	struct server *srv = r->srv;
+	int64_t n = 1;
+	size_t i;
+
+	for (i = 0; i < srv->ntg; i++)
+		if (srv->tg[i].tenant_id == r->tok.tenant_id)
+			return srv->tg[i].has;
+	if (store_res_count(srv->st, r->tok.tenant_id, STORE_GROUP, &n) !=
+	    STORE_OK)
+		return true;
+	srv->tg = xrealloc(srv->tg, (srv->ntg + 1) * sizeof(*srv->tg));
+	srv->tg[srv->ntg].tenant_id = r->tok.tenant_id;
+	srv->tg[srv->ntg].has = n > 0;
+	return srv->tg[srv->ntg++].has;
+}
+
+void
+req_groups_changed(struct req *r)
+{
+	r->srv->ntg = 0;
 }
 
 const char *
@@ -489,6 +522,7 @@ struct auth_cached {
 static void
 auth_cache_purge(struct server *srv)
 {
+	srv->ntg = 0;
 	size_t i;
 
 	for (i = 0; i < AUTH_CACHE; i++) {
@@ -908,6 +942,7 @@ server_free(struct server *srv)
 		auth_cache_purge(srv);
 		free(srv->auth);
 	}
+	free(srv->tg);
 	store_close(srv->st);
 	free(srv);
 }

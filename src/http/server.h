@@ -87,6 +87,15 @@ const char *req_header(struct req *, const char *name);
 json_t *req_body_json(struct req *, size_t max, struct scim_err *e);
 size_t req_body_len(struct req *);
 
+/*
+ * Has the caller's tenant any group? Cached until another process commits
+ * (data_version) or req_groups_changed(); user reads skip the groups
+ * lookup when it has none.
+ */
+bool req_tenant_has_groups(struct req *);
+/* A Group of the caller's tenant was written by this process. */
+void req_groups_changed(struct req *);
+
 /* Open this request's savepoint in the loop's batch transaction. */
 int req_write_begin(struct req *);
 
