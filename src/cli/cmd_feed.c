@@ -18,6 +18,7 @@
 #include "feed/record.h"
 #include "feed/run.h"
 #include "store/store.h"
+#include "store/store_deliver.h"
 #include "store/store_feed.h"
 #include "util/buf.h"
 #include "util/xmalloc.h"
@@ -1010,12 +1011,102 @@ show_text(const struct store_feed_run *r, json_t *events)
 	}
 }
 
+/* The run's delivery (issue 4), with every upload attempt, as JSON. */
+static int
+attempt_cb(const struct store_delivery_attempt *t, void *arg)
+{
+	json_t *o = json_pack("{s:I,s:s}", "n", (json_int_t)t->n, "started",
+	                      t->started ? t->started : "");
+
+	if (t->ended != NULL)
+		json_object_set_new(o, "ended", json_string(t->ended));
+	if (t->outcome != NULL)
+		json_object_set_new(o, "outcome", json_string(t->outcome));
+	if (t->error != NULL)
+		json_object_set_new(o, "error", json_string(t->error));
+	json_array_append_new(arg, o);
+	return 0;
+}
+
+static json_t *
+delivery_json(struct store *st, const char *run_id)
+{
+	struct store_delivery d;
+	json_t *o, *att;
+
+	memset(&d, 0, sizeof(d));
+	if (store_deliver_get(st, run_id, &d) != STORE_OK) {
+		store_delivery_clear(&d);
+		return NULL;
+	}
+	o = json_pack("{s:s,s:I}", "state", d.state ? d.state : "", "attempts",
+	              (json_int_t)d.attempts);
+	if (d.destination != NULL)
+		json_object_set_new(o, "destination",
+		                    json_string(d.destination));
+	if (d.remote_name != NULL)
+		json_object_set_new(o, "remote_name",
+		                    json_string(d.remote_name));
+	if (d.size >= 0 && d.sha256 != NULL) {
+		json_object_set_new(o, "size", json_integer(d.size));
+		json_object_set_new(o, "sha256", json_string(d.sha256));
+	}
+	if (d.delivered_at != NULL)
+		json_object_set_new(o, "delivered_at",
+		                    json_string(d.delivered_at));
+	if (d.last_error != NULL)
+		json_object_set_new(o, "last_error", json_string(d.last_error));
+	att = json_array();
+	store_deliver_attempts(st, run_id, attempt_cb, att);
+	json_object_set_new(o, "attempt_log", att);
+	store_delivery_clear(&d);
+	return o;
+}
+
+static void
+show_delivery(const json_t *d)
+{
+	const char *s;
+	json_t *t;
+	size_t i;
+
+	if (d == NULL)
+		return;
+	printf("delivery %s, %lld attempt%s\n",
+	       json_string_value(json_object_get(d, "state")),
+	       (long long)json_integer_value(json_object_get(d, "attempts")),
+	       json_integer_value(json_object_get(d, "attempts")) == 1 ? ""
+	                                                               : "s");
+	if ((s = json_string_value(json_object_get(d, "destination"))))
+		printf("         to %s\n", s);
+	if ((s = json_string_value(json_object_get(d, "remote_name"))))
+		printf("         as %s\n", s);
+	if ((s = json_string_value(json_object_get(d, "sha256"))))
+		printf(
+		    "         %lld bytes, sha256 %s\n",
+		    (long long)json_integer_value(json_object_get(d, "size")),
+		    s);
+	if ((s = json_string_value(json_object_get(d, "last_error"))))
+		printf("         last error: %s\n", s);
+	json_array_foreach(json_object_get(d, "attempt_log"), i, t)
+	{
+		s = json_string_value(json_object_get(t, "error"));
+		printf("  attempt %lld  %s  %s%s%s\n",
+		       (long long)json_integer_value(json_object_get(t, "n")),
+		       json_string_value(json_object_get(t, "started")),
+		       json_string_value(json_object_get(t, "outcome"))
+		           ? json_string_value(json_object_get(t, "outcome"))
+		           : "running",
+		       s ? ": " : "", s ? s : "");
+	}
+}
+
 static int
 cmd_feed_show_exec(int argc, char **argv)
 {
 	struct fa a = {.e = &cmd_feed_show_entry};
 	struct store_feed_run r;
-	json_t *events = json_array(), *j;
+	json_t *events = json_array(), *j, *delivery = NULL;
 	int rc;
 
 	if ((rc = fa_parse(&a, "cdj", argc, argv)) != 0) {
@@ -1038,12 +1129,18 @@ cmd_feed_show_exec(int argc, char **argv)
 		rc = 1;
 		goto out;
 	}
+	delivery = delivery_json(a.st, a.arg);
 	if (a.json) {
 		j = run_json(&r);
 		json_object_set(j, "history", events);
+		if (delivery != NULL)
+			json_object_set(j, "delivery", delivery);
 		print_json(j);
-	} else
+	} else {
 		show_text(&r, events);
+		show_delivery(delivery);
+	}
+	json_decref(delivery);
 	rc = 0;
 out:
 	json_decref(events);

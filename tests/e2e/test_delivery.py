@@ -418,6 +418,15 @@ class DeliveryTest(unittest.TestCase):
         self.assertEqual(names, [os.path.basename(plain)])
         with open(os.path.join(d, names[0]), "rb") as f:
             self.assertEqual(f.read(), data)
+        # `feed show` carries the attempts and the error of the cut one.
+        show = self.rosterd("feed", "show", run, check=0).stdout
+        self.assertIn("delivery delivered, 2 attempts", show)
+        self.assertRegex(show, r"attempt 1 .* retry: ")
+        self.assertRegex(show, r"attempt 2 .* sent")
+        js = json.loads(self.rosterd("feed", "show", run, "--json",
+                                     check=0).stdout)
+        self.assertEqual(js["delivery"]["state"], "delivered")
+        self.assertEqual(len(js["delivery"]["attempt_log"]), 2)
 
     def test_killed_at_each_state_then_restarted(self):
         for point, state in (("rendered", "rendered"),
