@@ -120,6 +120,29 @@ cfg_error(struct cfg *c, struct fy_node *n, const char *key, const char *fmt,
 	c->nerrors++;
 }
 
+bool
+cfg_node_is_null(struct fy_node *n)
+{
+	const char *v;
+
+	if (n == NULL)
+		return true;
+	if (!fy_node_is_scalar(n) || fy_node_get_style(n) != FYNS_PLAIN)
+		return false;
+	v = fy_node_get_scalar0(n);
+	return v == NULL || *v == '\0' || strcmp(v, "~") == 0 ||
+	       strcmp(v, "null") == 0;
+}
+
+bool
+cfg_has_ctl(const char *s)
+{
+	for (; *s != '\0'; s++)
+		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			return true;
+	return false;
+}
+
 struct fy_node *
 cfg_section(struct cfg *c, const char *name)
 {

@@ -76,6 +76,10 @@ struct fy_node *cfg_section(struct cfg *, const char *name);
 /* Record an error at node n (which may be NULL) for key `key`. */
 void cfg_error(struct cfg *, struct fy_node *n, const char *key,
                const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+/* Absent, or a plain-style null scalar ("", "~", "null"): unassigned. */
+bool cfg_node_is_null(struct fy_node *);
+/* Does a configuration string hold control characters (rejected)? */
+bool cfg_has_ctl(const char *);
 /* Print the effective server options as YAML to stdout. */
 void cfg_show(const struct cfg *);
 

@@ -52,36 +52,13 @@ derr(struct dp *dp, struct fy_node *n, const char *key, const char *fmt, ...)
 	buf_free(&m);
 }
 
-static bool
-is_null(struct fy_node *n)
-{
-	const char *v;
-
-	if (n == NULL)
-		return true;
-	if (!fy_node_is_scalar(n) || fy_node_get_style(n) != FYNS_PLAIN)
-		return false;
-	v = fy_node_get_scalar0(n);
-	return v == NULL || *v == '\0' || strcmp(v, "~") == 0 ||
-	       strcmp(v, "null") == 0;
-}
-
-static bool
-has_ctl(const char *s)
-{
-	for (; *s != '\0'; s++)
-		if ((unsigned char)*s < 0x20 || *s == 0x7f)
-			return true;
-	return false;
-}
-
 /* A string value, or NULL after reporting why not. */
 static const char *
 get_str(struct dp *dp, struct fy_node *n, struct fy_node *at, const char *key)
 {
 	const char *v;
 
-	if (is_null(n)) {
+	if (cfg_node_is_null(n)) {
 		derr(dp, n != NULL ? n : at, key, "missing value");
 		return NULL;
 	}
@@ -89,7 +66,7 @@ get_str(struct dp *dp, struct fy_node *n, struct fy_node *at, const char *key)
 		derr(dp, n, key, "expected a string");
 		return NULL;
 	}
-	if (has_ctl(v)) {
+	if (cfg_has_ctl(v)) {
 		derr(dp, n, key, "control characters are not allowed");
 		return NULL;
 	}
@@ -296,7 +273,7 @@ parse_pgp(struct dp *dp, struct fy_node *n)
 	struct deliver_pgp *p = &dp->f->pgp;
 	const char *fp;
 
-	if (n == NULL || is_null(n))
+	if (n == NULL || cfg_node_is_null(n))
 		return;
 	if (!get_keys(dp, n, n, "pgp", known, v))
 		return;
@@ -330,7 +307,7 @@ parse_schedule(struct dp *dp, struct fy_node *sched, struct fy_node *tz)
 		f->timezone = xstrdup("UTC");
 		f->tz = cron_tz_utc();
 	}
-	if (sched == NULL || is_null(sched))
+	if (sched == NULL || cfg_node_is_null(sched))
 		return;
 	if ((f->schedule = dup_str(dp, sched, sched, "schedule")) == NULL)
 		return;
@@ -437,7 +414,7 @@ parse_returns(struct dp *dp, struct fy_node *n)
 	struct fy_node *v[9] = {NULL};
 	struct deliver_returns_cfg *r = &dp->f->returns;
 
-	if (n == NULL || is_null(n))
+	if (n == NULL || cfg_node_is_null(n))
 		return;
 	if (!get_keys(dp, n, n, "returns", known, v))
 		return;
@@ -605,7 +582,7 @@ deliver_config_load(struct cfg *c)
 	const char *name;
 	size_t n;
 
-	if (sec == NULL || is_null(sec))
+	if (sec == NULL || cfg_node_is_null(sec))
 		return NULL;
 	dc = xcalloc(1, sizeof(*dc));
 	if (!fy_node_is_mapping(sec)) {

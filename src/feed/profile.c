@@ -47,36 +47,13 @@ perr(struct pp *pp, struct fy_node *n, const char *key, const char *fmt, ...)
 	buf_free(&m);
 }
 
-static bool
-is_null(struct fy_node *n)
-{
-	const char *v;
-
-	if (n == NULL)
-		return true;
-	if (!fy_node_is_scalar(n) || fy_node_get_style(n) != FYNS_PLAIN)
-		return false;
-	v = fy_node_get_scalar0(n);
-	return v == NULL || *v == '\0' || strcmp(v, "~") == 0 ||
-	       strcmp(v, "null") == 0;
-}
-
-static bool
-has_ctl(const char *s)
-{
-	for (; *s != '\0'; s++)
-		if ((unsigned char)*s < 0x20 || *s == 0x7f)
-			return true;
-	return false;
-}
-
 /* A string value, or NULL after reporting why not. */
 static const char *
 get_str(struct pp *pp, struct fy_node *n, struct fy_node *at, const char *key)
 {
 	const char *v;
 
-	if (is_null(n)) {
+	if (cfg_node_is_null(n)) {
 		perr(pp, n != NULL ? n : at, key, "missing value");
 		return NULL;
 	}
@@ -84,7 +61,7 @@ get_str(struct pp *pp, struct fy_node *n, struct fy_node *at, const char *key)
 		perr(pp, n, key, "expected a string");
 		return NULL;
 	}
-	if (has_ctl(v)) {
+	if (cfg_has_ctl(v)) {
 		perr(pp, n, key, "control characters are not allowed");
 		return NULL;
 	}
@@ -1287,12 +1264,12 @@ parse_approval(struct pp *pp, struct fy_node *n)
 	if (v[AK_LAYOUT] != NULL)
 		get_bool(pp, v[AK_LAYOUT], n, "approval.layout_change",
 		         &a->layout_change);
-	if (v[AK_MAX_TERMS] != NULL && is_null(v[AK_MAX_TERMS]))
+	if (v[AK_MAX_TERMS] != NULL && cfg_node_is_null(v[AK_MAX_TERMS]))
 		a->has_max_terms = false;
 	else if (v[AK_MAX_TERMS] != NULL)
 		get_pct(pp, v[AK_MAX_TERMS], n,
 		        "approval.max_terminations_percent", &a->max_terms_pct);
-	if (v[AK_MAX_CHANGES] != NULL && !is_null(v[AK_MAX_CHANGES]) &&
+	if (v[AK_MAX_CHANGES] != NULL && !cfg_node_is_null(v[AK_MAX_CHANGES]) &&
 	    get_long(pp, v[AK_MAX_CHANGES], n, "approval.max_changes", 0,
 	             1000000000L, &x)) {
 		a->has_max_changes = true;
@@ -1506,7 +1483,7 @@ feed_profiles_load(struct cfg *c)
 	const char *name;
 	size_t n;
 
-	if (feeds == NULL || is_null(feeds))
+	if (feeds == NULL || cfg_node_is_null(feeds))
 		return ps;
 	if (!fy_node_is_mapping(feeds)) {
 		cfg_error(c, feeds, "feeds",
