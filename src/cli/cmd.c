@@ -13,6 +13,7 @@
 
 #include "config.h"
 #include "cli/cmd.h"
+#include "store/store.h"
 #include "http/auth.h"
 #include "util/buf.h"
 #include "util/xmalloc.h"
@@ -63,6 +64,24 @@ cmd_usage(const struct cmd_entry *e)
 	fprintf(stderr, "usage: rosterd %s%s%s\n", e->name,
 	        cmd_sep(e->synopsis), e->synopsis);
 	return 2;
+}
+
+struct store *
+cmd_open_store(const char *db)
+{
+	struct store *st;
+	char *cause = NULL;
+
+	if ((st = store_open(db, &cause)) == NULL) {
+		/* SQLite's own messages already start with the path. */
+		if (cause != NULL && strncmp(cause, db, strlen(db)) == 0)
+			cmd_error("cannot open database %s", cause);
+		else
+			cmd_error("cannot open database %s: %s", db,
+			          cause != NULL ? cause : "unknown error");
+		free(cause);
+	}
+	return st;
 }
 
 const char *

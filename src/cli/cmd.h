@@ -9,6 +9,8 @@
 #ifndef ROSTERD_CMD_H
 #define ROSTERD_CMD_H
 
+struct store;
+
 struct cmd_entry {
 	const char *name; /* command words, e.g. "token create" */
 	const char
@@ -31,6 +33,12 @@ int cmd_main(int argc, char **argv);
 void cmd_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Print usage for the entry to stderr and return 2. */
 int cmd_usage(const struct cmd_entry *);
+
+/*
+ * Open the store at db (running migrations), or print one clear
+ * "rosterd: cannot open database ..." line and return NULL.
+ */
+struct store *cmd_open_store(const char *db);
 
 /* Default database path when --db is not given: $ROSTERD_DB or ./rosterd.db */
 const char *cmd_default_db(void);

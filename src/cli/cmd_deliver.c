@@ -185,17 +185,13 @@ static int
 da_open(struct da *a)
 {
 	const char *db = a->db;
-	char *cause = NULL, *copy, real[PATH_MAX];
+	char *copy, real[PATH_MAX];
 
 	if (db == NULL)
 		db = a->cfg != NULL && a->cfg->db != NULL ? a->cfg->db
 		                                          : cmd_default_db();
-	if ((a->st = store_open(db, &cause)) == NULL) {
-		cmd_error("cannot open database %s: %s", db,
-		          cause != NULL ? cause : "unknown error");
-		free(cause);
+	if ((a->st = cmd_open_store(db)) == NULL)
 		return 1;
-	}
 	copy = xstrdup(realpath(db, real) != NULL ? real : db);
 	a->data_dir = xstrdup(dirname(copy));
 	free(copy);

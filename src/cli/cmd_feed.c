@@ -277,17 +277,12 @@ static int
 fa_open(struct fa *a)
 {
 	const char *db = a->db;
-	char *cause = NULL;
 
 	if (db == NULL)
 		db = a->cfg != NULL && a->cfg->db != NULL ? a->cfg->db
 		                                          : cmd_default_db();
-	if ((a->st = store_open(db, &cause)) == NULL) {
-		cmd_error("cannot open database %s: %s", db,
-		          cause != NULL ? cause : "unknown error");
-		free(cause);
+	if ((a->st = cmd_open_store(db)) == NULL)
 		return 1;
-	}
 	return 0;
 }
 

@@ -216,20 +216,6 @@ cmd_import_config(const struct cmd_import_args *a, struct hris_config **hc)
 	return NULL;
 }
 
-static struct store *
-cmd_import_open(const char *db)
-{
-	struct store *st;
-	char *cause = NULL;
-
-	if ((st = store_open(db, &cause)) == NULL) {
-		cmd_error("cannot open database %s: %s", db,
-		          cause != NULL ? cause : "unknown error");
-		free(cause);
-	}
-	return st;
-}
-
 /* The progress bar: stderr only, and only when it is a terminal. */
 struct cmd_import_bar {
 	const char *phase;
@@ -453,7 +439,7 @@ cmd_import_hris_exec(int argc, char **argv)
 	}
 	if (a.db == NULL)
 		a.db = c->db != NULL ? c->db : cmd_default_db();
-	if ((st = cmd_import_open(a.db)) != NULL) {
+	if ((st = cmd_open_store(a.db)) != NULL) {
 		rc = cmd_import_run(st, &a, m);
 		store_close(st);
 	}

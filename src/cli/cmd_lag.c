@@ -211,17 +211,14 @@ cmd_feed_lag_exec(int argc, char **argv)
 	struct lag_args a;
 	struct store *st;
 	json_t *sum, *out;
-	char *db, *cause = NULL, *s;
+	char *db, *s;
 	int rc;
 
 	if ((rc = lag_parse(argc, argv, &a)) != 0)
 		return rc;
 	if ((db = lag_db(&a)) == NULL)
 		return 1;
-	if ((st = store_open(db, &cause)) == NULL) {
-		cmd_error("cannot open database %s: %s", db,
-		          cause != NULL ? cause : "unknown error");
-		free(cause);
+	if ((st = cmd_open_store(db)) == NULL) {
 		free(db);
 		return 1;
 	}

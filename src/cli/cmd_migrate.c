@@ -59,23 +59,6 @@ cmd_migrate_parse(int argc, char **argv, const char **db)
 	return 0;
 }
 
-static struct store *
-cmd_migrate_open(const char *db)
-{
-	struct store *st;
-	char *cause = NULL;
-
-	if ((st = store_open(db, &cause)) == NULL) {
-		if (cause != NULL && strncmp(cause, db, strlen(db)) == 0)
-			cmd_error("cannot open database %s", cause);
-		else
-			cmd_error("cannot open database %s: %s", db,
-			          cause != NULL ? cause : "unknown error");
-		free(cause);
-	}
-	return st;
-}
-
 static int
 cmd_migrate_exec(int argc, char **argv)
 {
@@ -86,7 +69,7 @@ cmd_migrate_exec(int argc, char **argv)
 
 	if ((rc = cmd_migrate_parse(argc, argv, &db)) != 0)
 		return rc;
-	if ((st = cmd_migrate_open(db)) == NULL)
+	if ((st = cmd_open_store(db)) == NULL)
 		return 1;
 	/* store_open has migrated; this reads back the version reached. */
 	if ((version = store_migrate(st, &cause)) < 0) {

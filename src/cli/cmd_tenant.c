@@ -166,23 +166,6 @@ cmd_tenant_name_ok(const char *s)
 	                 "0123456789._-") == len;
 }
 
-static struct store *
-cmd_tenant_open(const char *db)
-{
-	struct store *st;
-	char *cause = NULL;
-
-	if ((st = store_open(db, &cause)) == NULL) {
-		if (cause != NULL && strncmp(cause, db, strlen(db)) == 0)
-			cmd_error("cannot open database %s", cause);
-		else
-			cmd_error("cannot open database %s: %s", db,
-			          cause != NULL ? cause : "unknown error");
-		free(cause);
-	}
-	return st;
-}
-
 /* Create the tenant and set its limits in one transaction. */
 static int
 cmd_tenant_insert(struct store *st, const struct cmd_tenant_args *a,
@@ -218,7 +201,7 @@ cmd_tenant_create_exec(int argc, char **argv)
 		          a.name, CMD_TENANT_NAME_MAX);
 		return 2;
 	}
-	if ((st = cmd_tenant_open(a.db)) == NULL)
+	if ((st = cmd_open_store(a.db)) == NULL)
 		return 1;
 	rc = cmd_tenant_insert(st, &a, &t);
 	if (rc == STORE_OK)
@@ -319,7 +302,7 @@ cmd_tenant_list_exec(int argc, char **argv)
 	if ((rc = cmd_tenant_parse(&cmd_tenant_list_entry, "dj", argc, argv,
 	                           &a)))
 		return rc;
-	if ((st = cmd_tenant_open(a.db)) == NULL)
+	if ((st = cmd_open_store(a.db)) == NULL)
 		return 1;
 	rows = json_array();
 	if (store_tenant_list(st, cmd_tenant_row, rows) == STORE_OK)

@@ -153,23 +153,6 @@ cmd_token_parse(const struct cmd_entry *e, const char *allowed, bool id,
 	return 0;
 }
 
-static struct store *
-cmd_token_open(const char *db)
-{
-	struct store *st;
-	char *cause = NULL;
-
-	if ((st = store_open(db, &cause)) == NULL) {
-		if (cause != NULL && strncmp(cause, db, strlen(db)) == 0)
-			cmd_error("cannot open database %s", cause);
-		else
-			cmd_error("cannot open database %s: %s", db,
-			          cause != NULL ? cause : "unknown error");
-		free(cause);
-	}
-	return st;
-}
-
 /* Look the tenant up by name; print why not and return -1 on failure. */
 static int
 cmd_token_tenant(struct store *st, const char *name, struct store_tenant *t)
@@ -308,7 +291,7 @@ cmd_token_create_exec(int argc, char **argv)
 	}
 	if (cmd_token_check(&a) == -1)
 		return 2;
-	if ((st = cmd_token_open(a.db)) == NULL)
+	if ((st = cmd_open_store(a.db)) == NULL)
 		return 1;
 	rc = cmd_token_make(st, &a);
 	store_close(st);
@@ -411,7 +394,7 @@ cmd_token_list_exec(int argc, char **argv)
 	                     &a);
 	if (rc != 0)
 		return rc;
-	if ((st = cmd_token_open(a.db)) == NULL)
+	if ((st = cmd_open_store(a.db)) == NULL)
 		return 1;
 	if (a.tenant != NULL && cmd_token_tenant(st, a.tenant, &t) == -1)
 		rc = 1;
@@ -435,7 +418,7 @@ cmd_token_revoke_exec(int argc, char **argv)
 	    cmd_token_parse(&cmd_token_revoke_entry, "d", true, argc, argv, &a);
 	if (rc != 0)
 		return rc;
-	if ((st = cmd_token_open(a.db)) == NULL)
+	if ((st = cmd_open_store(a.db)) == NULL)
 		return 1;
 	rc = cmd_token_revoke_id(st, a.id);
 	if (rc == STORE_OK)
