@@ -129,14 +129,16 @@ check_parse_cases(const struct scim_rtype *rt, const struct parse_case *c,
 	char *got;
 
 	for (i = 0; i < n; i++) {
+		int same;
+
 		got = parse_dump(rt, c[i].text);
-		if (strcmp(got, c[i].want) != 0) {
+		same = strcmp(got, c[i].want) == 0;
+		if (!same)
 			print_error("filter: %s\n got:  %s\n want: %s\n",
 			            c[i].text, got, c[i].want);
-			free(got);
-			fail();
-		}
 		free(got);
+		if (!same)
+			fail();
 	}
 }
 
