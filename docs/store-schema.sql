@@ -1,4 +1,5 @@
--- rosterd SQLite schema, version 1 (owned by src/store/sqlite.c)
+-- rosterd SQLite schema: the core tables as migrations 1 and 6 leave them
+-- (owned by src/store/sqlite.c)
 CREATE TABLE tenants (
   id INTEGER PRIMARY KEY,
   name TEXT NOT NULL UNIQUE,
@@ -33,10 +34,10 @@ CREATE TABLE resources (
 CREATE UNIQUE INDEX resources_id ON resources(tenant_id, id);
 CREATE UNIQUE INDEX resources_username ON resources(tenant_id, name COLLATE NOCASE)
   WHERE type = 1 AND deleted_at IS NULL;
-CREATE INDEX resources_name ON resources(tenant_id, type, name COLLATE NOCASE)
-  WHERE deleted_at IS NULL;
-CREATE INDEX resources_external ON resources(tenant_id, type, external_id)
-  WHERE deleted_at IS NULL;
+-- Groups' displayName; Users' userName is resources_username (migration 6)
+CREATE INDEX resources_name ON resources(tenant_id, name COLLATE NOCASE)
+  WHERE type = 2 AND deleted_at IS NULL;
+-- externalId lookups use feed_people_key (migration 3)
 -- list pages without sortBy walk this in rid order: no sort step
 CREATE INDEX resources_list ON resources(tenant_id, type)
   WHERE deleted_at IS NULL;

@@ -338,7 +338,7 @@ emit_test(struct sqlc *c, const char *x, bool json, enum scim_fop op,
  * A test of a row operand, made 0 rather than NULL where the operand can
  * be NULL (an absent doc attribute, externalId): the whole expression is
  * then two-valued and a caller may negate it. externalId keeps its test
- * as a top-level AND term so that resources_external stays usable.
+ * as a top-level AND term so that feed_people_key stays usable.
  */
 static void
 emit_row_test(struct sqlc *c, const char *x, bool json, enum scim_fop op,

@@ -128,7 +128,7 @@ static const char *const sh_sql[SH__COUNT] = {
     [SH_RES_BY_EXT] = "SELECT " SH_RES_COLS " FROM resources "
                       "WHERE tenant_id = ?1 AND type = 1 AND external_id = ?2 "
                       "AND deleted_at IS NULL ORDER BY rid LIMIT 2",
-    /* Covered by resources_external: the rows themselves are not read. */
+    /* Covered by feed_people_key: the rows themselves are not read. */
     [SH_EXT_WALK] = "SELECT external_id, rid FROM resources "
                     "WHERE tenant_id = ?1 AND type = 1 "
                     "AND deleted_at IS NULL AND external_id IS NOT NULL "
