@@ -287,6 +287,7 @@ struct sq {
 	sqlite3_stmt *st[ST__COUNT];
 	struct sq_cached cache[SQ_CACHE];
 	uint64_t tick;
+	bool bulk; /* sqlite_store_set_bulk() */
 };
 
 static struct sq *
@@ -299,6 +300,12 @@ sqlite3 *
 sqlite_store_db(struct store *base)
 {
 	return sq_of(base)->db;
+}
+
+void
+sqlite_store_set_bulk(struct store *base, bool on)
+{
+	sq_of(base)->bulk = on;
 }
 
 /* Log the connection's last error for `func` and return STORE_ERR. */
@@ -426,18 +433,23 @@ sq_col_ref(sqlite3_stmt *st, int i)
  * Writes called outside a transaction get their own (BEGIN IMMEDIATE ..
  * COMMIT, so CLI callers need not bother); inside one they run under
  * SAVEPOINT w, so a write that fails halfway (resource row written, history
- * row refused) leaves the caller's transaction as it was.
+ * row refused) leaves the caller's transaction as it was. In bulk mode
+ * they run bare (see sqlite_store_set_bulk()).
  */
 static int
 sq_wbegin(struct sq *s, bool *own, const char *func)
 {
 	*own = sqlite3_get_autocommit(s->db) != 0;
+	if (!*own && s->bulk)
+		return STORE_OK;
 	return sq_exec_st(s, *own ? ST_BEGIN : ST_W, func);
 }
 
 static int
 sq_wend(struct sq *s, bool own, int rc, const char *func)
 {
+	if (!own && s->bulk)
+		return rc;
 	if (rc == STORE_OK) {
 		if (sq_exec_st(s, own ? ST_COMMIT : ST_W_RELEASE, func) ==
 		    STORE_OK)

@@ -8,12 +8,22 @@
 #ifndef ROSTERD_SQLITE_PRIV_H
 #define ROSTERD_SQLITE_PRIV_H
 
+#include <stdbool.h>
+
 #include <sqlite3.h>
 
 #include "store/store_backend.h"
 
 /* The connection behind a handle opened by the SQLite backend. Borrowed. */
 sqlite3 *sqlite_store_db(struct store *);
+/*
+ * Bulk mode, for one long transaction of many writes (the HRIS import):
+ * a write inside it takes no savepoint of its own. Safe because each
+ * write's only expected failure, a constraint (userName taken), comes
+ * from its first modifying statement, which SQLite undoes by itself; any
+ * other failure must make the caller roll the whole transaction back.
+ */
+void sqlite_store_set_bulk(struct store *, bool on);
 
 /* Migration 2: HRIS import tables (store/sqlite_hris.c). */
 extern const char sqlite_hris_schema[];

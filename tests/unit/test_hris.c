@@ -906,6 +906,34 @@ test_import_username_conflict(void **state)
 	assert_int_equal(peek_int(fx, "SELECT count(*) FROM resources"), 0);
 }
 
+/*
+ * The import writes without a savepoint per person (bulk mode): a row
+ * refused by the userName index must leave no trace, and the rows around
+ * it must be applied with their history.
+ */
+static void
+test_import_conflict_partial(void **state)
+{
+	struct fx *fx = *state;
+
+	assert_int_equal(import_ex(fx,
+	                           ROW_E1 "E2,EE,ANN@x.com,Bob,Ray,,"
+	                                  "12/31/2019,L,,\n" ROW_E3,
+	                           true, false, false),
+	                 0);
+	assert_int_equal(fx->r.status, STORE_HRIS_PARTIAL);
+	assert_int_equal(fx->r.created, 2);
+	assert_int_equal(peek_int(fx, "SELECT count(*) FROM resources"), 2);
+	assert_int_equal(peek_int(fx, "SELECT count(*) FROM history"), 2);
+	assert_int_equal(
+	    peek_int(fx, "SELECT live FROM resource_counts WHERE type = 1"), 2);
+	assert_null(person(fx, "E2", NULL));
+	/* The next import, with the row fixed, creates E2. */
+	assert_int_equal(import(fx, ROW_E1 ROW_E2 ROW_E3), 0);
+	assert_int_equal(fx->r.created, 1);
+	assert_int_equal(peek_int(fx, "SELECT count(*) FROM history"), 3);
+}
+
 static void
 test_import_full_file(void **state)
 {
@@ -1030,6 +1058,8 @@ main(void)
 	                                    teardown),
 	    cmocka_unit_test_setup_teardown(test_import_bad_rows_roll_back,
 	                                    setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_import_conflict_partial, setup,
+	                                    teardown),
 	    cmocka_unit_test_setup_teardown(test_import_allow_partial, setup,
 	                                    teardown),
 	    cmocka_unit_test_setup_teardown(test_import_truncated_and_header,
