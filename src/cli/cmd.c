@@ -66,6 +66,19 @@ cmd_usage(const struct cmd_entry *e)
 	return 2;
 }
 
+int
+cmd_bad_option(const struct cmd_entry *e, int c, char **argv)
+{
+	if (c == ':')
+		cmd_error("%s: option %s needs a value", e->name,
+		          argv[optind - 1]);
+	else if (optopt != 0)
+		cmd_error("%s: unknown option -%c", e->name, optopt);
+	else
+		cmd_error("%s: unknown option %s", e->name, argv[optind - 1]);
+	return cmd_usage(e);
+}
+
 struct store *
 cmd_open_store(const char *db)
 {

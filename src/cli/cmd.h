@@ -33,6 +33,11 @@ int cmd_main(int argc, char **argv);
 void cmd_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Print usage for the entry to stderr and return 2. */
 int cmd_usage(const struct cmd_entry *);
+/*
+ * After getopt_long (optstring starting with ':') returned c, '?' or
+ * ':': name the option it rejected, print the usage and return 2.
+ */
+int cmd_bad_option(const struct cmd_entry *, int c, char **argv);
 
 /*
  * Open the store at db (running migrations), or print one clear

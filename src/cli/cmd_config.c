@@ -21,14 +21,16 @@ config_from_args(int argc, char **argv, const struct cmd_entry *e, int *rc)
 	struct cfg *c;
 	int ch;
 
-	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, ":", opts, NULL)) != -1) {
 		if (ch != 'c') {
-			*rc = cmd_usage(e);
+			*rc = cmd_bad_option(e, ch, argv);
 			return NULL;
 		}
 		path = optarg;
 	}
 	if (optind != argc) {
+		cmd_error("%s: unexpected argument \"%s\"", e->name,
+		          argv[optind]);
 		*rc = cmd_usage(e);
 		return NULL;
 	}

@@ -104,17 +104,6 @@ static const struct option da_opts[] = {
     {NULL, 0, NULL, 0},
 };
 
-static int
-da_badopt(const struct cmd_entry *e, int c, char **argv)
-{
-	if (c == ':')
-		cmd_error("%s: option %s needs a value", e->name,
-		          argv[optind - 1]);
-	else
-		cmd_error("%s: unknown option %s", e->name, argv[optind - 1]);
-	return cmd_usage(e);
-}
-
 /* Options (only those in `allowed`), then [status] and one argument. */
 static int
 da_parse(struct da *a, const char *allowed, bool verbs, int argc, char **argv)
@@ -123,7 +112,7 @@ da_parse(struct da *a, const char *allowed, bool verbs, int argc, char **argv)
 
 	while ((c = getopt_long(argc, argv, ":", da_opts, NULL)) != -1) {
 		if (c == ':' || c == '?' || strchr(allowed, c) == NULL)
-			return da_badopt(a->e, c, argv);
+			return cmd_bad_option(a->e, c, argv);
 		a->config = c == 'c' ? optarg : a->config;
 		a->db = c == 'd' ? optarg : a->db;
 		a->retry |= c == 'r';

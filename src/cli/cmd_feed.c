@@ -156,17 +156,6 @@ static const struct option fa_opts[] = {
     {NULL, 0, NULL, 0},
 };
 
-static int
-fa_badopt(const struct cmd_entry *e, int c, char **argv)
-{
-	if (c == ':')
-		cmd_error("%s: option %s needs a value", e->name,
-		          argv[optind - 1]);
-	else
-		cmd_error("%s: unknown option %s", e->name, argv[optind - 1]);
-	return cmd_usage(e);
-}
-
 static void
 fa_set(struct fa *a, int c, const char *v)
 {
@@ -211,7 +200,7 @@ fa_parse(struct fa *a, const char *allowed, int argc, char **argv)
 
 	while ((c = getopt_long(argc, argv, ":", fa_opts, NULL)) != -1) {
 		if (c == ':' || c == '?' || strchr(allowed, c) == NULL)
-			return fa_badopt(a->e, c, argv);
+			return cmd_bad_option(a->e, c, argv);
 		full |= c == 'F';
 		changes |= c == 'C';
 		fa_set(a, c, optarg);

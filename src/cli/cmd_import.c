@@ -118,21 +118,6 @@ cmd_import_set(struct cmd_import_args *a, int c, const char *v)
 }
 
 static int
-cmd_import_badopt(int c, char **argv)
-{
-	const struct cmd_entry *e = &cmd_import_hris_entry;
-
-	if (c == ':')
-		cmd_error("%s: option %s needs a value", e->name,
-		          argv[optind - 1]);
-	else if (optopt != 0)
-		cmd_error("%s: unknown option -%c", e->name, optopt);
-	else
-		cmd_error("%s: unknown option %s", e->name, argv[optind - 1]);
-	return cmd_usage(e);
-}
-
-static int
 cmd_import_missing(const char *what)
 {
 	cmd_error("import hris: %s is required", what);
@@ -148,7 +133,7 @@ cmd_import_parse(int argc, char **argv, struct cmd_import_args *a)
 	while ((c = getopt_long(argc, argv, ":", cmd_import_opts, NULL)) !=
 	       -1) {
 		if (c == ':' || c == '?')
-			return cmd_import_badopt(c, argv);
+			return cmd_bad_option(&cmd_import_hris_entry, c, argv);
 		cmd_import_set(a, c, optarg);
 	}
 	if (optind < argc)

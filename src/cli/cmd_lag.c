@@ -63,7 +63,7 @@ lag_parse(int argc, char **argv, struct lag_args *a)
 
 	memset(a, 0, sizeof(*a));
 	a->limit = LAG_LIMIT_DEFAULT;
-	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, ":", opts, NULL)) != -1) {
 		switch (ch) {
 		case 'n':
 			a->limit = strtol(optarg, &end, 10);
@@ -84,7 +84,7 @@ lag_parse(int argc, char **argv, struct lag_args *a)
 			a->db = optarg;
 			break;
 		default:
-			return cmd_usage(&cmd_feed_lag_entry);
+			return cmd_bad_option(&cmd_feed_lag_entry, ch, argv);
 		}
 	}
 	if (optind != argc - 1) {

@@ -42,15 +42,7 @@ cmd_migrate_parse(int argc, char **argv, const char **db)
 			*db = optarg;
 			continue;
 		}
-		if (c == ':')
-			cmd_error("migrate: option %s needs a value",
-			          argv[optind - 1]);
-		else if (optopt != 0)
-			cmd_error("migrate: unknown option -%c", optopt);
-		else
-			cmd_error("migrate: unknown option %s",
-			          argv[optind - 1]);
-		return cmd_usage(&cmd_migrate_entry);
+		return cmd_bad_option(&cmd_migrate_entry, c, argv);
 	}
 	if (optind < argc) {
 		cmd_error("migrate: unexpected argument \"%s\"", argv[optind]);

@@ -48,7 +48,7 @@ serve_parse(int argc, char **argv, struct serve_args *a)
 	int ch;
 
 	memset(a, 0, sizeof(*a));
-	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, ":", opts, NULL)) != -1) {
 		switch (ch) {
 		case 'c':
 			a->config = optarg;
@@ -72,14 +72,18 @@ serve_parse(int argc, char **argv, struct serve_args *a)
 			a->log_level = optarg;
 			break;
 		default:
-			return -1;
+			return cmd_bad_option(&cmd_serve_entry, ch, argv);
 		}
 	}
 	if (a->config == NULL &&
 	    (a->config = getenv("ROSTERD_CONFIG")) != NULL &&
 	    *a->config == '\0')
 		a->config = NULL;
-	return optind == argc ? 0 : -1;
+	if (optind != argc) {
+		cmd_error("serve: unexpected argument \"%s\"", argv[optind]);
+		return cmd_usage(&cmd_serve_entry);
+	}
+	return 0;
 }
 
 static struct cfg *
@@ -129,8 +133,8 @@ cmd_serve_exec(int argc, char **argv)
 	char *cause = NULL;
 	int rc;
 
-	if (serve_parse(argc, argv, &a) == -1)
-		return cmd_usage(&cmd_serve_entry);
+	if ((rc = serve_parse(argc, argv, &a)) != 0)
+		return rc;
 	if ((c = serve_config(&a)) == NULL)
 		return 1;
 	if (serve_log_level(a.log_level ? a.log_level : c->log_level) == -1) {

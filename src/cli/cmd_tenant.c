@@ -71,20 +71,6 @@ static const struct option cmd_tenant_opts[] = {
     {NULL, 0, NULL, 0},
 };
 
-/* Name the option getopt_long rejected, then print the usage line. */
-static int
-cmd_tenant_badopt(const struct cmd_entry *e, int c, char **argv)
-{
-	if (c == ':')
-		cmd_error("%s: option %s needs a value", e->name,
-		          argv[optind - 1]);
-	else if (optopt != 0)
-		cmd_error("%s: unknown option -%c", e->name, optopt);
-	else
-		cmd_error("%s: unknown option %s", e->name, argv[optind - 1]);
-	return cmd_usage(e);
-}
-
 /* --rate and --burst: a whole number from 1 to CMD_TENANT_RATE_MAX. */
 static int
 cmd_tenant_number(const char *opt, const char *s, int *out)
@@ -136,7 +122,7 @@ cmd_tenant_parse(const struct cmd_entry *e, const char *allowed, int argc,
 	while ((c = getopt_long(argc, argv, ":", cmd_tenant_opts, NULL)) !=
 	       -1) {
 		if (c == ':' || c == '?' || strchr(allowed, c) == NULL)
-			return cmd_tenant_badopt(e, c, argv);
+			return cmd_bad_option(e, c, argv);
 		if (cmd_tenant_set(a, c, optarg) == -1)
 			return 2;
 	}

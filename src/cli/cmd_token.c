@@ -89,20 +89,6 @@ static const struct option cmd_token_opts[] = {
     {NULL, 0, NULL, 0},
 };
 
-/* Name the option getopt_long rejected, then print the usage line. */
-static int
-cmd_token_badopt(const struct cmd_entry *e, int c, char **argv)
-{
-	if (c == ':')
-		cmd_error("%s: option %s needs a value", e->name,
-		          argv[optind - 1]);
-	else if (optopt != 0)
-		cmd_error("%s: unknown option -%c", e->name, optopt);
-	else
-		cmd_error("%s: unknown option %s", e->name, argv[optind - 1]);
-	return cmd_usage(e);
-}
-
 static void
 cmd_token_set(struct cmd_token_args *a, int c, const char *v)
 {
@@ -136,7 +122,7 @@ cmd_token_parse(const struct cmd_entry *e, const char *allowed, bool id,
 
 	while ((c = getopt_long(argc, argv, ":", cmd_token_opts, NULL)) != -1) {
 		if (c == ':' || c == '?' || strchr(allowed, c) == NULL)
-			return cmd_token_badopt(e, c, argv);
+			return cmd_bad_option(e, c, argv);
 		cmd_token_set(a, c, optarg);
 	}
 	if (id && optind < argc)

@@ -210,6 +210,17 @@ class TestLookup(CliTestCase):
         self.assertEqual(r.returncode, 2)
         self.assertIn("--db", r.stderr)
 
+    def test_every_command_names_a_bad_option(self):
+        """One prefixed line naming the option, then the usage; exit 2."""
+        for cmd in COMMANDS:
+            with self.subTest(cmd=cmd):
+                r = self.run_cli(*cmd.split(), "--frob")
+                self.assertEqual(r.returncode, 2, r.stderr)
+                lines = r.stderr.splitlines()
+                self.assertEqual(lines[0], "rosterd: %s: unknown option --frob" % cmd)
+                self.assertTrue(lines[1].startswith("usage: rosterd %s" % cmd), lines)
+                self.assertEqual(len(lines), 2, r.stderr)
+
 
 class TestTenant(CliTestCase):
     def test_create_and_list(self):
