@@ -13,10 +13,11 @@
 #    approved), imports day 2, then `feed plan bench-csv`, `feed render
 #    bench-csv --full` and `feed render bench-834 --full` are timed, with
 #    the peak RSS of every command (/usr/bin/time -f %M).
-# 3. In the same run, on the same files: bench/baseline_plan.py (the same
-#    plan and full CSV file written with Python's csv module; its file
-#    must be byte for byte rosterd's) and a plain `sort` + `comm` text diff
-#    of the two exports.
+# 3. In the same run, on the same files: bench/baseline_dict.py (the same
+#    plan and full CSV file as the short csv.DictReader script the issue
+#    describes), bench/baseline_plan.py (the same job written carefully,
+#    keeping only the columns it needs); both files must be byte for byte
+#    rosterd's; and a plain `sort` + `comm` text diff of the two exports.
 # 4. bench/feed_report.py prints the table with the targets and exits 1
 #    when one is missed.
 #
@@ -207,8 +208,10 @@ measure render-834 "$bin" feed render bench-834 --full --out "$dir/out" \
 approve_held render-834
 
 echo "baselines"
-measure python "$py" "$here/baseline_plan.py" "$dir/day1.csv" \
+measure python "$py" "$here/baseline_dict.py" "$dir/day1.csv" \
 	"$dir/day2.csv" "$dir/baseline"
+measure python-lean "$py" "$here/baseline_plan.py" "$dir/day1.csv" \
+	"$dir/day2.csv" "$dir/baseline-lean"
 # shellcheck disable=SC2016 # $1..$3 are the inner shell's arguments
 measure sort-comm sh -c 'LC_ALL=C sort "$1" >"$3.1" &&
 	LC_ALL=C sort "$2" >"$3.2" &&
@@ -224,6 +227,7 @@ x12_full=$(sed -n 's/^  file \(.*\.834\) (.*/\1/p' "$dir/render-834.out" \
 	echo "csv_file $csv_full"
 	echo "x12_file $x12_full"
 	echo "python_file $dir/baseline/full.csv"
+	echo "python_lean_file $dir/baseline-lean/full.csv"
 	echo "python_out $(cat "$dir/python.out")"
 	echo "plan_out $dir/plan.out"
 	echo "rows $n"
