@@ -284,6 +284,22 @@ fa_free(struct fa *a)
 	cfg_free(a->cfg);
 }
 
+/* "no feed "x" in FILE (feeds: a, b)", like import's mappings. */
+static void
+fa_no_feed(const struct fa *a, const char *name)
+{
+	struct buf names;
+	size_t i;
+
+	buf_init(&names, 0);
+	for (i = 0; i < a->profiles->n; i++)
+		buf_addf(&names, "%s%s", i > 0 ? ", " : "",
+		         a->profiles->v[i]->name);
+	cmd_error("%s: no feed \"%s\" in %s (feeds: %s)", a->e->name, name,
+	          a->config, names.len > 0 ? buf_str(&names) : "none");
+	buf_free(&names);
+}
+
 /* The profile named a->arg and its tenant id. */
 static const struct feed_profile *
 fa_profile(struct fa *a, const char *name, int64_t *tenant_id)
@@ -293,7 +309,7 @@ fa_profile(struct fa *a, const char *name, int64_t *tenant_id)
 	int rc;
 
 	if ((p = feed_profiles_find(a->profiles, name)) == NULL) {
-		cmd_error("%s: no feed %s in %s", a->e->name, name, a->config);
+		fa_no_feed(a, name);
 		return NULL;
 	}
 	if ((rc = store_tenant_get(a->st, p->tenant, &t)) != STORE_OK) {

@@ -195,7 +195,7 @@ feed_date_clock(const char *as_of, struct feed_date *out, const char **why)
 	if (as_of == NULL)
 		return feed_date_now(out, why);
 	if (strlen(as_of) != 10 || feed_date_parse(as_of, out) == -1) {
-		*why = "--as-of must be a date, YYYY-MM-DD";
+		*why = "--as-of is not a date (YYYY-MM-DD)";
 		return -1;
 	}
 	return 0;

@@ -439,7 +439,8 @@ class FeedTest(harness.ScimTestCase):
     def test_9_usage_errors(self):
         p = self.feed("plan", "nope", check=False)
         self.assertEqual(p.returncode, 1)
-        self.assertIn("no feed nope in", p.stderr)
+        self.assertIn('no feed "nope" in', p.stderr)
+        self.assertIn("(feeds: ", p.stderr)
         p = self.feed("reject", "run_0000000000000000", check=False)
         self.assertEqual(p.returncode, 2)
         self.assertIn("--reason is required", p.stderr)
@@ -452,7 +453,7 @@ class FeedTest(harness.ScimTestCase):
         p = self.feed("plan", "spring-health", "--as-of", "12/01/2026",
                       check=False)
         self.assertEqual(p.returncode, 2)
-        self.assertIn("--as-of must be a date", p.stderr)
+        self.assertIn("--as-of is not a date (YYYY-MM-DD)", p.stderr)
 
 
 if __name__ == "__main__":

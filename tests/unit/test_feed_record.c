@@ -563,7 +563,7 @@ test_dates(void **state)
 	assert_int_equal(feed_date_clock("2026-12-04", &d, &why), 0);
 	assert_int_equal(d.hh, 0);
 	assert_int_equal(feed_date_clock("2026-12-4", &d, &why), -1);
-	assert_string_equal(why, "--as-of must be a date, YYYY-MM-DD");
+	assert_string_equal(why, "--as-of is not a date (YYYY-MM-DD)");
 	setenv("ROSTERD_NOW", "2027-01-02T03:04:05Z", 1);
 	assert_int_equal(feed_date_clock(NULL, &d, &why), 0);
 	feed_date_stamp(&d, s, sizeof(s));
