@@ -185,6 +185,7 @@ enum sq_st {
 	ST_MEMBERS_DROP_MEMBER,
 	ST_MEMBERS_LIST,
 	ST_USER_GROUPS,
+	ST_GROUPS_BUMP,
 	ST_RES_COUNT,
 	ST_DATA_VERSION,
 	ST__COUNT
@@ -267,6 +268,11 @@ static const char *const sq_sql[ST__COUNT] = {
                        "JOIN resources r ON r.rid = m.group_rid "
                        "WHERE m.member_rid = ?1 AND r.deleted_at IS NULL "
                        "ORDER BY m.group_rid",
+    /* The groups a deleted resource leaves: a new version each. */
+    [ST_GROUPS_BUMP] = "UPDATE resources SET version = version + 1, "
+                       "modified = ?2 WHERE rid IN (SELECT group_rid FROM "
+                       "members WHERE member_rid = ?1) AND deleted_at IS NULL "
+                       "RETURNING rid, tenant_id, id, version, doc",
     [ST_RES_COUNT] = "SELECT coalesce((SELECT live FROM resource_counts "
                      "WHERE tenant_id = ?1 AND type = ?2), 0)",
     [ST_DATA_VERSION] = "PRAGMA data_version",
@@ -1217,6 +1223,74 @@ sq_removed_delta(struct sq *s, int64_t group_rid, char **delta)
 	return rc;
 }
 
+/* A group that lost a member, as ST_GROUPS_BUMP returned it. */
+struct sq_left {
+	int64_t rid, tenant_id, version;
+	char *id, *doc;
+};
+
+static void
+sq_left_free(struct sq_left *v, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		free(v[i].id);
+		free(v[i].doc);
+	}
+	free(v);
+}
+
+/*
+ * The groups member_rid belongs to get a new version and a history row
+ * saying it left (RFC 7643 §3.1: meta.version changes with the group),
+ * before the memberships go. Their docs hold no members: before = after.
+ */
+static int
+sq_groups_left(struct sq *s, int64_t member_rid, const char *member_id,
+               const char *now, const struct store_actor *actor)
+{
+	sqlite3_stmt *st = s->st[ST_GROUPS_BUMP];
+	struct sq_left *v = NULL;
+	struct sq_hist h;
+	struct buf delta;
+	size_t i, n = 0;
+	int rc;
+
+	sq_bind_int(st, 1, member_rid);
+	sq_bind_text(st, 2, now);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		v = xrealloc(v, (n + 1) * sizeof(*v));
+		v[n].rid = sqlite3_column_int64(st, 0);
+		v[n].tenant_id = sqlite3_column_int64(st, 1);
+		v[n].id = sq_col_dup(st, 2);
+		v[n].version = sqlite3_column_int64(st, 3);
+		v[n].doc = sq_col_dup(st, 4);
+		n++;
+	}
+	rc = rc == SQLITE_DONE ? STORE_OK : sq_fail(s, __func__);
+	sq_done(st);
+	buf_init(&delta, 0);
+	buf_addstr(&delta, "{\"added\":[],\"removed\":[");
+	buf_add_json_str(&delta, member_id);
+	buf_addstr(&delta, "]}");
+	for (i = 0; i < n && rc == STORE_OK; i++) {
+		memset(&h, 0, sizeof(h));
+		h.tenant_id = v[i].tenant_id;
+		h.type = STORE_GROUP;
+		h.rid = v[i].rid;
+		h.resource_id = v[i].id;
+		h.op = "update";
+		h.version = v[i].version;
+		h.before = h.after = v[i].doc;
+		h.delta = buf_str(&delta);
+		rc = sq_history(s, &h, actor);
+	}
+	buf_free(&delta);
+	sq_left_free(v, n);
+	return rc;
+}
+
 /* Drop every membership of rid, as a group and as a member. */
 static int
 sq_drop_memberships(struct sq *s, int64_t rid)
@@ -1252,6 +1326,8 @@ sq_res_delete(struct store *base, const struct store_res *res,
 		goto out;
 	if (cur.type == STORE_GROUP &&
 	    (rc = sq_removed_delta(s, res->rid, &delta)) != STORE_OK)
+		goto out;
+	if ((rc = sq_groups_left(s, res->rid, cur.id, now, actor)) != STORE_OK)
 		goto out;
 	if ((rc = sq_drop_memberships(s, res->rid)) != STORE_OK)
 		goto out;

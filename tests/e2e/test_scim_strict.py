@@ -48,6 +48,40 @@ class StrictTest(ScimTestCase):
         db.close()
         self.assertEqual(ops, ["create", "delete"])
 
+    def test_deleting_a_member_gives_its_groups_a_new_version(self):
+        """The group changed (one member fewer): a new ETag, a later
+        lastModified and a history row naming who left (RFC 7643 §3.1)."""
+        u = self.create_user(harness.tag("leaver"))
+        stay = self.create_user(harness.tag("stayer"))
+        r = self.request("POST", "/Groups", {
+            "schemas": [URN_GROUP], "displayName": harness.tag("team"),
+            "members": [{"value": u["id"]}, {"value": stay["id"]}]})
+        self.assertStatus(r, 201)
+        gid = r.json["id"]
+        before = self.request("GET", "/Groups/" + gid)
+        self.assertStatus(before, 200)
+        self.assertStatus(self.request("DELETE", "/Users/" + u["id"]), 204)
+        after = self.request("GET", "/Groups/" + gid)
+        self.assertStatus(after, 200)
+        self.assertEqual([m["value"] for m in after.json["members"]],
+                         [stay["id"]])
+        self.assertNotEqual(after.json["meta"]["version"],
+                            before.json["meta"]["version"])
+        self.assertGreaterEqual(after.json["meta"]["lastModified"],
+                                before.json["meta"]["lastModified"])
+        # The old ETag no longer matches.
+        r = self.request("GET", "/Groups/" + gid, headers={
+            "If-None-Match": before.json["meta"]["version"]})
+        self.assertStatus(r, 200)
+        db = sqlite3.connect(self.db)
+        rows = db.execute(
+            "SELECT op, members_delta FROM history WHERE resource_id = ? "
+            "ORDER BY seq", (gid,)).fetchall()
+        db.close()
+        self.assertEqual(rows[-1][0], "update")
+        self.assertIn(u["id"], rows[-1][1])
+        self.assertIn('"removed"', rows[-1][1])
+
     def test_group_create_requires_display_name(self):
         r = self.request("POST", "/Groups", {"schemas": [URN_GROUP]})
         self.assertScimError(r, 400, "invalidValue")
