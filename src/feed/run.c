@@ -14,6 +14,7 @@
 #include <sodium.h>
 
 #include "feed/date.h"
+#include "feed/pipe.h"
 #include "feed/record.h"
 #include "feed/run.h"
 #include "feed/sink.h"
@@ -115,47 +116,69 @@ feed_policy_hold(const struct feed_profile *p,
 	return reasons->len > start;
 }
 
-/* What a run's writer needs while it streams records. */
+/*
+ * What a run's writer needs while it streams records: this thread reads
+ * them from the store and pushes them down a pipe, whose thread formats
+ * and writes them (wr_write); the fields after "the pipe thread's" are
+ * that thread's alone until the pipe is finished.
+ */
 struct wr {
 	const struct feed_profile *p;
 	struct store_feed_run *run;
 	const struct feed_render_opts *o;
+	struct feed_pipe *pipe;
+	int64_t n;
+	char **cause;
+	/* the pipe thread's */
 	struct fmt_writer *w;
 	struct feed_rec rec;
 	struct buf err;
-	int64_t n;
-	char **cause;
+	char *wcause;
 };
+
+/* On the pipe's thread: one record into the file. */
+static int
+wr_write(const struct feed_pipe_item *it, void *arg)
+{
+	struct wr *wr = arg;
+	struct fmt_record r;
+	struct feed_dyn d;
+	char td[9];
+
+	d.action = it->action;
+	d.term_date = it->term_date;
+	d.term_reason = it->term_reason;
+	d.as_of = wr->run->as_of;
+	buf_reset(&wr->err);
+	if (feed_rec_fill(&wr->rec, wr->p, it->vals, &d, &wr->err) == -1) {
+		wr->wcause = xstrdup(buf_str(&wr->err));
+		return -1;
+	}
+	memset(&r, 0, sizeof(r));
+	r.action = it->act;
+	r.values = wr->rec.values;
+	if (it->act == FMT_TERM && it->term_date != NULL &&
+	    strlen(it->term_date) == 10) {
+		memcpy(td, it->term_date, 4);
+		memcpy(td + 4, it->term_date + 5, 2);
+		memcpy(td + 6, it->term_date + 8, 2);
+		td[8] = '\0';
+		r.term_date = td;
+	}
+	return fmt_writer_add(wr->w, &r, &wr->wcause);
+}
 
 static int
 wr_add(struct wr *wr, enum fmt_action a, const char *action, const char *vals,
        const char *term_date, const char *term_reason)
 {
-	struct fmt_record r;
-	struct feed_dyn d;
-	char td[9];
+	struct feed_pipe_item it = {a, action, vals, term_date, term_reason};
 
-	d.action = action;
-	d.term_date = term_date;
-	d.term_reason = term_reason;
-	d.as_of = wr->run->as_of;
-	buf_reset(&wr->err);
-	if (feed_rec_fill(&wr->rec, wr->p, vals, &d, &wr->err) == -1) {
-		*wr->cause = xstrdup(buf_str(&wr->err));
+	if (feed_pipe_push(wr->pipe, &it) == -1) {
+		/* write_records() reports the writer's own error. */
+		*wr->cause = xstrdup("writing the file failed");
 		return -1;
 	}
-	memset(&r, 0, sizeof(r));
-	r.action = a;
-	r.values = wr->rec.values;
-	if (a == FMT_TERM && term_date != NULL && strlen(term_date) == 10) {
-		memcpy(td, term_date, 4);
-		memcpy(td + 4, term_date + 5, 2);
-		memcpy(td + 6, term_date + 8, 2);
-		td[8] = '\0';
-		r.term_date = td;
-	}
-	if (fmt_writer_add(wr->w, &r, wr->cause) == -1)
-		return -1;
 	if (++wr->n % FEED_RENDER_PROGRESS == 0 && wr->o->progress != NULL)
 		wr->o->progress("render", wr->n, wr->run->total, wr->o->arg);
 	return 0;
@@ -316,14 +339,25 @@ write_records(struct store *st, const struct feed_profile *p,
 	wr.cause = cause;
 	feed_rec_init(&wr.rec, p);
 	buf_init(&wr.err, 0);
-	if ((full ? wr_full(st, &wr) : wr_changes(st, &wr)) == 0 &&
-	    fmt_writer_finish(wr.w, cause) == 0)
-		rc = 0;
-	if (o->progress != NULL && rc == 0)
+	wr.pipe = feed_pipe_new(wr_write, &wr);
+	rc = full ? wr_full(st, &wr) : wr_changes(st, &wr);
+	if (feed_pipe_finish(wr.pipe) == -1) {
+		/* The writer's error explains the reader's stop. */
+		free(*cause);
+		*cause = wr.wcause != NULL ? wr.wcause
+		                           : xstrdup("writing the file failed");
+		wr.wcause = NULL;
+		rc = -1;
+	}
+	if (rc == 0)
+		rc = fmt_writer_finish(wr.w, cause);
+	if (rc == 0 && o->progress != NULL)
 		o->progress("render", wr.n, wr.n, o->arg);
+	feed_pipe_free(wr.pipe);
 	fmt_writer_free(wr.w);
 	feed_rec_free(&wr.rec);
 	buf_free(&wr.err);
+	free(wr.wcause);
 	return rc;
 }
 
