@@ -26,6 +26,16 @@ xmalloc(size_t n)
 }
 
 void *
+xmalloc_aligned(size_t align, size_t n)
+{
+	void *p = NULL;
+
+	if (posix_memalign(&p, align, n ? n : 1) != 0)
+		xmalloc_oom(n);
+	return p;
+}
+
+void *
 xcalloc(size_t n, size_t sz)
 {
 	void *p = calloc(n ? n : 1, sz ? sz : 1);

@@ -12,6 +12,8 @@
 #include <stddef.h>
 
 void *xmalloc(size_t);
+/* n bytes at a multiple of align (a power of two >= sizeof(void *)). */
+void *xmalloc_aligned(size_t align, size_t n);
 void *xcalloc(size_t, size_t);
 void *xrealloc(void *, size_t);
 char *xstrdup(const char *);
