@@ -12,25 +12,16 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <openssl/evp.h>
-
 #include "deliver/deliver_util.h"
 #include "util/buf.h"
+#include "util/sha256.h"
 #include "util/xmalloc.h"
-
-#define HASH_CHUNK (1024 * 1024)
 
 int
 deliver_hash_file(const char *path, char hex[DELIVER_SHA256_HEX], int64_t *size,
                   char **cause)
 {
-	unsigned char md[EVP_MAX_MD_SIZE];
-	unsigned int mdlen = 0, i;
-	EVP_MD_CTX *ctx;
-	int fd, err = 0;
-	int64_t total = 0;
-	ssize_t n;
-	char *chunk;
+	int fd, err;
 
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
 		err = errno;
@@ -38,34 +29,14 @@ deliver_hash_file(const char *path, char hex[DELIVER_SHA256_HEX], int64_t *size,
 		errno = err;
 		return -1;
 	}
-	posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
-	chunk = xmalloc(HASH_CHUNK);
-	ctx = EVP_MD_CTX_new();
-	if (ctx == NULL || EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) != 1)
-		err = ENOMEM;
-	while (err == 0 && (n = read(fd, chunk, HASH_CHUNK)) != 0) {
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n == -1)
-			err = errno;
-		else if (EVP_DigestUpdate(ctx, chunk, (size_t)n) != 1)
-			err = ENOMEM;
-		else
-			total += n;
-	}
-	if (err == 0 && EVP_DigestFinal_ex(ctx, md, &mdlen) != 1)
-		err = ENOMEM;
-	EVP_MD_CTX_free(ctx);
-	free(chunk);
-	close(fd);
-	if (err != 0) {
+	if (sha256_fd(fd, hex, size) == -1) {
+		err = errno;
+		close(fd);
 		*cause = xasprintf("reading %s: %s", path, strerror(err));
 		errno = err;
 		return -1;
 	}
-	for (i = 0; i < mdlen && i < 32; i++)
-		snprintf(hex + 2 * i, 3, "%02x", md[i]);
-	*size = total;
+	close(fd);
 	return 0;
 }
 

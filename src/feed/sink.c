@@ -13,6 +13,7 @@
 #include <sodium.h>
 
 #include "feed/sink.h"
+#include "util/sha256.h"
 #include "util/xmalloc.h"
 
 struct feed_sink {
@@ -216,23 +217,11 @@ feed_sink_free(struct feed_sink *s)
 int
 feed_sink_hash_file(int dirfd, const char *name, char hex[65])
 {
-	unsigned char b[65536];
-	EVP_MD_CTX *h;
-	ssize_t n;
-	int fd;
+	int fd, rc;
 
 	if ((fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) == -1)
 		return -1;
-	if ((h = sha256_new()) == NULL) {
-		close(fd);
-		return -1;
-	}
-	while ((n = read(fd, b, sizeof(b))) > 0)
-		EVP_DigestUpdate(h, b, (size_t)n);
+	rc = sha256_fd(fd, hex, NULL);
 	close(fd);
-	if (n < 0) {
-		EVP_MD_CTX_free(h);
-		return -1;
-	}
-	return sha256_hex(h, hex);
+	return rc;
 }
