@@ -20,13 +20,13 @@
 
 /* No name may be a word-prefix of another ("token" next to "token x"). */
 static const struct cmd_entry *const cmd_table[] = {
-    &cmd_serve_entry,        &cmd_migrate_entry,      &cmd_tenant_create_entry,
-    &cmd_tenant_list_entry,  &cmd_token_create_entry, &cmd_token_list_entry,
-    &cmd_token_revoke_entry, &cmd_config_check_entry, &cmd_config_show_entry,
-    &cmd_import_hris_entry,  &cmd_feed_plan_entry,    &cmd_feed_render_entry,
-    &cmd_feed_approve_entry, &cmd_feed_reject_entry,  &cmd_feed_runs_entry,
-    &cmd_feed_show_entry,    &cmd_deliver_entry,      &cmd_returns_fetch_entry,
-    &cmd_feed_lag_entry,
+    &cmd_serve_entry,         &cmd_migrate_entry,      &cmd_tenant_create_entry,
+    &cmd_tenant_list_entry,   &cmd_token_create_entry, &cmd_token_list_entry,
+    &cmd_token_revoke_entry,  &cmd_config_check_entry, &cmd_config_show_entry,
+    &cmd_import_hris_entry,   &cmd_feed_plan_entry,    &cmd_feed_render_entry,
+    &cmd_feed_approve_entry,  &cmd_feed_reject_entry,  &cmd_feed_discard_entry,
+    &cmd_feed_runs_entry,     &cmd_feed_show_entry,    &cmd_deliver_entry,
+    &cmd_returns_fetch_entry, &cmd_feed_lag_entry,
 };
 
 #define CMD_COUNT (sizeof(cmd_table) / sizeof(cmd_table[0]))

@@ -62,6 +62,7 @@ extern const struct cmd_entry cmd_feed_plan_entry;
 extern const struct cmd_entry cmd_feed_render_entry;
 extern const struct cmd_entry cmd_feed_approve_entry;
 extern const struct cmd_entry cmd_feed_reject_entry;
+extern const struct cmd_entry cmd_feed_discard_entry;
 extern const struct cmd_entry cmd_feed_runs_entry;
 extern const struct cmd_entry cmd_feed_show_entry;
 extern const struct cmd_entry cmd_feed_lag_entry; /* cmd_lag.c */

@@ -29,6 +29,7 @@ static int cmd_feed_plan_exec(int, char **);
 static int cmd_feed_render_exec(int, char **);
 static int cmd_feed_approve_exec(int, char **);
 static int cmd_feed_reject_exec(int, char **);
+static int cmd_feed_discard_exec(int, char **);
 static int cmd_feed_runs_exec(int, char **);
 static int cmd_feed_show_exec(int, char **);
 
@@ -107,6 +108,23 @@ const struct cmd_entry cmd_feed_reject_entry = {
             "  --reason TEXT  why (required)\n"
             "  --by NAME      who rejects (default: $USER)\n" HELP_CONFIG,
     .exec = cmd_feed_reject_exec,
+};
+
+const struct cmd_entry cmd_feed_discard_entry = {
+    .name = "feed discard",
+    .synopsis = "RUN --reason TEXT [--by NAME] [--config FILE] [--db PATH]",
+    .summary = "Undo a rendered run the vendor never received",
+    .help = "For a rendered run whose delivery failed (or never started):\n"
+            "put the feed's members back as they were before it, so the\n"
+            "feed's next run sends its adds, changes and terminations again,\n"
+            "and record who discarded it, when and why. Refused for a run\n"
+            "that was delivered or is being delivered, and while a later run\n"
+            "of the feed is not rejected, failed or discarded (discard the\n"
+            "newest first). The file stays where it was written.\n"
+            "\n"
+            "  --reason TEXT  why (required)\n"
+            "  --by NAME      who discards (default: $USER)\n" HELP_CONFIG,
+    .exec = cmd_feed_discard_exec,
 };
 
 const struct cmd_entry cmd_feed_runs_entry = {
@@ -890,6 +908,40 @@ out:
 	return rc;
 }
 
+static int
+cmd_feed_discard_exec(int argc, char **argv)
+{
+	struct fa a = {.e = &cmd_feed_discard_entry};
+	struct store_feed_run run;
+	char *cause = NULL;
+	int rc;
+
+	if ((rc = fa_parse(&a, "cdbr", argc, argv)) != 0)
+		return rc;
+	if (a.reason == NULL || *a.reason == '\0') {
+		cmd_error("%s: --reason is required", a.e->name);
+		return cmd_usage(a.e);
+	}
+	memset(&run, 0, sizeof(run));
+	rc = 1;
+	if (fa_config(&a, false) != 0 || fa_open(&a) != 0)
+		goto out;
+	if (feed_discard(a.st, a.arg, a.by, a.reason, &run, &cause) == -1) {
+		cmd_error("%s: %s", a.e->name, cause);
+		free(cause);
+		goto out;
+	}
+	printf("run %s (%s #%lld): discarded by %s: %s\n"
+	       "the next run of %s sends its changes again\n",
+	       run.id, run.feed, (long long)run.seq, a.by, run.reason,
+	       run.feed);
+	rc = 0;
+out:
+	store_feed_run_clear(&run);
+	fa_free(&a);
+	return rc;
+}
+
 struct runs_out {
 	bool json;
 	json_t *arr;
@@ -966,6 +1018,7 @@ show_text(const struct store_feed_run *r, json_t *events)
 {
 	json_t *e;
 	size_t i;
+	bool discarded;
 
 	printf("run      %s\n", r->id);
 	printf("feed     %s (run %lld)\n", r->feed, (long long)r->seq);
@@ -980,12 +1033,16 @@ show_text(const struct store_feed_run *r, json_t *events)
 	       (long long)r->roster_before);
 	if (r->held != NULL)
 		printf("held     %s\n", r->held);
+	discarded = strcmp(r->state, STORE_FEED_DISCARDED) == 0;
 	if (r->decided_by != NULL)
 		printf("decided  %s by %s at %s%s%s\n",
 		       strcmp(r->state, STORE_FEED_REJECTED) == 0 ? "rejected"
 		                                                  : "approved",
-		       r->decided_by, r->decided_at, r->reason ? ": " : "",
-		       r->reason ? r->reason : "");
+		       r->decided_by, r->decided_at,
+		       r->reason && !discarded ? ": " : "",
+		       r->reason && !discarded ? r->reason : "");
+	if (discarded && r->reason != NULL)
+		printf("discard  %s\n", r->reason);
 	if (r->file_name != NULL)
 		printf("file     %s/%s\n         %lld bytes, sha256 %s\n",
 		       r->out_dir, r->file_name, (long long)r->file_size,

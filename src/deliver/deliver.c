@@ -570,6 +570,23 @@ out:
 	return rc;
 }
 
+/* Why a failed delivery may not start again (its run was discarded). */
+static char *
+retry_refused(struct store *st, const char *run_id)
+{
+	struct store_feed_run run;
+	char *why = NULL;
+
+	if (store_feed_run_get(st, run_id, &run) != STORE_OK)
+		return xasprintf("cannot read run %s", run_id);
+	if (strcmp(run.state, STORE_FEED_DISCARDED) == 0)
+		why = xasprintf("run %s is discarded; its changes go out with "
+		                "the feed's next run",
+		                run_id);
+	store_feed_run_clear(&run);
+	return why;
+}
+
 int
 deliver_retry(struct store *st, const char *run_id, char **cause)
 {
@@ -588,6 +605,10 @@ deliver_retry(struct store *st, const char *run_id, char **cause)
 	if (strcmp(d.state, STORE_DELIVER_FAILED) != 0) {
 		*cause = xasprintf("the delivery of run %s is %s, not failed",
 		                   run_id, d.state);
+		store_delivery_clear(&d);
+		return -1;
+	}
+	if ((*cause = retry_refused(st, run_id)) != NULL) {
 		store_delivery_clear(&d);
 		return -1;
 	}

@@ -830,6 +830,28 @@ feed_reject(struct store *st, const char *id, const char *by,
 	return 0;
 }
 
+int
+feed_discard(struct store *st, const char *id, const char *by,
+             const char *reason, struct store_feed_run *run, char **cause)
+{
+	int rc;
+
+	*cause = NULL;
+	memset(run, 0, sizeof(*run));
+	rc = store_feed_run_discard(st, id, by, reason, cause);
+	if (rc == STORE_NOTFOUND && *cause == NULL)
+		*cause = xasprintf("no run %s", id);
+	else if (rc != STORE_OK && *cause == NULL)
+		*cause = xstrdup("recording the discard failed");
+	if (rc != STORE_OK)
+		return -1;
+	if (store_feed_run_get(st, id, run) != STORE_OK) {
+		*cause = xstrdup("cannot read the run");
+		return -1;
+	}
+	return 0;
+}
+
 /*
  * Off-cycle terminations (issue 4): the plan with only some people's
  * terminations staged. Outcomes come in key order, a subscriber's

@@ -6,7 +6,7 @@
  *
  * Lifecycle (each transition committed before the next side effect):
  *
- *   planned -> pending_approval -> approved -> rendered
+ *   planned -> pending_approval -> approved -> rendered -> discarded
  *                   |                  |
  *                   +-> rejected       +-> failed
  *
@@ -17,7 +17,8 @@
  * NAME without replacing anything, and the directory is fsync'ed; only
  * then does the run become `rendered`, in the same transaction that moves
  * the feed's state to the run's snapshot. Issue 4's delivery continues
- * from `rendered`.
+ * from `rendered`. A rendered run whose delivery failed blocks the feed's
+ * next run until it is delivered or discarded (feed_discard undoes it).
  */
 #ifndef ROSTERD_FEED_RUN_H
 #define ROSTERD_FEED_RUN_H
@@ -75,6 +76,15 @@ int feed_approve(struct store *, const struct feed_profile *, const char *id,
 /* Reject a run held for approval (or approved, not yet written). */
 int feed_reject(struct store *, const char *id, const char *by,
                 const char *reason, struct store_feed_run *run, char **cause);
+
+/*
+ * Discard a rendered run whose file the vendor cannot have (its delivery
+ * failed, or none was started) and that no later run built on: the
+ * feed's members go back to what they were before it, so the next run
+ * sends its changes again. *run is filled with the discarded run.
+ */
+int feed_discard(struct store *, const char *id, const char *by,
+                 const char *reason, struct store_feed_run *run, char **cause);
 
 /* A new run id, "run_" + 16 hex digits, into buf (>= 21 bytes). */
 void feed_run_id(char *buf, size_t len);

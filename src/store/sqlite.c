@@ -140,6 +140,7 @@ static const struct sq_migration {
     {4, sqlite_deliver_schema}, /* store/sqlite_deliver.c */
     {5, sqlite_sched_schema},   /* store/sqlite_sched.c */
     {6, sq_schema_v6},
+    {7, sqlite_feed_schema_v7}, /* store/sqlite_feed.c */
 };
 
 #define SQ_NMIGRATIONS (sizeof(sq_migrations) / sizeof(sq_migrations[0]))

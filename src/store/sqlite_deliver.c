@@ -273,6 +273,33 @@ dl_active(sqlite3 *db, const char *feed, const char *except)
 	return out;
 }
 
+/*
+ * An earlier run of d's feed whose delivery failed and that was not
+ * discarded, or NULL: a change file sent after it would
+ * leave the vendor without that run's changes.
+ */
+static char *
+dl_failed_before(sqlite3 *db, const struct store_delivery *d)
+{
+	sqlite3_stmt *s;
+	char *id = NULL;
+
+	s = dl_prepare(db,
+	               "SELECT r.id FROM feed_runs r JOIN deliveries x ON "
+	               "x.run_id = r.id WHERE r.feed = ?1 AND r.seq < ?2 AND "
+	               "r.state <> 'discarded' AND x.state = 'failed' ORDER "
+	               "BY r.seq LIMIT 1",
+	               __func__);
+	if (s == NULL)
+		return NULL;
+	dl_text(s, 1, d->feed);
+	sqlite3_bind_int64(s, 2, d->seq);
+	if (sqlite3_step(s) == SQLITE_ROW)
+		id = dl_dup(s, 0);
+	sqlite3_finalize(s);
+	return id;
+}
+
 /* Read the run's feed, seq and state; STORE_INVALID when not deliverable. */
 static int
 dl_create_checks(sqlite3 *db, struct store_delivery *d, char **cause)
@@ -310,6 +337,17 @@ dl_create_checks(sqlite3 *db, struct store_delivery *d, char **cause)
 		rc = STORE_OK;
 	}
 	sqlite3_finalize(s);
+	if (rc == STORE_OK && (busy = dl_failed_before(db, d)) != NULL) {
+		store_set_cause(
+		    cause,
+		    "run %s of feed %s came before run %s and its "
+		    "delivery failed; retry it with `rosterd deliver "
+		    "%s --retry` or discard it with `rosterd feed "
+		    "discard %s --reason TEXT` first",
+		    busy, d->feed, d->run_id, busy, busy);
+		free(busy);
+		rc = STORE_CONFLICT;
+	}
 	if (rc == STORE_OK && (busy = dl_active(db, d->feed, NULL)) != NULL) {
 		store_set_cause(cause,
 		                "feed %s is already delivering run %s; one "

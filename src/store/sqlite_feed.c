@@ -136,6 +136,29 @@ const char sqlite_feed_schema[] =
     "  st INTEGER NOT NULL\n"
     ");\n";
 
+/*
+ * Migration 7. A run that changes a member keeps the row it replaced in
+ * feed_run_undo, so that a rendered run the vendor never received can be
+ * discarded and its changes go out again with the next run instead of
+ * being lost. feed_runs.undo says the run kept them (runs rendered before
+ * migration 7 did not, and cannot be discarded). Rows of runs whose
+ * delivery arrived are dropped by the feed's next run.
+ */
+const char sqlite_feed_schema_v7[] =
+    "CREATE TABLE feed_run_undo (\n"
+    "  run_id TEXT NOT NULL,\n"
+    "  key TEXT NOT NULL,\n"
+    "  status TEXT NOT NULL,\n"
+    "  person_rid INTEGER NOT NULL,\n"
+    "  person_version INTEGER NOT NULL,\n"
+    "  term_date TEXT,\n"
+    "  term_reason TEXT,\n"
+    "  last_sent TEXT,\n"
+    "  vals TEXT NOT NULL,\n"
+    "  PRIMARY KEY (run_id, key)\n"
+    ") WITHOUT ROWID;\n"
+    "ALTER TABLE feed_runs ADD COLUMN undo INTEGER NOT NULL DEFAULT 0;\n";
+
 /* Must match the partial index feed_runs_unfinished. */
 #define SF_UNFINISHED "('planned', 'pending_approval', 'approved')"
 
@@ -1191,12 +1214,41 @@ sf_unfinished(struct store *st, const char *feed)
 	return out;
 }
 
+/*
+ * The feed's rendered run whose delivery failed (its id, and why in
+ * *why), or NULL. A run planned after it would count that run's changes
+ * as sent, and the vendor never got them.
+ */
+static char *
+sf_failed_delivery(struct store *st, const char *feed, char **why)
+{
+	sqlite3_stmt *s;
+	char *id = NULL;
+
+	s = sf_prepare(st,
+	               "SELECT r.id, coalesce(d.last_error, 'no reason "
+	               "recorded') FROM feed_runs r JOIN deliveries d ON "
+	               "d.run_id = r.id WHERE r.feed = ?1 AND r.state <> "
+	               "'discarded' AND d.state = 'failed' ORDER BY r.seq "
+	               "LIMIT 1",
+	               __func__);
+	if (s == NULL)
+		return NULL;
+	sf_text(s, 1, feed);
+	if (sqlite3_step(s) == SQLITE_ROW) {
+		id = sf_dup(s, 0);
+		*why = sf_dup(s, 1);
+	}
+	sqlite3_finalize(s);
+	return id;
+}
+
 static int
 sf_create_checks(struct store *st, struct store_feed_run *r, int64_t expect_seq,
                  char **cause)
 {
 	int64_t seq = 0;
-	char *busy;
+	char *busy, *why = NULL;
 	int rc;
 
 	rc = sf_int(st, "SELECT seq FROM feed_state WHERE feed = ?1", r->feed,
@@ -1209,6 +1261,17 @@ sf_create_checks(struct store *st, struct store_feed_run *r, int64_t expect_seq,
 		                "approve or reject it first",
 		                r->feed, busy);
 		free(busy);
+		return STORE_CONFLICT;
+	}
+	if ((busy = sf_failed_delivery(st, r->feed, &why)) != NULL) {
+		store_set_cause(cause,
+		                "feed %s: the delivery of run %s failed (%s); "
+		                "retry it with `rosterd deliver %s --retry` or "
+		                "discard it with `rosterd feed discard %s "
+		                "--reason TEXT` before the next run",
+		                r->feed, busy, why, busy, busy);
+		free(busy);
+		free(why);
 		return STORE_CONFLICT;
 	}
 	if (seq != expect_seq) {
@@ -1420,6 +1483,14 @@ sf_run_fail(struct store *st, const char *id, const char *from,
  * the vendor received stay as the run's receipt.
  */
 static const char *const sf_apply_sql[] = {
+    "INSERT INTO feed_run_undo SELECT ?2, m.key, m.status, m.person_rid, "
+    "m.person_version, m.term_date, m.term_reason, m.last_sent, m.vals "
+    "FROM feed_run_entries e JOIN feed_members m ON m.feed = ?1 AND m.key "
+    "= e.key WHERE e.run_id = ?2 AND e.action IN ('add', 'change', "
+    "'term', 'reinstate')",
+    "DELETE FROM feed_run_undo WHERE run_id IN (SELECT run_id FROM "
+    "deliveries WHERE feed = ?1 AND state IN ('delivered', "
+    "'acknowledged'))",
     "INSERT INTO feed_members (feed, key, status, person_rid, "
     "person_version, term_date, term_reason, first_sent, last_sent, vals) "
     "SELECT ?1, e.key, e.status, e.person_rid, e.person_version, "
@@ -1488,7 +1559,8 @@ sf_apply_body(struct store *st, struct store_feed_run *r, const char *actor)
 	if ((rc = sf_run(st, s, __func__)) != STORE_OK)
 		return rc;
 	s = sf_prepare(st,
-	               "UPDATE feed_runs SET state = 'rendered', out_dir = ?2, "
+	               "UPDATE feed_runs SET state = 'rendered', undo = 1, "
+	               "out_dir = ?2, "
 	               "file_name = ?3, file_sha256 = ?4, file_size = ?5, "
 	               "updated = ?6 WHERE id = ?1",
 	               __func__);
@@ -1523,6 +1595,127 @@ sf_run_apply(struct store *st, struct store_feed_run *r, const char *actor)
 	return rc;
 }
 
+/*
+ * A run may be discarded when the vendor cannot have it (no delivery, or
+ * a failed one), it kept what it replaced, and no later run built on it.
+ */
+static int
+sf_discard_checks(struct store *st, const struct store_feed_run *r,
+                  char **cause)
+{
+	sqlite3_stmt *s;
+	int rc;
+
+	/* The delivery mirrors its state into the run: failed is failed. */
+	s = sf_prepare(
+	    st,
+	    "SELECT 'its delivery is ' || state FROM deliveries WHERE run_id = "
+	    "?1 AND state <> 'failed' UNION ALL SELECT 'run ' || id || ' (#' "
+	    "|| seq || ', ' || state || ') came after it' FROM feed_runs WHERE "
+	    "feed = ?2 AND seq > ?3 AND (state IN " SF_UNFINISHED " OR (undo = "
+	    "1 AND state <> 'discarded')) UNION ALL SELECT 'it was rendered "
+	    "before rosterd kept what a run replaces' FROM feed_runs WHERE id "
+	    "= ?1 AND undo = 0 AND file_sha256 IS NOT NULL LIMIT 1",
+	    __func__);
+	if (s == NULL)
+		return STORE_ERR;
+	sf_text(s, 1, r->id);
+	sf_text(s, 2, r->feed);
+	sqlite3_bind_int64(s, 3, r->seq);
+	if ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		store_set_cause(cause, "run %s cannot be discarded: %s", r->id,
+		                sf_col(s, 0));
+		rc = STORE_CONFLICT;
+	} else if (rc != SQLITE_DONE)
+		rc = sf_fail(st, __func__);
+	else if (r->file_sha256 == NULL ||
+	         (strcmp(r->state, STORE_FEED_RENDERED) != 0 &&
+	          strcmp(r->state, STORE_FEED_FAILED) != 0)) {
+		store_set_cause(cause,
+		                "run %s is %s; only a rendered run can be "
+		                "discarded",
+		                r->id, r->state);
+		rc = STORE_CONFLICT;
+	} else
+		rc = STORE_OK;
+	sqlite3_finalize(s);
+	return rc;
+}
+
+/*
+ * Undo a run: members it added go, those it changed get back the rows
+ * kept in feed_run_undo, and the feed's layout is the previous run's.
+ * The rule and values hashes are cleared, so the next plan evaluates
+ * every person again rather than trusting caches the run refreshed.
+ */
+static const char *const sf_discard_sql[] = {
+    "DELETE FROM feed_members WHERE feed = ?1 AND key IN (SELECT key FROM "
+    "feed_run_entries WHERE run_id = ?2 AND action IN ('add', 'change', "
+    "'term', 'reinstate')) AND key NOT IN (SELECT key FROM feed_run_undo "
+    "WHERE run_id = ?2)",
+    "UPDATE feed_members AS m SET status = u.status, person_rid = "
+    "u.person_rid, person_version = u.person_version, term_date = "
+    "u.term_date, term_reason = u.term_reason, last_sent = u.last_sent, "
+    "vals = u.vals FROM feed_run_undo AS u WHERE u.run_id = ?2 AND m.feed "
+    "= ?1 AND m.key = u.key",
+    "DELETE FROM feed_run_undo WHERE run_id = ?2",
+    "UPDATE feed_state SET rule_hash = NULL, values_hash = NULL, "
+    "(layout_hash, layout) = (SELECT layout_hash, layout FROM feed_runs "
+    "WHERE feed = ?1 AND file_sha256 IS NOT NULL AND state <> 'discarded' "
+    "AND id <> ?2 ORDER BY seq DESC LIMIT 1), (roster, terminated) = (SELECT "
+    "roster - adds - reinstates "
+    "+ terms, terminated - terms + reinstates FROM feed_runs WHERE id = "
+    "?2) WHERE feed = ?1",
+    "UPDATE feed_runs SET state = 'discarded', reason = ?3, updated = ?4 "
+    "WHERE id = ?2",
+};
+
+static int
+sf_discard_body(struct store *st, const char *id, const char *actor,
+                const char *reason, char **cause)
+{
+	struct store_feed_run r;
+	sqlite3_stmt *s;
+	char at[32];
+	size_t i;
+	int rc;
+
+	if ((rc = sf_run_get(st, id, &r)) != STORE_OK)
+		return rc;
+	if ((rc = sf_discard_checks(st, &r, cause)) != STORE_OK)
+		goto out;
+	store_now(at, sizeof(at));
+	for (i = 0; i < sizeof(sf_discard_sql) / sizeof(sf_discard_sql[0]);
+	     i++) {
+		if ((s = sf_prepare(st, sf_discard_sql[i], __func__)) == NULL) {
+			rc = STORE_ERR;
+			goto out;
+		}
+		sf_text(s, 1, r.feed);
+		sf_text(s, 2, r.id);
+		sf_text(s, 3, reason);
+		sf_text(s, 4, at);
+		if ((rc = sf_run(st, s, __func__)) != STORE_OK)
+			goto out;
+	}
+	rc = sf_event(st, r.id, at, r.state, STORE_FEED_DISCARDED, actor,
+	              reason);
+out:
+	store_feed_run_clear(&r);
+	return rc;
+}
+
+static int
+sf_run_discard(struct store *st, const char *id, const char *actor,
+               const char *reason, char **cause)
+{
+	bool own;
+
+	if (sf_wbegin(st, &own) != STORE_OK)
+		return STORE_ERR;
+	return sf_wend(st, own, sf_discard_body(st, id, actor, reason, cause));
+}
+
 const struct store_feed_ops sqlite_feed_ops = {
     .read_begin = sf_read_begin,
     .read_end = sf_read_end,
@@ -1552,4 +1745,5 @@ const struct store_feed_ops sqlite_feed_ops = {
     .run_decide = sf_run_decide,
     .run_fail = sf_run_fail,
     .run_apply = sf_run_apply,
+    .run_discard = sf_run_discard,
 };

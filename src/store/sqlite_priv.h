@@ -31,6 +31,7 @@ extern const struct store_hris_ops sqlite_hris_ops;
 
 /* Migration 3: feed tables (store/sqlite_feed.c). */
 extern const char sqlite_feed_schema[];
+extern const char sqlite_feed_schema_v7[];
 extern const struct store_feed_ops sqlite_feed_ops;
 
 /* Migration 4: delivery tables (store/sqlite_deliver.c). */

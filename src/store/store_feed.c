@@ -231,6 +231,13 @@ store_feed_run_apply(struct store *st, struct store_feed_run *r,
 	return sfo(st)->run_apply(st, r, actor);
 }
 
+int
+store_feed_run_discard(struct store *st, const char *id, const char *actor,
+                       const char *reason, char **cause)
+{
+	return sfo(st)->run_discard(st, id, actor, reason, cause);
+}
+
 void
 store_feed_run_clear(struct store_feed_run *r)
 {

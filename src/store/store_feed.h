@@ -36,6 +36,7 @@
 #define STORE_FEED_RENDERED "rendered"
 #define STORE_FEED_REJECTED "rejected"
 #define STORE_FEED_FAILED "failed"
+#define STORE_FEED_DISCARDED "discarded"
 
 /* One live person with a key, in key order (then rid). */
 struct store_feed_person {
@@ -219,6 +220,8 @@ struct store_feed_ops {
 	                const char *error, const char *actor);
 	int (*run_apply)(struct store *, struct store_feed_run *,
 	                 const char *actor);
+	int (*run_discard)(struct store *, const char *id, const char *actor,
+	                   const char *reason, char **cause);
 };
 
 /* A read snapshot for the plan; plans stage entries meanwhile. */
@@ -333,6 +336,15 @@ int store_feed_run_fail(struct store *, const char *id, const char *from,
  */
 int store_feed_run_apply(struct store *, struct store_feed_run *,
                          const char *actor);
+/*
+ * Undo a rendered run the vendor cannot have (no delivery, or a failed
+ * one) and that no later run built on: its members go back to what they
+ * were, so the next run sends its changes again; the run becomes
+ * discarded with the reason. STORE_CONFLICT with *cause when it may not
+ * be discarded, STORE_NOTFOUND when there is no such run.
+ */
+int store_feed_run_discard(struct store *, const char *id, const char *actor,
+                           const char *reason, char **cause);
 void store_feed_run_clear(struct store_feed_run *);
 
 /* True for states in which a run still has work to do. */

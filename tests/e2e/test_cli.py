@@ -29,6 +29,7 @@ COMMANDS = [
     "feed render",
     "feed approve",
     "feed reject",
+    "feed discard",
     "feed runs",
     "feed show",
     "deliver",

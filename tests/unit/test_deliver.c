@@ -205,9 +205,10 @@ closed_port(void)
 	return port;
 }
 
-static const char *const feed_names[] = {"plain", "enc",   "asc",   "badfpr",
-                                         "down",  "crash", "busy",  "ret",
-                                         "lock",  "nodir", "other", NULL};
+/* A failed delivery blocks its feed: tests that fail one use their own. */
+static const char *const feed_names[] = {
+    "plain", "enc",  "asc",   "badfpr", "down",    "crash", "busy",
+    "ret",   "lock", "nodir", "other",  "changed", "taken", NULL};
 
 static void
 write_config(void)
@@ -250,6 +251,8 @@ write_config(void)
 	         "    pgp: {recipient_key: %s/vendor.asc}\n",
 	         fx.base, fx.base);
 	buf_addf(&b, "  busy: {destination: 'dir:%s/d/busy'}\n", fx.base);
+	buf_addf(&b, "  changed: {destination: 'dir:%s/d/changed'}\n", fx.base);
+	buf_addf(&b, "  taken: {destination: 'dir:%s/d/taken'}\n", fx.base);
 	buf_addf(&b,
 	         "  ret:\n    destination: 'dir:%s/d/ret'\n"
 	         "    returns: {dir: %s/d/retin, pattern: '*.ack*', "
@@ -542,7 +545,7 @@ test_config_loaded(void **state)
 
 	while (names[n] != NULL)
 		n++;
-	assert_int_equal(n, 10);
+	assert_int_equal(n, 12);
 	f = deliver_feed_find(fx.dc, "enc");
 	assert_non_null(f);
 	assert_true(f->has_pgp);
@@ -831,17 +834,60 @@ test_missing_destination_dir(void **state)
 	free(bytes);
 }
 
+/* A later run waits while an earlier one failed; a discarded one not. */
+static void
+test_failed_blocks_later_runs(void **state)
+{
+	const char *discard = "UPDATE feed_runs SET state = 'discarded' WHERE "
+	                      "feed = 'nodir' AND state = 'failed'";
+	char *a, *b, *cause;
+	sqlite3 *db;
+	size_t len;
+	char *bytes = sample(5, &len);
+
+	db = side_db(); /* earlier tests' failures */
+	assert_int_equal(sqlite3_exec(db, discard, NULL, NULL, NULL),
+	                 SQLITE_OK);
+	sqlite3_close(db);
+	a = make_run("nodir", bytes, len);
+	b = make_run("nodir", bytes, len);
+	assert_int_equal(deliver(a, NULL, &cause), -1);
+	free(cause);
+	assert_int_equal(deliver(b, NULL, &cause), 1);
+	assert_non_null(strstr(cause, "came before run"));
+	assert_non_null(strstr(cause, a));
+	assert_non_null(strstr(cause, "feed discard"));
+	free(cause);
+	assert_int_equal(
+	    sql_int("SELECT count(*) FROM deliveries WHERE run_id = ?1", b), 0);
+	db = side_db();
+	assert_int_equal(sqlite3_exec(db, discard, NULL, NULL, NULL),
+	                 SQLITE_OK);
+	sqlite3_close(db);
+	assert_int_equal(deliver_retry(fx.st, a, &cause), -1);
+	assert_non_null(strstr(cause, "is discarded"));
+	free(cause);
+	/* b goes ahead now (and fails on its own: the directory is missing). */
+	assert_int_equal(deliver(b, NULL, &cause), -1);
+	assert_null(strstr(cause, "came before run"));
+	assert_non_null(strstr(cause, "d/missing"));
+	free(cause);
+	free(a);
+	free(b);
+	free(bytes);
+}
+
 static void
 test_collision_not_overwritten(void **state)
 {
-	char *d = dest("d/plain"), *run_id, *cause, *target, *got;
+	char *d = dest("d/taken"), *run_id, *cause, *target, *got;
 	struct store_delivery dl;
 	size_t len;
 	char *bytes = sample(20, &len);
 
-	run_id = make_run("plain", bytes, len);
+	run_id = make_run("taken", bytes, len);
 	/* Someone else's file already has the name. */
-	target = xasprintf("%s/acme_plain_%03lld.csv", d,
+	target = xasprintf("%s/acme_taken_%03lld.csv", d,
 	                   (long long)sql_int("SELECT seq FROM feed_runs WHERE "
 	                                      "id = ?1",
 	                                      run_id));
@@ -871,7 +917,7 @@ test_rendered_file_changed(void **state)
 	size_t len;
 	char *bytes = sample(5, &len);
 
-	run_id = make_run("busy", bytes, len);
+	run_id = make_run("changed", bytes, len);
 	bytes[10] ^= 1; /* the file changes after it was rendered */
 	{
 		char *name = sql_text("SELECT file_name FROM feed_runs WHERE "
@@ -1331,6 +1377,7 @@ main(void)
 	    cmocka_unit_test(test_one_active_per_feed),
 	    cmocka_unit_test(test_feed_lock),
 	    cmocka_unit_test(test_pending),
+	    cmocka_unit_test(test_failed_blocks_later_runs),
 	    cmocka_unit_test(test_returns),
 	    cmocka_unit_test(test_returns_pgp),
 	};

@@ -180,8 +180,8 @@ test_open_file_mode_and_schema(void **state)
 	assert_int_equal(stat(wal, &sb), 0);
 	assert_int_equal(sb.st_mode & 0777, 0600);
 	/* 1 core, 2 HRIS import, 3 feeds, 4 delivery, 5 scheduler, 6 indexes */
-	assert_int_equal(peek_int(fx, "PRAGMA user_version", 0), 6);
-	assert_int_equal(store_migrate(fx->st, NULL), 6);
+	assert_int_equal(peek_int(fx, "PRAGMA user_version", 0), 7);
+	assert_int_equal(store_migrate(fx->st, NULL), 7);
 	assert_false(store_in_tx(fx->st));
 }
 
