@@ -517,7 +517,11 @@ struct auth_cached {
 	uint8_t hash[AUTH_HASH_LEN];
 	struct store_token tok;
 	double rps, burst;
+	double touched; /* now_mono() of the last last_used write, or 0 */
 };
+
+/* last_used is kept to the minute: one write per token and minute at most. */
+#define AUTH_TOUCH_S 60.0
 
 static void
 auth_cache_purge(struct server *srv)
@@ -586,8 +590,21 @@ auth_lookup(struct server *srv, const uint8_t *hash)
 	a->used = true;
 	memcpy(a->hash, hash, AUTH_HASH_LEN);
 	a->tok = tok;
+	a->touched = 0;
 	auth_rate(srv, tok.tenant_id, &a->rps, &a->burst);
 	return a;
+}
+
+/* Record the token's use; a busy store is tried again by a later request. */
+static void
+auth_touch(struct server *srv, struct auth_cached *a)
+{
+	double now = now_mono();
+
+	if (a->touched != 0 && now - a->touched < AUTH_TOUCH_S)
+		return;
+	if (store_token_touch(srv->st, a->tok.id) == STORE_OK)
+		a->touched = now;
 }
 
 static int
@@ -635,6 +652,7 @@ req_authenticate(struct req *r)
 		return -1;
 	}
 	token_copy(&r->tok, &a->tok);
+	auth_touch(r->srv, a); /* also when the scope refuses it */
 	if (!auth_scope_has(r->tok.scopes, "scim")) {
 		req_set_header(
 		    r, "WWW-Authenticate",

@@ -172,6 +172,7 @@ enum sq_st {
 	ST_TOKEN_FIND,
 	ST_TOKEN_LIST,
 	ST_TOKEN_REVOKE,
+	ST_TOKEN_TOUCH,
 	ST_RES_GET,
 	ST_RES_INSERT,
 	ST_RES_CURRENT,
@@ -191,6 +192,9 @@ enum sq_st {
 	ST_DATA_VERSION,
 	ST__COUNT
 };
+
+/* How long a write waits for another connection's write lock. */
+#define SQ_BUSY_MS 5000
 
 #define SQ_TENANT_COLS "id, name, rate_rps, rate_burst, created"
 #define SQ_TOKEN_COLS                                                          \
@@ -228,6 +232,8 @@ static const char *const sq_sql[ST__COUNT] = {
                       "ORDER BY t.tenant_id, t.created, t.id",
     [ST_TOKEN_REVOKE] = "UPDATE tokens SET revoked_at = "
                         "coalesce(revoked_at, ?2) WHERE id = ?1",
+    [ST_TOKEN_TOUCH] = "UPDATE tokens SET last_used = ?2 WHERE id = ?1 AND "
+                       "(last_used IS NULL OR last_used < ?2)",
     [ST_RES_GET] = "SELECT " SQ_RES_COLS " FROM resources r "
                    "WHERE r.tenant_id = ?1 AND r.id = ?2 AND r.type = ?3 "
                    "AND r.deleted_at IS NULL",
@@ -602,8 +608,8 @@ sq_configure(struct sq *s, const char *path, char **cause)
 	char mode[16];
 
 	sqlite3_extended_result_codes(s->db, 1);
-	if (sq_exec(s, "PRAGMA busy_timeout = 5000", cause) == -1 ||
-	    sq_pragma_text(s, "PRAGMA journal_mode = WAL", mode, sizeof(mode),
+	sqlite3_busy_timeout(s->db, SQ_BUSY_MS);
+	if (sq_pragma_text(s, "PRAGMA journal_mode = WAL", mode, sizeof(mode),
 	                   cause) == -1 ||
 	    sq_exec(s,
 	            "PRAGMA synchronous = FULL;"
@@ -972,6 +978,35 @@ sq_token_revoke(struct store *base, const char *id)
 	if (rc == STORE_OK && sqlite3_changes(s->db) == 0)
 		rc = STORE_NOTFOUND;
 	return sq_wend(s, own, rc, __func__);
+}
+
+/*
+ * The HTTP server touches a token on its event loop, where waiting for
+ * another process's write lock would stall every request: the lock is
+ * tried once, and a busy store (or an open transaction) skips the touch.
+ */
+static int
+sq_token_touch(struct store *base, const char *id)
+{
+	struct sq *s = sq_of(base);
+	sqlite3_stmt *st = s->st[ST_TOKEN_TOUCH];
+	char now[32];
+	int rc;
+
+	if (!sqlite3_get_autocommit(s->db))
+		return STORE_CONFLICT;
+	store_now(now, sizeof(now));
+	sq_bind_text(st, 1, id);
+	sq_bind_text(st, 2, now);
+	sqlite3_busy_timeout(s->db, 0);
+	rc = sqlite3_step(st);
+	sqlite3_busy_timeout(s->db, SQ_BUSY_MS);
+	sq_done(st);
+	if (rc == SQLITE_DONE)
+		return STORE_OK;
+	if ((rc & 0xff) == SQLITE_BUSY || (rc & 0xff) == SQLITE_LOCKED)
+		return STORE_CONFLICT;
+	return sq_fail(s, __func__);
 }
 
 /* Resources. */
@@ -1854,6 +1889,7 @@ const struct store_ops store_sqlite_ops = {
     .token_find = sq_token_find,
     .token_list = sq_token_list,
     .token_revoke = sq_token_revoke,
+    .token_touch = sq_token_touch,
     .res_get = sq_res_get,
     .res_insert = sq_res_insert,
     .res_update = sq_res_update,

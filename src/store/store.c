@@ -277,6 +277,14 @@ store_token_revoke(struct store *st, const char *id)
 	return st->ops->token_revoke(st, id);
 }
 
+int
+store_token_touch(struct store *st, const char *id)
+{
+	if (id == NULL)
+		return STORE_NOTFOUND;
+	return st->ops->token_touch(st, id);
+}
+
 void
 store_token_clear(struct store_token *t)
 {

@@ -144,6 +144,12 @@ int store_token_find(struct store *, const uint8_t hash[STORE_TOKEN_HASH_LEN],
 int store_token_list(struct store *, int64_t tenant_id /* 0: all */,
                      int (*cb)(const struct store_token *, void *), void *arg);
 int store_token_revoke(struct store *, const char *id);
+/*
+ * Record that the token was used now (last_used). Never waits for a
+ * writer: STORE_CONFLICT when the store is busy or a transaction is open,
+ * and the caller tries again later.
+ */
+int store_token_touch(struct store *, const char *id);
 void store_token_clear(struct store_token *);
 
 /* Resources. get: STORE_OK or STORE_NOTFOUND (deleted rows are not found). */

@@ -70,6 +70,7 @@ struct store_ops {
 	                  int (*cb)(const struct store_token *, void *),
 	                  void *arg);
 	int (*token_revoke)(struct store *, const char *id);
+	int (*token_touch)(struct store *, const char *id);
 
 	int (*res_get)(struct store *, int64_t tenant_id, enum store_rtype,
 	               const char *id, struct store_res *);

@@ -3,11 +3,12 @@
 revocation and the per-token rate limit (RFC 6585 429 + Retry-After, the
 IETF RateLimit header fields)."""
 
+import json
 import re
 import time
 import unittest
 
-from harness import (URN_USER, ScimTestCase, qs, tag, token_create,
+from harness import (URN_USER, ScimTestCase, cli, qs, tag, token_create,
                      token_revoke)
 
 RATE, BURST = 5, 5
@@ -66,6 +67,29 @@ class AuthTest(ScimTestCase):
         secret, _ = token_create(self.db, "acme", "scim")
         self.assertEqual(self.request("GET", "/Users", token=secret).status,
                          200)
+
+    def last_used(self, tid):
+        out = cli(self.db, "token", "list", "--json").stdout
+        return {t["id"]: t["last_used"] for t in json.loads(out)}[tid]
+
+    def test_last_used_recorded(self):
+        secret, tid = token_create(self.db, "acme", "scim")
+        self.assertIsNone(self.last_used(tid))
+        before = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(time.time() - 1))
+        self.assertEqual(self.request("GET", "/Users", token=secret).status,
+                         200)
+        used = self.last_used(tid)
+        self.assertIsNotNone(used, "a request did not record last_used")
+        self.assertRegex(used, r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
+        self.assertGreaterEqual(used[:19], before)
+        # Within the minute a second request does not write again.
+        self.assertEqual(self.request("GET", "/Users", token=secret).status,
+                         200)
+        self.assertEqual(self.last_used(tid), used)
+        # A refused (wrong scope) request still shows the token was used.
+        admin_only, aid = token_create(self.db, "acme", "admin")
+        self.request("GET", "/Users", token=admin_only)
+        self.assertIsNotNone(self.last_used(aid))
 
     def test_revoked_token(self):
         secret, tid = token_create(self.db, "acme", "scim")

@@ -467,6 +467,45 @@ token_count(const struct store_token *t, void *arg)
 	return 0;
 }
 
+/* A touch never waits for another connection's write lock. */
+static void
+test_token_touch(void **state)
+{
+	struct fx *fx = *state;
+	uint8_t h[STORE_TOKEN_HASH_LEN];
+	struct store_token t;
+	struct timespec a, b;
+	char *id = NULL;
+	sqlite3 *db;
+
+	memset(h, 0x44, sizeof(h));
+	assert_int_equal(
+	    store_token_create(fx->st, fx->tenant, "okta", "scim", h, &id),
+	    STORE_OK);
+	assert_int_equal(store_token_touch(fx->st, id), STORE_OK);
+	assert_int_equal(store_token_find(fx->st, h, &t), STORE_OK);
+	assert_non_null(t.last_used);
+	assert_int_equal(strlen(t.last_used), 24);
+	store_token_clear(&t);
+
+	assert_int_equal(sqlite3_open(fx->path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL),
+	                 SQLITE_OK);
+	clock_gettime(CLOCK_MONOTONIC, &a);
+	assert_int_equal(store_token_touch(fx->st, id), STORE_CONFLICT);
+	clock_gettime(CLOCK_MONOTONIC, &b);
+	assert_true(b.tv_sec - a.tv_sec < 1); /* not the 5 s busy timeout */
+	sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+	sqlite3_close(db);
+
+	assert_int_equal(store_begin(fx->st), STORE_OK);
+	assert_int_equal(store_token_touch(fx->st, id), STORE_CONFLICT);
+	assert_int_equal(store_rollback(fx->st), STORE_OK);
+	assert_int_equal(store_token_touch(fx->st, id), STORE_OK);
+	assert_int_equal(store_token_touch(fx->st, NULL), STORE_NOTFOUND);
+	free(id);
+}
+
 static void
 test_tokens(void **state)
 {
@@ -1735,6 +1774,7 @@ main(void)
 	    cmocka_unit_test(test_now_and_uuid),
 	    cmocka_unit_test_setup_teardown(test_tenants, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_tokens, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_token_touch, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_res_crud, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_username_unique, setup,
 	                                    teardown),
