@@ -876,10 +876,14 @@ out:
 	return rc;
 }
 
+/* feed reject and feed discard: RUN --reason TEXT [--by NAME]. */
 static int
-cmd_feed_reject_exec(int argc, char **argv)
+run_verdict_exec(const struct cmd_entry *e,
+                 int (*fn)(struct store *, const char *, const char *,
+                           const char *, struct store_feed_run *, char **),
+                 int argc, char **argv)
 {
-	struct fa a = {.e = &cmd_feed_reject_entry};
+	struct fa a = {.e = e};
 	struct store_feed_run run;
 	char *cause = NULL;
 	int rc;
@@ -894,13 +898,16 @@ cmd_feed_reject_exec(int argc, char **argv)
 	rc = 1;
 	if (fa_config(&a, false) != 0 || fa_open(&a) != 0)
 		goto out;
-	if (feed_reject(a.st, a.arg, a.by, a.reason, &run, &cause) == -1) {
+	if (fn(a.st, a.arg, a.by, a.reason, &run, &cause) == -1) {
 		cmd_error("%s: %s", a.e->name, cause);
 		free(cause);
 		goto out;
 	}
-	printf("run %s (%s #%lld): rejected by %s: %s\n", run.id, run.feed,
-	       (long long)run.seq, run.decided_by, run.reason);
+	printf("run %s (%s #%lld): %s by %s: %s\n", run.id, run.feed,
+	       (long long)run.seq, run.state, a.by, run.reason);
+	if (strcmp(run.state, STORE_FEED_DISCARDED) == 0)
+		printf("the next run of %s sends its changes again\n",
+		       run.feed);
 	rc = 0;
 out:
 	store_feed_run_clear(&run);
@@ -909,37 +916,17 @@ out:
 }
 
 static int
+cmd_feed_reject_exec(int argc, char **argv)
+{
+	return run_verdict_exec(&cmd_feed_reject_entry, feed_reject, argc,
+	                        argv);
+}
+
+static int
 cmd_feed_discard_exec(int argc, char **argv)
 {
-	struct fa a = {.e = &cmd_feed_discard_entry};
-	struct store_feed_run run;
-	char *cause = NULL;
-	int rc;
-
-	if ((rc = fa_parse(&a, "cdbr", argc, argv)) != 0)
-		return rc;
-	if (a.reason == NULL || *a.reason == '\0') {
-		cmd_error("%s: --reason is required", a.e->name);
-		return cmd_usage(a.e);
-	}
-	memset(&run, 0, sizeof(run));
-	rc = 1;
-	if (fa_config(&a, false) != 0 || fa_open(&a) != 0)
-		goto out;
-	if (feed_discard(a.st, a.arg, a.by, a.reason, &run, &cause) == -1) {
-		cmd_error("%s: %s", a.e->name, cause);
-		free(cause);
-		goto out;
-	}
-	printf("run %s (%s #%lld): discarded by %s: %s\n"
-	       "the next run of %s sends its changes again\n",
-	       run.id, run.feed, (long long)run.seq, a.by, run.reason,
-	       run.feed);
-	rc = 0;
-out:
-	store_feed_run_clear(&run);
-	fa_free(&a);
-	return rc;
+	return run_verdict_exec(&cmd_feed_discard_entry, feed_discard, argc,
+	                        argv);
 }
 
 struct runs_out {
