@@ -1,4 +1,4 @@
--- rosterd SQLite schema: the core tables as migrations 1 and 6 leave them
+-- rosterd SQLite schema: the core tables as migrations 1, 6 and 8 leave them
 -- (owned by src/store/sqlite.c)
 CREATE TABLE tenants (
   id INTEGER PRIMARY KEY,
@@ -80,3 +80,15 @@ CREATE TABLE history (
   members_delta TEXT                   -- Groups: {"added":[ids],"removed":[ids]} or NULL
 );
 CREATE INDEX history_resource ON history(tenant_id, rid, seq);
+-- The document after each change (migration 8): rows keep only `before`;
+-- `after` is the next row's `before`, or the resource's document for the
+-- latest row (rows written before migration 8 keep their own).
+CREATE VIEW history_full AS
+  SELECT h.seq, h.tenant_id, h.type, h.rid, h.resource_id, h.op, h.at,
+    h.token_id, h.source, h.version, h.before,
+    CASE WHEN h.op = 'delete' THEN NULL
+      ELSE coalesce(h.after, (SELECT n.before FROM history n
+        WHERE n.tenant_id = h.tenant_id AND n.rid = h.rid AND n.seq > h.seq
+        ORDER BY n.seq LIMIT 1), r.doc) END AS after,
+    h.members_delta
+  FROM history h JOIN resources r ON r.rid = h.rid;

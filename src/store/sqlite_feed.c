@@ -718,7 +718,8 @@ sf_eval_open(struct store *st, int64_t tenant_id, const struct scim_filter *f,
 	                        __func__);
 	ev->deact = sf_prepare(
 	    st,
-	    "SELECT substr(at, 1, 10) FROM history WHERE tenant_id = ?1 AND "
+	    "SELECT substr(at, 1, 10) FROM history_full WHERE tenant_id = ?1 "
+	    "AND "
 	    "rid = ?2 AND op = 'update' AND json_extract(after, '$.active') = "
 	    "0 AND coalesce(json_extract(before, '$.active'), 1) = 1 "
 	    "ORDER BY seq DESC LIMIT 1",
