@@ -28,6 +28,7 @@ struct dctx {
 	struct store_delivery d;
 	char *cause;
 	int64_t retry_in_ms;
+	bool blocked; /* an earlier run of the feed failed */
 };
 
 enum { STEP_NEXT = 0, STEP_DONE = 1, STEP_FAIL = -1, STEP_RETRY = 2 };
@@ -123,7 +124,8 @@ dl_start(struct dctx *x)
 			x->cause = xasprintf("run %s: recording the delivery "
 			                     "failed",
 			                     x->run.id);
-		return rc == STORE_CONFLICT ? 1 : -1;
+		x->blocked = rc == STORE_BLOCKED;
+		return rc == STORE_CONFLICT || rc == STORE_BLOCKED ? 1 : -1;
 	}
 	if (store_deliver_get(x->st, x->run.id, &x->d) != STORE_OK) {
 		x->cause =
@@ -559,8 +561,9 @@ deliver_run(struct store *st, const struct deliver_config *dc,
 	store_feed_run_clear(&x.run);
 	if ((rc = dl_load(&x, dc, run_id)) == 0)
 		rc = dl_steps(&x);
-	else if (rc == 1)
-		x.retry_in_ms = x.f->retry_base_ms;
+	else if (rc == 1) /* a person must act first: look again rarely */
+		x.retry_in_ms =
+		    x.blocked ? x.f->retry_cap_ms : x.f->retry_base_ms;
 out:
 	deliver_unlock(lock);
 	*retry_in_ms = x.retry_in_ms;

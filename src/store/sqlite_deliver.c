@@ -346,7 +346,7 @@ dl_create_checks(sqlite3 *db, struct store_delivery *d, char **cause)
 		    "discard %s --reason TEXT` first",
 		    busy, d->feed, d->run_id, busy, busy);
 		free(busy);
-		rc = STORE_CONFLICT;
+		rc = STORE_BLOCKED;
 	}
 	if (rc == STORE_OK && (busy = dl_active(db, d->feed, NULL)) != NULL) {
 		store_set_cause(cause,

@@ -39,6 +39,7 @@ enum store_rc {
 	STORE_NOTFOUND = 1,
 	STORE_CONFLICT = 2,
 	STORE_INVALID = 3,
+	STORE_BLOCKED = 4, /* waits for a person (an earlier run failed) */
 };
 
 enum store_rtype { STORE_USER = 1, STORE_GROUP = 2 };

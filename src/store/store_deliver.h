@@ -109,7 +109,9 @@ struct store_deliver_ops {
 	 * Insert d (run_id, feed, seq, destination, plain_path,
 	 * remote_name) in state rendered. The run must be rendered:
 	 * STORE_INVALID with *cause otherwise. STORE_CONFLICT with *cause
-	 * when the run already has a delivery or the feed has an active one.
+	 * when the run already has a delivery or the feed has an active one;
+	 * STORE_BLOCKED with *cause when an earlier run of the feed failed
+	 * and was neither delivered on retry nor discarded.
 	 */
 	int (*create)(struct store *, struct store_delivery *, char **cause);
 	int (*get)(struct store *, const char *run_id, struct store_delivery *);

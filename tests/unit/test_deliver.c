@@ -841,6 +841,7 @@ test_failed_blocks_later_runs(void **state)
 	const char *discard = "UPDATE feed_runs SET state = 'discarded' WHERE "
 	                      "feed = 'nodir' AND state = 'failed'";
 	char *a, *b, *cause;
+	int64_t wait;
 	sqlite3 *db;
 	size_t len;
 	char *bytes = sample(5, &len);
@@ -853,7 +854,8 @@ test_failed_blocks_later_runs(void **state)
 	b = make_run("nodir", bytes, len);
 	assert_int_equal(deliver(a, NULL, &cause), -1);
 	free(cause);
-	assert_int_equal(deliver(b, NULL, &cause), 1);
+	assert_int_equal(deliver(b, &wait, &cause), 1);
+	assert_int_equal(wait, DELIVER_RETRY_CAP_MS_DEFAULT); /* not 1 s */
 	assert_non_null(strstr(cause, "came before run"));
 	assert_non_null(strstr(cause, a));
 	assert_non_null(strstr(cause, "feed discard"));
