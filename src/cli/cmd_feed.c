@@ -675,6 +675,11 @@ cmd_feed_plan_exec(int argc, char **argv)
 	if (fs.active_run != NULL && !po.json)
 		printf("\nnote: run %s is %s; render waits for it\n",
 		       fs.active_run, fs.active_state);
+	if (fs.failed_run != NULL && !po.json)
+		printf("\nnote: the delivery of run %s failed; render waits "
+		       "until it is retried (rosterd deliver %s --retry) or "
+		       "discarded (rosterd feed discard %s --reason TEXT)\n",
+		       fs.failed_run, fs.failed_run, fs.failed_run);
 	rc = 0;
 out:
 	for (i = 0; i < 5; i++)

@@ -670,6 +670,11 @@ render_prepare(struct store *st, const struct feed_profile *p,
 		                   p->name, fs->active_run, fs->active_state);
 		return -1;
 	}
+	if (fs->failed_run != NULL) {
+		*cause = store_feed_failed_cause(p->name, fs->failed_run,
+		                                 fs->failed_error);
+		return -1;
+	}
 	return 0;
 }
 

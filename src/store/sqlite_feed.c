@@ -892,6 +892,35 @@ sf_stage_add(struct store_feed_stage *sg, const struct store_feed_entry *e)
 	return STORE_OK;
 }
 
+/*
+ * The feed's rendered run whose delivery failed (its id, and why in
+ * *why), or NULL. A run planned after it would count that run's changes
+ * as sent, and the vendor never got them.
+ */
+static char *
+sf_failed_delivery(struct store *st, const char *feed, char **why)
+{
+	sqlite3_stmt *s;
+	char *id = NULL;
+
+	s = sf_prepare(st,
+	               "SELECT r.id, coalesce(d.last_error, 'no reason "
+	               "recorded') FROM feed_runs r JOIN deliveries d ON "
+	               "d.run_id = r.id WHERE r.feed = ?1 AND r.state <> "
+	               "'discarded' AND d.state = 'failed' ORDER BY r.seq "
+	               "LIMIT 1",
+	               __func__);
+	if (s == NULL)
+		return NULL;
+	sf_text(s, 1, feed);
+	if (sqlite3_step(s) == SQLITE_ROW) {
+		id = sf_dup(s, 0);
+		*why = sf_dup(s, 1);
+	}
+	sqlite3_finalize(s);
+	return id;
+}
+
 static int
 sf_state_get(struct store *st, const char *feed, struct store_feed_state *fs)
 {
@@ -928,6 +957,9 @@ sf_state_get(struct store *st, const char *feed, struct store_feed_state *fs)
 	} else
 		rc = sf_fail(st, __func__);
 	sqlite3_finalize(s);
+	if (rc == STORE_OK)
+		fs->failed_run =
+		    sf_failed_delivery(st, feed, &fs->failed_error);
 	return rc;
 }
 
@@ -1215,35 +1247,6 @@ sf_unfinished(struct store *st, const char *feed)
 	return out;
 }
 
-/*
- * The feed's rendered run whose delivery failed (its id, and why in
- * *why), or NULL. A run planned after it would count that run's changes
- * as sent, and the vendor never got them.
- */
-static char *
-sf_failed_delivery(struct store *st, const char *feed, char **why)
-{
-	sqlite3_stmt *s;
-	char *id = NULL;
-
-	s = sf_prepare(st,
-	               "SELECT r.id, coalesce(d.last_error, 'no reason "
-	               "recorded') FROM feed_runs r JOIN deliveries d ON "
-	               "d.run_id = r.id WHERE r.feed = ?1 AND r.state <> "
-	               "'discarded' AND d.state = 'failed' ORDER BY r.seq "
-	               "LIMIT 1",
-	               __func__);
-	if (s == NULL)
-		return NULL;
-	sf_text(s, 1, feed);
-	if (sqlite3_step(s) == SQLITE_ROW) {
-		id = sf_dup(s, 0);
-		*why = sf_dup(s, 1);
-	}
-	sqlite3_finalize(s);
-	return id;
-}
-
 static int
 sf_create_checks(struct store *st, struct store_feed_run *r, int64_t expect_seq,
                  char **cause)
@@ -1265,12 +1268,8 @@ sf_create_checks(struct store *st, struct store_feed_run *r, int64_t expect_seq,
 		return STORE_CONFLICT;
 	}
 	if ((busy = sf_failed_delivery(st, r->feed, &why)) != NULL) {
-		store_set_cause(cause,
-		                "feed %s: the delivery of run %s failed (%s); "
-		                "retry it with `rosterd deliver %s --retry` or "
-		                "discard it with `rosterd feed discard %s "
-		                "--reason TEXT` before the next run",
-		                r->feed, busy, why, busy, busy);
+		if (cause != NULL && *cause == NULL)
+			*cause = store_feed_failed_cause(r->feed, busy, why);
 		free(busy);
 		free(why);
 		return STORE_CONFLICT;

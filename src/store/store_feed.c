@@ -6,6 +6,7 @@
 
 #include "store/store_backend.h"
 #include "store/store_feed.h"
+#include "util/xmalloc.h"
 
 static const struct store_feed_ops *
 sfo(struct store *st)
@@ -178,7 +179,19 @@ store_feed_state_clear(struct store_feed_state *fs)
 	free(fs->layout);
 	free(fs->active_run);
 	free(fs->active_state);
+	free(fs->failed_run);
+	free(fs->failed_error);
 	memset(fs, 0, sizeof(*fs));
+}
+
+char *
+store_feed_failed_cause(const char *feed, const char *run, const char *why)
+{
+	return xasprintf("feed %s: the delivery of run %s failed (%s); retry "
+	                 "it with `rosterd deliver %s --retry` or discard it "
+	                 "with `rosterd feed discard %s --reason TEXT` before "
+	                 "the next run",
+	                 feed, run, why, run, run);
 }
 
 int

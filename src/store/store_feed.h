@@ -112,6 +112,8 @@ struct store_feed_state {
 	int64_t terminated; /* terminated members */
 	char *active_run;   /* id of the unfinished run, or NULL */
 	char *active_state; /* its state */
+	char *failed_run;   /* a run whose delivery failed: it holds the next */
+	char *failed_error; /* why it failed */
 };
 
 struct store_feed_run {
@@ -346,6 +348,13 @@ int store_feed_run_apply(struct store *, struct store_feed_run *,
 int store_feed_run_discard(struct store *, const char *id, const char *actor,
                            const char *reason, char **cause);
 void store_feed_run_clear(struct store_feed_run *);
+
+/*
+ * Why feed cannot have a new run while run's delivery failed (why): the
+ * message names both ways out. The caller frees it.
+ */
+char *store_feed_failed_cause(const char *feed, const char *run,
+                              const char *why);
 
 /* True for states in which a run still has work to do. */
 bool store_feed_state_unfinished(const char *state);

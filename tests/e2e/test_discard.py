@@ -137,6 +137,9 @@ class DiscardTest(unittest.TestCase):
 
         # A change meanwhile; the next run must wait.
         self.import_people([("E1", "Ames"), ("E2", "Brown"), ("E3", "Cole")])
+        plan = self.rosterd("feed", "plan", "vendor").stdout
+        self.assertIn("note: the delivery of run %s failed; render waits"
+                      % r1, plan)
         p = self.render(check=1)
         self.assertIn("the delivery of run %s failed" % r1, p.stderr)
         self.assertIn("rosterd deliver %s --retry" % r1, p.stderr)
