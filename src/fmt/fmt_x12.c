@@ -478,7 +478,8 @@ fmt_x12_loop2000(struct fmt_writer *w, struct fmt_x12_writer *x,
 		fmt_x12_val(w, x, r, X_REPORTING);
 		fmt_x12_end(w, x);
 	}
-	fmt_x12_dtp(w, x, "336", r->v[X_HIRE]);
+	if (r->subscriber) /* employment begin: the employee's, not kin's */
+		fmt_x12_dtp(w, x, "336", r->v[X_HIRE]);
 	fmt_x12_dtp(w, x, "356", r->v[X_ELIG_START]);
 	fmt_x12_dtp(w, x, "357", r->term);
 }

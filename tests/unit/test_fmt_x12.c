@@ -491,6 +491,29 @@ test_golden_full(void **state)
 	free(out.data);
 }
 
+/* DTP*336 (employment begin) belongs to the subscriber, even when the
+ * profile's hire-date source also fills a dependent's record. */
+static void
+test_dependent_no_employment_date(void **state)
+{
+	struct fmt_opts o = x12_opts(true);
+	struct member family[2];
+	const char *dep;
+	struct out out;
+
+	family[0] = roster[0];
+	family[1] = roster[1];
+	family[1].v[C_HIRE] = "20200115";
+	render(&o, family, NELEM(family), &out);
+	assert_int_equal(check_interchange(out.data, out.len), 2);
+	dep = strstr(out.data, "~\nINS*N*");
+	assert_non_null(dep);
+	assert_non_null(strstr(out.data, "~\nDTP*336*D8*20200115~\n"));
+	assert_true(strstr(out.data, "DTP*336") < dep);
+	assert_null(strstr(dep, "DTP*336"));
+	free(out.data);
+}
+
 static void
 test_golden_change(void **state)
 {
@@ -819,6 +842,7 @@ main(void)
 	    cmocka_unit_test(test_maintenance_codes),
 	    cmocka_unit_test(test_golden_full),
 	    cmocka_unit_test(test_golden_change),
+	    cmocka_unit_test(test_dependent_no_employment_date),
 	    cmocka_unit_test(test_golden_custom_separators),
 	    cmocka_unit_test(test_isa_fixed_width),
 	    cmocka_unit_test(test_defaults),
