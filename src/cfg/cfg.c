@@ -283,6 +283,15 @@ cfg_load(const char *path, char **cause)
 		cfg_free(c);
 		return NULL;
 	}
+	/* Anchors, aliases and << merge keys: feeds often share columns. */
+	if (fy_document_resolve(c->doc) != 0) {
+		*cause =
+		    xasprintf("%s: an alias names no anchor, or a << merge "
+		              "key is not a mapping",
+		              path);
+		cfg_free(c);
+		return NULL;
+	}
 	root = fy_document_root(c->doc);
 	if (root == NULL)
 		return c; /* empty file: defaults */
@@ -292,6 +301,8 @@ cfg_load(const char *path, char **cause)
 	}
 	while ((p = fy_node_mapping_iterate(root, &iter)) != NULL) {
 		k = fy_node_get_scalar0(fy_node_pair_key(p));
+		if (k != NULL && strncmp(k, "x-", 2) == 0)
+			continue; /* extension keys: a home for anchors */
 		for (s = cfg_sections; *s != NULL; s++)
 			if (k != NULL && strcmp(*s, k) == 0)
 				break;
@@ -299,7 +310,7 @@ cfg_load(const char *path, char **cause)
 			cfg_error(
 			    c, fy_node_pair_key(p), k ? k : "?",
 			    "unknown section (known: server, mappings, feeds, "
-			    "delivery)");
+			    "delivery, or x-NAME for anchors)");
 	}
 	if ((srv = cfg_section(c, "server")) != NULL)
 		cfg_server(c, srv);

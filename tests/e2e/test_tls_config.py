@@ -150,5 +150,72 @@ class ConfigTest(ServeCase):
         self.assertIn("2 errors", r.stderr)
 
 
+ANCHORED = """\
+x-columns: &cols
+  - {name: member_id, header: Member ID, source: externalId}
+  - {name: last_name, header: Last Name, source: %s}
+x-spring: &spring
+  vendor: Spring Health
+  eligibility: 'active eq true'
+  mode: full
+  format: csv
+  columns: *cols
+feeds:
+  acme-spring:
+    <<: *spring
+    tenant: acme
+    file_name: 'acme_spring_{seq:3}.csv'
+  beta-spring:
+    <<: *spring
+    tenant: acme
+    mode: change
+    file_name: 'beta_spring_{seq:3}.csv'
+"""
+
+
+class AnchorTest(unittest.TestCase):
+    """YAML anchors, aliases and << merge keys in the configuration."""
+
+    def setUp(self):
+        self.dir = tempfile.mkdtemp(prefix="rosterd-anchor-")
+        self.addCleanup(shutil.rmtree, self.dir, True)
+        self.db = os.path.join(self.dir, "t.db")
+        harness.tenant_create(self.db, "acme")
+
+    def rosterd(self, text, *args):
+        cfg = os.path.join(self.dir, "rosterd.yaml")
+        with open(cfg, "w") as f:
+            f.write(text)
+        return subprocess.run([harness.BIN, *args, "--config", cfg],
+                              capture_output=True, text=True, timeout=30)
+
+    def test_merge_keys_and_aliases(self):
+        text = ANCHORED % "name.familyName"
+        r = self.rosterd(text, "config", "check")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertTrue(r.stdout.endswith(": ok\n"), r.stdout)
+        r = self.rosterd(text, "feed", "plan", "beta-spring", "--json",
+                         "--db", self.db)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(json.loads(r.stdout)["mode"], "change")
+
+    def test_error_in_shared_block_names_its_line(self):
+        r = self.rosterd(ANCHORED % "name.nope", "config", "check")
+        self.assertEqual(r.returncode, 1)
+        for feed in ("acme-spring", "beta-spring"):
+            self.assertIn(":3:50: feeds.%s.columns[1].source: invalid path"
+                          % feed, r.stderr)
+
+    def test_unknown_alias_is_refused(self):
+        r = self.rosterd("feeds:\n  a:\n    <<: *nope\n", "config",
+                         "check")
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("an alias names no anchor, or a << merge key is not "
+                      "a mapping", r.stderr)
+        r = self.rosterd("y-x: 1\n", "config", "check")
+        self.assertIn("y-x: unknown section (known: server, mappings, "
+                      "feeds, delivery, or x-NAME for anchors)", r.stderr)
+
+
 if __name__ == "__main__":
     unittest.main()
