@@ -647,8 +647,18 @@ sq_close(struct store *base)
 		free(s->cache[i].sql);
 	}
 	if (s->db != NULL) {
-		/* Recommended at close: refreshes planner statistics. */
-		sqlite3_exec(s->db, "PRAGMA optimize", NULL, NULL, NULL);
+		/*
+		 * Recommended at close: refreshes planner statistics. SQLite
+		 * 3.40 re-analyzes a table whenever one of its indexes has no
+		 * sqlite_stat1 row, which an empty partial index never gets
+		 * (resources_name without groups): a full ANALYZE of 1M
+		 * people at every close, 0.2 s. The limit is what SQLite
+		 * recommends for 3.40 and applies by itself from 3.46; the
+		 * plans of every fixed statement are the same with it.
+		 */
+		sqlite3_exec(s->db,
+		             "PRAGMA analysis_limit = 400; PRAGMA optimize",
+		             NULL, NULL, NULL);
 		if (sqlite3_close(s->db) != SQLITE_OK)
 			sq_fail(s, __func__);
 	}
