@@ -133,6 +133,7 @@ struct hris_opts {
 	bool allow_partial; /* apply the good rows when some are bad */
 	bool force;         /* ignore max_terminate_percent */
 	const char *as_of;  /* YYYY-MM-DD for terminationDate; NULL: today */
+	bool load_in_tx;    /* no second thread loading ahead (tests) */
 	hris_progress_fn progress;
 	void *progress_arg;
 };
@@ -142,6 +143,13 @@ struct hris_error {
 	size_t col;  /* 1-based, 0: none */
 	char *name;  /* header name of col, or NULL */
 	char *msg;
+};
+
+/* Where the load step got the store's view of the people. */
+enum hris_load_how {
+	HRIS_LOAD_IN_TX, /* read inside the transaction */
+	HRIS_LOAD_AHEAD, /* read ahead by a second thread, still current */
+	HRIS_LOAD_STALE, /* read ahead, then again: something committed */
 };
 
 struct hris_report {
@@ -160,6 +168,7 @@ struct hris_report {
 	/* seconds spent: reading and checking, loading what the store
 	 * holds, writing, and committing */
 	double t_validate, t_load, t_apply, t_commit;
+	enum hris_load_how load;
 	char *fatal;   /* why nothing was applied, beyond row errors */
 	char *warning; /* e.g. terminations skipped */
 	bool applied;  /* changes were committed */

@@ -29,6 +29,7 @@
 
 #include "import/csv.h"
 #include "import/hris.h"
+#include "import/hris_ahead.h"
 #include "scim/patch.h"
 #include "store/store_hris.h"
 #include "util/buf.h"
@@ -109,6 +110,7 @@ struct hris_imp {
 	struct store_hris_run run;
 	char as_of[11];
 	bool store_failed;
+	struct hris_ahead *ahead; /* a current snapshot once load has run */
 };
 
 static const unsigned char hris_sipkey[crypto_shorthash_KEYBYTES] = {
@@ -796,6 +798,34 @@ hris_attach_cb(const struct store_hris_person *p, void *arg)
 	return 0;
 }
 
+/*
+ * The people as the store has them: the second thread's records when
+ * nothing was committed since it started reading, else read now.
+ */
+static int
+hris_load_people(struct hris_imp *x)
+{
+	if (x->ahead != NULL && hris_ahead_valid(x->ahead, x->st)) {
+		x->r->load = HRIS_LOAD_AHEAD;
+		return hris_ahead_people(x->ahead, hris_attach_cb, x);
+	}
+	if (x->ahead != NULL)
+		x->r->load = HRIS_LOAD_STALE;
+	hris_ahead_free(x->ahead);
+	x->ahead = NULL;
+	return store_hris_people_walk(x->st, x->o->tenant_id, hris_attach_cb,
+	                              x);
+}
+
+/* Every live externalId, from the same source as hris_load_people(). */
+static int
+hris_external_walk(struct hris_imp *x, int (*cb)(const char *, int64_t, void *))
+{
+	if (x->ahead != NULL && hris_ahead_has_ext(x->ahead))
+		return hris_ahead_external(x->ahead, cb, x);
+	return store_hris_external_walk(x->st, x->o->tenant_id, cb, x);
+}
+
 /* People the importer has not met, found through their externalId. */
 static int
 hris_scan_cb(const char *ext, int64_t rid, void *arg)
@@ -827,10 +857,7 @@ hris_scan_unknown(struct hris_imp *x)
 	if (unknown <= HRIS_SCAN_UNKNOWN)
 		return 0;
 	x->hint = 0;
-	return store_hris_external_walk(x->st, x->o->tenant_id, hris_scan_cb,
-	                                x) == STORE_OK
-	           ? 0
-	           : -1;
+	return hris_external_walk(x, hris_scan_cb) == STORE_OK ? 0 : -1;
 }
 
 /* full_file: note who is absent from the file. */
@@ -902,8 +929,7 @@ hris_full_file(struct hris_imp *x)
 		return 0;
 	}
 	x->hint = 0;
-	if (store_hris_external_walk(x->st, x->o->tenant_id, hris_absent_cb,
-	                             x) != STORE_OK ||
+	if (hris_external_walk(x, hris_absent_cb) != STORE_OK ||
 	    hris_absent_active(x) == -1) {
 		x->store_failed = true;
 		return -1;
@@ -1441,9 +1467,7 @@ hris_apply_tx(struct hris_imp *x)
 
 	if (store_hris_run_begin(x->st, &x->run) != STORE_OK ||
 	    store_hris_invalidate(x->st, x->o->tenant_id) != STORE_OK ||
-	    store_hris_people_walk(x->st, x->o->tenant_id, hris_attach_cb, x) !=
-	        STORE_OK ||
-	    hris_scan_unknown(x) == -1)
+	    hris_load_people(x) != STORE_OK || hris_scan_unknown(x) == -1)
 		return -2;
 	if ((rc = hris_full_file(x)) != 0)
 		return x->store_failed ? -2 : -1;
@@ -1582,6 +1606,7 @@ hris_imp_init(struct hris_imp *x, struct store *st, const struct hris_opts *o,
 static void
 hris_imp_free(struct hris_imp *x)
 {
+	hris_ahead_free(x->ahead);
 	csv_free(x->csv);
 	if (x->fd != -1)
 		close(x->fd);
@@ -1645,6 +1670,9 @@ hris_import(struct store *st, const struct hris_opts *o, struct hris_report *r)
 		rc = 1;
 		goto out;
 	}
+	/* The store's side of load overlaps pass 1 (hris_ahead.h). */
+	if (!o->load_in_tx)
+		x.ahead = hris_ahead_start(st, o->tenant_id, x.m->full_file);
 	t0 = hris_clock();
 	hris_pass1(&x);
 	hris_orphans(&x);

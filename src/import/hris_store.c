@@ -33,6 +33,14 @@ store_hris_people_walk(struct store *st, int64_t tenant_id,
 }
 
 int
+store_hris_people_read(struct store *st, int64_t tenant_id,
+                       int (*cb)(const struct store_hris_person *, void *),
+                       int (*ext)(const char *, int64_t, void *), void *arg)
+{
+	return st->ops->hris->people_read(st, tenant_id, cb, ext, arg);
+}
+
+int
 store_hris_person_put(struct store *st, int64_t tenant_id,
                       const struct store_hris_person *p, int64_t run_id)
 {

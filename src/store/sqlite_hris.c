@@ -72,6 +72,7 @@ const char sqlite_hris_schema[] =
 enum sh_st {
 	SH_INVALIDATE,
 	SH_PEOPLE_WALK,
+	SH_PEOPLE_READ,
 	SH_PERSON_PUT,
 	SH_RES_BY_RID,
 	SH_RES_BY_EXT,
@@ -101,20 +102,26 @@ enum sh_st {
 	"created, updated, unchanged, terminated, dep_added, dep_updated, "    \
 	"dep_removed, errors, history_seq"
 
+/*
+ * Whatever happened to a person since the tenant's last applied import (a
+ * SCIM PATCH, a delete, another mapping) makes the stored hash
+ * meaningless. history.seq is the rowid, so this reads only the history
+ * written since then.
+ */
+#define SH_CHANGED_RIDS                                                        \
+	"SELECT rid FROM history "                                             \
+	"WHERE seq > coalesce((SELECT max(history_seq) FROM import_runs "      \
+	"WHERE tenant_id = ?1 AND status IN ('applied', 'partial')), 0) "      \
+	"AND tenant_id = ?1 AND type = 1"
+
 static const char *const sh_sql[SH__COUNT] = {
-    /*
-     * Whatever happened to a person since the tenant's last applied
-     * import (a SCIM PATCH, a delete, another mapping) makes the stored
-     * hash meaningless. history.seq is the rowid, so this reads only
-     * the history written since then.
-     */
-    [SH_INVALIDATE] =
-        "UPDATE hris_people SET row_hash = NULL, dep_hash = NULL "
-        "WHERE tenant_id = ?1 AND rid IN (SELECT rid FROM history "
-        "WHERE seq > coalesce((SELECT max(history_seq) FROM import_runs "
-        "WHERE tenant_id = ?1 AND status IN ('applied', 'partial')), 0) "
-        "AND tenant_id = ?1 AND type = 1)",
+    [SH_INVALIDATE] = "UPDATE hris_people SET row_hash = NULL, dep_hash = NULL "
+                      "WHERE tenant_id = ?1 AND rid IN (" SH_CHANGED_RIDS ")",
     [SH_PEOPLE_WALK] = "SELECT external_id, rid, row_hash, dep_hash "
+                       "FROM hris_people WHERE tenant_id = ?1",
+    /* The walk as it reads after SH_INVALIDATE, which it does not run. */
+    [SH_PEOPLE_READ] = "SELECT external_id, rid, row_hash, dep_hash, "
+                       "rid IN (" SH_CHANGED_RIDS ") "
                        "FROM hris_people WHERE tenant_id = ?1",
     [SH_PERSON_PUT] =
         "INSERT INTO hris_people (tenant_id, external_id, rid, row_hash, "
@@ -365,11 +372,12 @@ sh_invalidate(struct store *st, int64_t tenant_id)
 	return sh_run(st, SH_INVALIDATE, s, __func__);
 }
 
+/* SH_PEOPLE_WALK or SH_PEOPLE_READ, whose fifth column voids the hashes. */
 static int
-sh_people_walk(struct store *st, int64_t tenant_id,
+sh_people_rows(struct store *st, enum sh_st id, int64_t tenant_id,
                int (*cb)(const struct store_hris_person *, void *), void *arg)
 {
-	sqlite3_stmt *s = sh_get(st, SH_PEOPLE_WALK);
+	sqlite3_stmt *s = sh_get(st, id);
 	struct store_hris_person p;
 	int rc;
 
@@ -379,8 +387,10 @@ sh_people_walk(struct store *st, int64_t tenant_id,
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
 		p.external_id = sh_ref(s, 0);
 		p.rid = sqlite3_column_int64(s, 1);
-		p.has_hash = sqlite3_column_type(s, 2) != SQLITE_NULL &&
-		             sqlite3_column_type(s, 3) != SQLITE_NULL;
+		p.has_hash =
+		    sqlite3_column_type(s, 2) != SQLITE_NULL &&
+		    sqlite3_column_type(s, 3) != SQLITE_NULL &&
+		    (id != SH_PEOPLE_READ || sqlite3_column_int(s, 4) == 0);
 		p.row_hash = (uint64_t)sqlite3_column_int64(s, 2);
 		p.dep_hash = (uint64_t)sqlite3_column_int64(s, 3);
 		if (cb(&p, arg) != 0) {
@@ -390,8 +400,15 @@ sh_people_walk(struct store *st, int64_t tenant_id,
 	}
 	rc = rc == SQLITE_DONE ? STORE_OK
 	                       : sh_fail(sqlite_store_db(st), __func__);
-	sh_put(st, SH_PEOPLE_WALK, s);
+	sh_put(st, id, s);
 	return rc;
+}
+
+static int
+sh_people_walk(struct store *st, int64_t tenant_id,
+               int (*cb)(const struct store_hris_person *, void *), void *arg)
+{
+	return sh_people_rows(st, SH_PEOPLE_WALK, tenant_id, cb, arg);
 }
 
 static int
@@ -505,6 +522,25 @@ sh_external_walk(struct store *st, int64_t tenant_id,
 	rc = rc == SQLITE_DONE ? STORE_OK
 	                       : sh_fail(sqlite_store_db(st), __func__);
 	sh_put(st, SH_EXT_WALK, s);
+	return rc;
+}
+
+static int
+sh_people_read(struct store *st, int64_t tenant_id,
+               int (*cb)(const struct store_hris_person *, void *),
+               int (*ext)(const char *, int64_t, void *), void *arg)
+{
+	sqlite3 *db = sqlite_store_db(st);
+	int rc;
+
+	/* One snapshot for both walks. */
+	if (sh_exec(db, "BEGIN") != STORE_OK)
+		return STORE_ERR;
+	rc = sh_people_rows(st, SH_PEOPLE_READ, tenant_id, cb, arg);
+	if (rc == STORE_OK && ext != NULL)
+		rc = sh_external_walk(st, tenant_id, ext, arg);
+	if (sh_exec(db, "COMMIT") != STORE_OK)
+		rc = STORE_ERR;
 	return rc;
 }
 
@@ -786,6 +822,7 @@ const struct store_hris_ops sqlite_hris_ops = {
     .bulk_end = sh_bulk_end,
     .invalidate = sh_invalidate,
     .people_walk = sh_people_walk,
+    .people_read = sh_people_read,
     .person_put = sh_person_put,
     .res_by_rid = sh_res_by_rid,
     .res_by_external = sh_res_by_external,

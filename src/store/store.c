@@ -100,6 +100,16 @@ store_open(const char *path, char **cause)
 	return st;
 }
 
+struct store *
+store_open_reader(struct store *st)
+{
+	struct store *rd = st->ops->open_reader(st);
+
+	if (rd != NULL)
+		rd->ops = st->ops;
+	return rd;
+}
+
 void
 store_close(struct store *st)
 {

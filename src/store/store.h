@@ -113,6 +113,14 @@ struct store_page {
 
 /* Open (creating if needed) the store at `path` and run migrations. */
 struct store *store_open(const char *path, char **cause);
+/*
+ * A second, read-only connection to the database st has open, for another
+ * thread (a struct store is used from one thread). It never takes the
+ * write lock, so it neither waits for nor delays st's writes, and it does
+ * no statistics work when closed. NULL when the database cannot have one
+ * (in memory) or on failure (logged). Close it with store_close().
+ */
+struct store *store_open_reader(struct store *st);
 void store_close(struct store *);
 /* Apply pending schema migrations; returns the resulting version or -1. */
 int store_migrate(struct store *, char **cause);

@@ -37,6 +37,7 @@ struct store_ops {
 	 * with ops set, or NULL with *cause.
 	 */
 	struct store *(*open)(const char *path, char **cause);
+	struct store *(*open_reader)(struct store *);
 	void (*close)(struct store *);
 	int (*migrate)(struct store *, char **cause);
 

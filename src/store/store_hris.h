@@ -98,6 +98,16 @@ struct store_hris_ops {
 	int (*people_walk)(struct store *, int64_t tenant_id,
 	                   int (*cb)(const struct store_hris_person *, void *),
 	                   void *arg);
+	/*
+	 * What invalidate followed by people_walk would give, then (when
+	 * ext is not NULL) external_walk, all read in one read transaction
+	 * and without writing: for a reader connection
+	 * (store_open_reader()) working ahead of the import's transaction.
+	 */
+	int (*people_read)(struct store *, int64_t tenant_id,
+	                   int (*cb)(const struct store_hris_person *, void *),
+	                   int (*ext)(const char *, int64_t, void *),
+	                   void *arg);
 	/* Insert or replace the row for (tenant_id, p->external_id). */
 	int (*person_put)(struct store *, int64_t tenant_id,
 	                  const struct store_hris_person *, int64_t run_id);
@@ -145,6 +155,10 @@ int store_hris_bulk_end(struct store *, const struct store_hris_bulk *);
 int store_hris_invalidate(struct store *, int64_t tenant_id);
 int store_hris_people_walk(struct store *, int64_t tenant_id,
                            int (*cb)(const struct store_hris_person *, void *),
+                           void *arg);
+int store_hris_people_read(struct store *, int64_t tenant_id,
+                           int (*cb)(const struct store_hris_person *, void *),
+                           int (*ext)(const char *, int64_t, void *),
                            void *arg);
 int store_hris_person_put(struct store *, int64_t tenant_id,
                           const struct store_hris_person *, int64_t run_id);

@@ -19,6 +19,7 @@
 
 #include "cfg/cfg.h"
 #include "import/hris.h"
+#include "import/hris_ahead.h"
 #include "store/store.h"
 #include "store/store_hris.h"
 #include "util/buf.h"
@@ -62,6 +63,9 @@ struct fx {
 	struct hris_config *hc;
 	const struct hris_mapping *m;
 	struct hris_report r;
+	hris_progress_fn progress; /* passed to the next imports */
+	bool load_in_tx;
+	bool renamed;
 };
 
 static void
@@ -171,6 +175,9 @@ import_ex(struct fx *fx, const char *rows, bool allow_partial, bool force,
 	o.force = force;
 	o.dry_run = dry_run;
 	o.as_of = "2026-03-31";
+	o.progress = fx->progress;
+	o.progress_arg = fx;
+	o.load_in_tx = fx->load_in_tx;
 	return hris_import(fx->st, &o, &fx->r);
 }
 
@@ -1026,6 +1033,158 @@ test_import_not_a_file(void **state)
 	assert_non_null(strstr(fx->r.fatal, "not a regular file"));
 }
 
+/*--- Loading ahead (import/hris_ahead.c) ---*/
+
+/* Rename E1 over SCIM from a connection of its own, as another process. */
+static void
+rename_elsewhere(struct fx *fx, const char *given)
+{
+	struct store_actor scim = {.source = "scim"};
+	struct store_res res;
+	struct store *st2;
+	char *cause = NULL;
+
+	st2 = store_open(fx->db, &cause);
+	assert_null(cause);
+	assert_non_null(st2);
+	memset(&res, 0, sizeof(res));
+	assert_int_equal(
+	    store_hris_res_by_external(st2, fx->tenant, "E1", &res), STORE_OK);
+	free(res.doc);
+	res.doc = xasprintf("{\"userName\":\"ann@x.com\",\"externalId\":\"E1\","
+	                    "\"name\":{\"givenName\":\"%s\"}}",
+	                    given);
+	assert_int_equal(store_res_update(st2, &res, &scim, NULL), STORE_OK);
+	store_res_clear(&res);
+	store_close(st2);
+}
+
+static int
+collect_person(const struct store_hris_person *p, void *arg)
+{
+	buf_addf(arg, "%s %lld %d %llx %llx\n", p->external_id,
+	         (long long)p->rid, p->has_hash,
+	         (unsigned long long)(p->has_hash ? p->row_hash : 0),
+	         (unsigned long long)(p->has_hash ? p->dep_hash : 0));
+	return 0;
+}
+
+static int
+collect_ext(const char *ext, int64_t rid, void *arg)
+{
+	buf_addf(arg, "ext %s %lld\n", ext, (long long)rid);
+	return 0;
+}
+
+/* The records read ahead are what the transaction reads itself. */
+static void
+test_ahead_matches_store(void **state)
+{
+	struct fx *fx = *state;
+	struct hris_ahead *a;
+	struct buf got, want;
+	json_t *d;
+
+	fx_mapping(fx, true);
+	assert_int_equal(import(fx, ROW_E1 ROW_E2 ROW_E3), 0);
+	scim_user(fx, "S1", "sam@x.com"); /* an externalId, no hashes */
+	rename_elsewhere(fx, "Annie");    /* E1's hashes no longer hold */
+	assert_non_null(a = hris_ahead_start(fx->st, fx->tenant, true));
+	assert_int_equal(store_begin(fx->st), STORE_OK);
+	assert_true(hris_ahead_valid(a, fx->st));
+	assert_true(hris_ahead_has_ext(a));
+	buf_init(&got, 0);
+	buf_init(&want, 0);
+	assert_int_equal(hris_ahead_people(a, collect_person, &got), STORE_OK);
+	assert_int_equal(hris_ahead_external(a, collect_ext, &got), STORE_OK);
+	assert_int_equal(store_hris_invalidate(fx->st, fx->tenant), STORE_OK);
+	assert_int_equal(
+	    store_hris_people_walk(fx->st, fx->tenant, collect_person, &want),
+	    STORE_OK);
+	assert_int_equal(
+	    store_hris_external_walk(fx->st, fx->tenant, collect_ext, &want),
+	    STORE_OK);
+	assert_string_equal(buf_str(&got), buf_str(&want));
+	assert_non_null(strstr(buf_str(&got), "E1 1 0 0 0\n"));
+	assert_non_null(strstr(buf_str(&got), "ext S1 4\n"));
+	assert_int_equal(store_rollback(fx->st), STORE_OK);
+	hris_ahead_free(a);
+	buf_free(&got);
+	buf_free(&want);
+	/* And the import that uses them puts Ann back. */
+	assert_int_equal(import(fx, ROW_E1 ROW_E2 ROW_E3), 0);
+	assert_int_equal(fx->r.load, HRIS_LOAD_AHEAD);
+	assert_int_equal(fx->r.updated, 1);
+	assert_int_equal(fx->r.unchanged, 2);
+	d = person(fx, "E1", NULL);
+	assert_string_equal(jstr(d, "name/givenName"), "Ann");
+	json_decref(d);
+}
+
+/* A commit by anyone else after the start makes the records stale. */
+static void
+test_ahead_stale(void **state)
+{
+	struct fx *fx = *state;
+	struct hris_ahead *a;
+
+	assert_int_equal(import(fx, ROW_E1 ROW_E2), 0);
+	assert_non_null(a = hris_ahead_start(fx->st, fx->tenant, false));
+	rename_elsewhere(fx, "Annie");
+	assert_int_equal(store_begin(fx->st), STORE_OK);
+	assert_false(hris_ahead_valid(a, fx->st));
+	assert_int_equal(store_rollback(fx->st), STORE_OK);
+	hris_ahead_free(a);
+	/* Nothing committed since: valid; the store's own writes count not. */
+	assert_non_null(a = hris_ahead_start(fx->st, fx->tenant, false));
+	assert_int_equal(store_begin(fx->st), STORE_OK);
+	assert_int_equal(store_hris_invalidate(fx->st, fx->tenant), STORE_OK);
+	assert_true(hris_ahead_valid(a, fx->st));
+	assert_int_equal(store_rollback(fx->st), STORE_OK);
+	hris_ahead_free(a);
+}
+
+/* While pass 1 runs, another process renames E1. */
+static void
+rename_while_validating(const char *phase, uint64_t done, uint64_t total,
+                        void *arg)
+{
+	struct fx *fx = arg;
+
+	if (strcmp(phase, "validating") == 0 && done == total && !fx->renamed) {
+		fx->renamed = true;
+		rename_elsewhere(fx, "Annie");
+	}
+}
+
+/* The import falls back to loading in its transaction, same outcome. */
+static void
+test_import_load_stale(void **state)
+{
+	struct fx *fx = *state;
+	json_t *d;
+
+	assert_int_equal(import(fx, ROW_E1 ROW_E2), 0);
+	assert_int_equal(fx->r.load, HRIS_LOAD_AHEAD);
+	fx->progress = rename_while_validating;
+	assert_int_equal(import(fx, ROW_E1 ROW_E2), 0);
+	assert_true(fx->renamed);
+	assert_int_equal(fx->r.load, HRIS_LOAD_STALE);
+	assert_int_equal(fx->r.updated, 1);
+	assert_int_equal(fx->r.unchanged, 1);
+	d = person(fx, "E1", NULL);
+	assert_string_equal(jstr(d, "name/givenName"), "Ann");
+	json_decref(d);
+	/* Without the second thread: the same, read in the transaction. */
+	fx->progress = NULL;
+	fx->load_in_tx = true;
+	rename_elsewhere(fx, "Annie");
+	assert_int_equal(import(fx, ROW_E1 ROW_E2), 0);
+	assert_int_equal(fx->r.load, HRIS_LOAD_IN_TX);
+	assert_int_equal(fx->r.updated, 1);
+	assert_int_equal(fx->r.unchanged, 1);
+}
+
 int
 main(void)
 {
@@ -1073,6 +1232,11 @@ main(void)
 	    cmocka_unit_test_setup_teardown(test_import_dry_run, setup,
 	                                    teardown),
 	    cmocka_unit_test_setup_teardown(test_import_not_a_file, setup,
+	                                    teardown),
+	    cmocka_unit_test_setup_teardown(test_ahead_matches_store, setup,
+	                                    teardown),
+	    cmocka_unit_test_setup_teardown(test_ahead_stale, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_import_load_stale, setup,
 	                                    teardown),
 	};
 
