@@ -587,10 +587,12 @@ auth_lookup(struct server *srv, const uint8_t *hash)
 	}
 	if (a->used)
 		store_token_clear(&a->tok);
+	/* A purge keeps the hash: the same token keeps its last touch. */
+	if (!auth_hash_equal(a->hash, hash))
+		a->touched = 0;
 	a->used = true;
 	memcpy(a->hash, hash, AUTH_HASH_LEN);
 	a->tok = tok;
-	a->touched = 0;
 	auth_rate(srv, tok.tenant_id, &a->rps, &a->burst);
 	return a;
 }

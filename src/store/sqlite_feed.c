@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: ISC */
 /* Copyright (c) 2026 rosterd developers */
-/* The feed tables for SQLite: migration 3 and struct store_feed_ops. */
+/* The feed tables for SQLite: migrations 3 and 7, struct store_feed_ops. */
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -719,10 +719,9 @@ sf_eval_open(struct store *st, int64_t tenant_id, const struct scim_filter *f,
 	ev->deact = sf_prepare(
 	    st,
 	    "SELECT substr(at, 1, 10) FROM history_full WHERE tenant_id = ?1 "
-	    "AND "
-	    "rid = ?2 AND op = 'update' AND json_extract(after, '$.active') = "
-	    "0 AND coalesce(json_extract(before, '$.active'), 1) = 1 "
-	    "ORDER BY seq DESC LIMIT 1",
+	    "AND rid = ?2 AND op = 'update' AND json_extract(after, "
+	    "'$.active') = 0 AND coalesce(json_extract(before, '$.active'), "
+	    "1) = 1 ORDER BY seq DESC LIMIT 1",
 	    __func__);
 	if (ev->member == NULL || ev->deact == NULL) {
 		store_set_cause(cause, "cannot prepare the feed queries");
@@ -1560,9 +1559,8 @@ sf_apply_body(struct store *st, struct store_feed_run *r, const char *actor)
 		return rc;
 	s = sf_prepare(st,
 	               "UPDATE feed_runs SET state = 'rendered', undo = 1, "
-	               "out_dir = ?2, "
-	               "file_name = ?3, file_sha256 = ?4, file_size = ?5, "
-	               "updated = ?6 WHERE id = ?1",
+	               "out_dir = ?2, file_name = ?3, file_sha256 = ?4, "
+	               "file_size = ?5, updated = ?6 WHERE id = ?1",
 	               __func__);
 	if (s == NULL)
 		return STORE_ERR;
@@ -1662,10 +1660,9 @@ static const char *const sf_discard_sql[] = {
     "UPDATE feed_state SET rule_hash = NULL, values_hash = NULL, "
     "(layout_hash, layout) = (SELECT layout_hash, layout FROM feed_runs "
     "WHERE feed = ?1 AND file_sha256 IS NOT NULL AND state <> 'discarded' "
-    "AND id <> ?2 ORDER BY seq DESC LIMIT 1), (roster, terminated) = (SELECT "
-    "roster - adds - reinstates "
-    "+ terms, terminated - terms + reinstates FROM feed_runs WHERE id = "
-    "?2) WHERE feed = ?1",
+    "AND id <> ?2 ORDER BY seq DESC LIMIT 1), (roster, terminated) = "
+    "(SELECT roster - adds - reinstates + terms, terminated - terms + "
+    "reinstates FROM feed_runs WHERE id = ?2) WHERE feed = ?1",
     "UPDATE feed_runs SET state = 'discarded', reason = ?3, updated = ?4 "
     "WHERE id = ?2",
 };
