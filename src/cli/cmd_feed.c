@@ -550,14 +550,25 @@ plan_json_head(const struct feed_profile *p, const char *as_of)
 }
 
 static void
-plan_json_tail(const struct feed_profile *p, const struct feed_plan_counts *c)
+plan_json_tail(const struct feed_profile *p, const struct feed_plan_counts *c,
+               const struct store_feed_state *fs)
 {
-	json_t *j = counts_json(p, c);
-	char *s = json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS);
+	json_t *j = counts_json(p, c), *w = json_null();
+	char *s = json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS), *ws;
 
-	printf("\n  ],\n  \"counts\": %s\n}\n", s);
+	/* What `feed render` would wait for, as the text form's note says. */
+	if (fs->active_run != NULL)
+		w = json_pack("{s:s, s:s}", "run", fs->active_run, "state",
+		              fs->active_state);
+	else if (fs->failed_run != NULL)
+		w = json_pack("{s:s, s:s, s:s}", "run", fs->failed_run, "state",
+		              "failed", "error", fs->failed_error);
+	ws = json_dumps(w, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY);
+	printf("\n  ],\n  \"counts\": %s,\n  \"waits_for\": %s\n}\n", s, ws);
 	free(s);
+	free(ws);
 	json_decref(j);
+	json_decref(w);
 }
 
 static void
@@ -669,7 +680,7 @@ cmd_feed_plan_exec(int argc, char **argv)
 	}
 	progress_end(&po.pg);
 	if (po.json)
-		plan_json_tail(p, &pl.counts);
+		plan_json_tail(p, &pl.counts, &fs);
 	else
 		plan_text(&po, as_of, &pl.counts);
 	if (fs.active_run != NULL && !po.json)

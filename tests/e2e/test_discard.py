@@ -140,6 +140,11 @@ class DiscardTest(unittest.TestCase):
         plan = self.rosterd("feed", "plan", "vendor").stdout
         self.assertIn("note: the delivery of run %s failed; render waits"
                       % r1, plan)
+        plan = json.loads(self.rosterd("feed", "plan", "vendor",
+                                       "--json").stdout)
+        self.assertEqual(plan["waits_for"]["run"], r1)
+        self.assertEqual(plan["waits_for"]["state"], "failed")
+        self.assertIn("open directory", plan["waits_for"]["error"])
         p = self.render(check=1)
         self.assertIn("the delivery of run %s failed" % r1, p.stderr)
         self.assertIn("rosterd deliver %s --retry" % r1, p.stderr)
@@ -188,6 +193,7 @@ class DiscardTest(unittest.TestCase):
         plan = json.loads(self.rosterd("feed", "plan", "vendor",
                                        "--json").stdout)
         self.assertEqual(plan["counts"]["adds"], 0, plan["counts"])
+        self.assertIsNone(plan["waits_for"])
         self.assertEqual(plan["counts"]["terminations"], 0, plan["counts"])
 
     def test_discard_newest_first(self):
