@@ -1681,7 +1681,9 @@ sf_discard_body(struct store *st, const char *id, const char *actor,
 		return rc;
 	if ((rc = sf_discard_checks(st, &r, cause)) != STORE_OK)
 		goto out;
+	/* To the second, like the feed engine's other events. */
 	store_now(at, sizeof(at));
+	memcpy(at + 19, "Z", 2);
 	for (i = 0; i < sizeof(sf_discard_sql) / sizeof(sf_discard_sql[0]);
 	     i++) {
 		if ((s = sf_prepare(st, sf_discard_sql[i], __func__)) == NULL) {
