@@ -621,7 +621,10 @@ deliver_retry(struct store *st, const char *run_id, char **cause)
 	d.attempts = 0;
 	set_str(&d.next_attempt_at, NULL);
 	rc = store_deliver_advance(st, &d, from, "retry after failure");
-	if (rc != STORE_OK)
+	/* Discarded meanwhile: the store refuses to move its delivery. */
+	if (rc == STORE_CONFLICT)
+		*cause = retry_refused(st, run_id);
+	if (rc != STORE_OK && *cause == NULL)
 		*cause = xasprintf(rc == STORE_CONFLICT
 		                       ? "feed %s has another delivery in "
 		                         "progress"

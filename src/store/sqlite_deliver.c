@@ -461,7 +461,8 @@ dl_advance(struct store *st, const struct store_delivery *d, const char *from,
 	    "ELSE delivered_at END, "
 	    "acknowledged_at = CASE WHEN ?2 = 'acknowledged' THEN ?9 "
 	    "ELSE acknowledged_at END "
-	    "WHERE run_id = ?1 AND state = ?10",
+	    "WHERE run_id = ?1 AND state = ?10 AND NOT EXISTS (SELECT 1 "
+	    "FROM feed_runs WHERE id = ?1 AND state = 'discarded')",
 	    __func__);
 	if (s != NULL) {
 		dl_text(s, 1, d->run_id);

@@ -121,8 +121,8 @@ struct store_deliver_ops {
 	 * failed_from from d
 	 * and stamping the time of the new state; mirrored into the feed
 	 * run with note (may be NULL). STORE_CONFLICT when it is no longer
-	 * in `from`, or when the new state is active and another delivery
-	 * of the feed is.
+	 * in `from`, when the new state is active and another delivery
+	 * of the feed is, or when its run was discarded.
 	 */
 	int (*advance)(struct store *, const struct store_delivery *,
 	               const char *from, const char *note);

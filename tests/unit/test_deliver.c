@@ -840,6 +840,7 @@ test_failed_blocks_later_runs(void **state)
 {
 	const char *discard = "UPDATE feed_runs SET state = 'discarded' WHERE "
 	                      "feed = 'nodir' AND state = 'failed'";
+	struct store_delivery dl;
 	char *a, *b, *cause;
 	int64_t wait;
 	sqlite3 *db;
@@ -869,6 +870,12 @@ test_failed_blocks_later_runs(void **state)
 	assert_int_equal(deliver_retry(fx.st, a, &cause), -1);
 	assert_non_null(strstr(cause, "is discarded"));
 	free(cause);
+	/* A retry that read the run before the discard still cannot move it. */
+	get_delivery(a, &dl);
+	assert_int_equal(store_deliver_advance(fx.st, &dl, STORE_DELIVER_FAILED,
+	                                       "retry after failure"),
+	                 STORE_CONFLICT);
+	store_delivery_clear(&dl);
 	/* b goes ahead now (and fails on its own: the directory is missing). */
 	assert_int_equal(deliver(b, NULL, &cause), -1);
 	assert_null(strstr(cause, "came before run"));
