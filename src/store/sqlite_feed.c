@@ -141,8 +141,9 @@ const char sqlite_feed_schema[] =
  * feed_run_undo, so that a rendered run the vendor never received can be
  * discarded and its changes go out again with the next run instead of
  * being lost. feed_runs.undo says the run kept them (runs rendered before
- * migration 7 did not, and cannot be discarded). Rows of runs whose
- * delivery arrived are dropped by the feed's next run.
+ * migration 7 did not, and cannot be discarded). The feed's next run
+ * drops the rows of runs whose delivery arrived and of runs more than
+ * SF_UNDO_RUNS back (a feed delivered by hand has no deliveries).
  */
 const char sqlite_feed_schema_v7[] =
     "CREATE TABLE feed_run_undo (\n"
@@ -158,6 +159,9 @@ const char sqlite_feed_schema_v7[] =
     "  PRIMARY KEY (run_id, key)\n"
     ") WITHOUT ROWID;\n"
     "ALTER TABLE feed_runs ADD COLUMN undo INTEGER NOT NULL DEFAULT 0;\n";
+
+/* How many of a feed's latest runs keep what they replaced. */
+#define SF_UNDO_RUNS "10"
 
 /* Must match the partial index feed_runs_unfinished. */
 #define SF_UNFINISHED "('planned', 'pending_approval', 'approved')"
@@ -1487,9 +1491,12 @@ static const char *const sf_apply_sql[] = {
     "FROM feed_run_entries e JOIN feed_members m ON m.feed = ?1 AND m.key "
     "= e.key WHERE e.run_id = ?2 AND e.action IN ('add', 'change', "
     "'term', 'reinstate')",
-    "DELETE FROM feed_run_undo WHERE run_id IN (SELECT run_id FROM "
-    "deliveries WHERE feed = ?1 AND state IN ('delivered', "
-    "'acknowledged'))",
+    "UPDATE feed_runs SET undo = 0 WHERE feed = ?1 AND undo = 1 AND id <> "
+    "?2 AND (id IN (SELECT run_id FROM deliveries WHERE feed = ?1 AND "
+    "state IN ('delivered', 'acknowledged')) OR seq <= (SELECT seq FROM "
+    "feed_runs WHERE id = ?2) - " SF_UNDO_RUNS ")",
+    "DELETE FROM feed_run_undo WHERE run_id IN (SELECT id FROM feed_runs "
+    "WHERE feed = ?1 AND undo = 0 AND id <> ?2)",
     "INSERT INTO feed_members (feed, key, status, person_rid, "
     "person_version, term_date, term_reason, first_sent, last_sent, vals) "
     "SELECT ?1, e.key, e.status, e.person_rid, e.person_version, "
@@ -1605,15 +1612,27 @@ sf_discard_checks(struct store *st, const struct store_feed_run *r,
 	int rc;
 
 	/* The delivery mirrors its state into the run: failed is failed. */
+	if (r->file_sha256 == NULL ||
+	    (strcmp(r->state, STORE_FEED_RENDERED) != 0 &&
+	     strcmp(r->state, STORE_FEED_FAILED) != 0)) {
+		store_set_cause(cause,
+		                "run %s is %s; only a rendered run whose "
+		                "delivery failed or never started can be "
+		                "discarded",
+		                r->id, r->state);
+		return STORE_CONFLICT;
+	}
 	s = sf_prepare(
 	    st,
 	    "SELECT 'its delivery is ' || state FROM deliveries WHERE run_id = "
 	    "?1 AND state <> 'failed' UNION ALL SELECT 'run ' || id || ' (#' "
 	    "|| seq || ', ' || state || ') came after it' FROM feed_runs WHERE "
-	    "feed = ?2 AND seq > ?3 AND (state IN " SF_UNFINISHED " OR (undo = "
-	    "1 AND state <> 'discarded')) UNION ALL SELECT 'it was rendered "
-	    "before rosterd kept what a run replaces' FROM feed_runs WHERE id "
-	    "= ?1 AND undo = 0 AND file_sha256 IS NOT NULL LIMIT 1",
+	    "feed = ?2 AND seq > ?3 AND (state IN " SF_UNFINISHED " OR "
+	    "(file_sha256 IS NOT NULL AND state <> 'discarded')) UNION ALL "
+	    "SELECT 'what it replaced is no longer kept (only the "
+	    "last " SF_UNDO_RUNS
+	    " runs keep it, since migration 7)' FROM feed_runs "
+	    "WHERE id = ?1 AND undo = 0 LIMIT 1",
 	    __func__);
 	if (s == NULL)
 		return STORE_ERR;
@@ -1624,18 +1643,8 @@ sf_discard_checks(struct store *st, const struct store_feed_run *r,
 		store_set_cause(cause, "run %s cannot be discarded: %s", r->id,
 		                sf_col(s, 0));
 		rc = STORE_CONFLICT;
-	} else if (rc != SQLITE_DONE)
-		rc = sf_fail(st, __func__);
-	else if (r->file_sha256 == NULL ||
-	         (strcmp(r->state, STORE_FEED_RENDERED) != 0 &&
-	          strcmp(r->state, STORE_FEED_FAILED) != 0)) {
-		store_set_cause(cause,
-		                "run %s is %s; only a rendered run can be "
-		                "discarded",
-		                r->id, r->state);
-		rc = STORE_CONFLICT;
 	} else
-		rc = STORE_OK;
+		rc = rc == SQLITE_DONE ? STORE_OK : sf_fail(st, __func__);
 	sqlite3_finalize(s);
 	return rc;
 }
@@ -1663,8 +1672,8 @@ static const char *const sf_discard_sql[] = {
     "AND id <> ?2 ORDER BY seq DESC LIMIT 1), (roster, terminated) = "
     "(SELECT roster - adds - reinstates + terms, terminated - terms + "
     "reinstates FROM feed_runs WHERE id = ?2) WHERE feed = ?1",
-    "UPDATE feed_runs SET state = 'discarded', reason = ?3, updated = ?4 "
-    "WHERE id = ?2",
+    "UPDATE feed_runs SET state = 'discarded', undo = 0, reason = ?3, "
+    "updated = ?4 WHERE id = ?2",
 };
 
 static int

@@ -122,6 +122,14 @@ class DiscardTest(unittest.TestCase):
         finally:
             db.close()
 
+    def undo_flags(self):
+        db = sqlite3.connect(self.db)
+        try:
+            return dict(db.execute("SELECT id, undo FROM feed_runs "
+                                   "WHERE feed = 'vendor'").fetchall())
+        finally:
+            db.close()
+
     def fail_delivery(self, run):
         p = self.rosterd("deliver", run, check=1)
         self.assertIn(run, p.stderr)
@@ -171,8 +179,9 @@ class DiscardTest(unittest.TestCase):
         self.rosterd("deliver", r2)
         self.assertEqual(os.listdir(self.remote), ["vendor_0002.csv"])
         p = self.rosterd("feed", "discard", r2, "--reason", "x", check=1)
-        self.assertIn("run %s cannot be discarded: its delivery is "
-                      "delivered" % r2, p.stderr)
+        self.assertIn("run %s is delivered; only a rendered run whose "
+                      "delivery failed or never started can be discarded"
+                      % r2, p.stderr)
 
         # A termination whose file fails is sent by the next run.
         self.import_people([("E1", "Ames"), ("E2", "Brown")])
@@ -187,6 +196,7 @@ class DiscardTest(unittest.TestCase):
         self.assertEqual(self.feed_state(), (2, 1, False, 3))
         self.assertEqual(self.rows(r4), [["E1", "Adams", "C"],
                                          ["E3", "Cole", "T"]])
+        self.assertEqual(self.undo_flags(), {r1: 0, r2: 0, r3: 0, r4: 1})
         os.mkdir(self.remote)
         self.rosterd("deliver", r4)
         self.assertEqual(os.listdir(self.remote), ["vendor_0004.csv"])
@@ -210,8 +220,8 @@ class DiscardTest(unittest.TestCase):
         self.rosterd("feed", "discard", r1, "--reason", "x")
         self.assertEqual(self.feed_state(), (0, 0, True, 0))
         p = self.rosterd("feed", "discard", r1, "--reason", "x", check=1)
-        self.assertIn("run %s is discarded; only a rendered run can be "
-                      "discarded" % r1, p.stderr)
+        self.assertIn("run %s is discarded; only a rendered run whose "
+                      "delivery failed" % r1, p.stderr)
         p = self.rosterd("feed", "discard", "run_0000000000000000",
                          "--reason", "x", check=1)
         self.assertIn("no run run_0000000000000000", p.stderr)
@@ -219,6 +229,43 @@ class DiscardTest(unittest.TestCase):
         r3 = self.render()
         self.assertEqual(self.rows(r3), [["E1", "Ames", "A"],
                                          ["E2", "Baker", "A"]])
+
+    def test_run_being_delivered_is_not_discarded(self):
+        self.import_people([("E1", "Ames")])
+        run = self.render()
+        os.mkdir(self.remote)
+        # The delivery is recorded, then the process dies before sending.
+        p = subprocess.run([harness.BIN, "deliver", run, "--config",
+                            self.config, "--db", self.db],
+                           capture_output=True, text=True, timeout=60,
+                           env=dict(os.environ,
+                                    ROSTERD_TEST_CRASH_AT="rendered"))
+        self.assertEqual(p.returncode, 137, p.stderr)
+        p = self.rosterd("feed", "discard", run, "--reason", "x", check=1)
+        self.assertIn("run %s cannot be discarded: its delivery is rendered"
+                      % run, p.stderr)
+        self.rosterd("deliver", run)
+        self.assertEqual(os.listdir(self.remote), ["vendor_0001.csv"])
+
+    def test_only_the_last_ten_runs_can_be_undone(self):
+        runs = []
+        for i in range(12):
+            self.import_people([("E1", "Name%d" % i)])
+            runs.append(self.render())
+        for run in reversed(runs[2:]):
+            self.rosterd("feed", "discard", run, "--reason", "x")
+        p = self.rosterd("feed", "discard", runs[1], "--reason", "x",
+                         check=1)
+        self.assertIn("run %s cannot be discarded: what it replaced is no "
+                      "longer kept (only the last 10 runs keep it"
+                      % runs[1], p.stderr)
+        db = sqlite3.connect(self.db)
+        try:
+            kept = db.execute("SELECT count(*) FROM feed_run_undo"
+                              ).fetchone()[0]
+        finally:
+            db.close()
+        self.assertEqual(kept, 0)
 
 
 if __name__ == "__main__":
