@@ -111,6 +111,7 @@ struct hris_imp {
 	char as_of[11];
 	bool store_failed;
 	struct hris_ahead *ahead; /* a current snapshot once load has run */
+	struct scim_patch_paths *paths; /* every person's PATCH has the same */
 };
 
 static const unsigned char hris_sipkey[crypto_shorthash_KEYBYTES] = {
@@ -1148,7 +1149,7 @@ hris_person(struct hris_imp *x, struct hris_emp *e, const struct csv_field *f,
 	}
 	doc = old != NULL ? json_deep_copy(old) : json_object();
 	body = hris_patch_body(x, e, f, n, !have);
-	if (scim_patch_apply(x->rt, doc, body, NULL, &err) == 0)
+	if (scim_patch_apply_paths(x->rt, x->paths, doc, body, NULL, &err) == 0)
 		norm = scim_schema_normalize(
 		    x->rt, doc, old,
 		    have ? SCIM_NORM_REPLACE : SCIM_NORM_CREATE, &err);
@@ -1374,7 +1375,7 @@ hris_terminate(struct hris_imp *x, int64_t rid)
 		                                   json_string(x->as_of)));
 	body =
 	    json_pack("{s:O, s:o}", "schemas", x->schemas, "Operations", ops);
-	if (scim_patch_apply(x->rt, doc, body, NULL, &err) == 0)
+	if (scim_patch_apply_paths(x->rt, x->paths, doc, body, NULL, &err) == 0)
 		norm = scim_schema_normalize(x->rt, doc, NULL,
 		                             SCIM_NORM_REPLACE, &err);
 	json_decref(body);
@@ -1574,6 +1575,7 @@ hris_imp_init(struct hris_imp *x, struct store *st, const struct hris_opts *o,
 	x->m = o->map;
 	x->r = r;
 	x->rt = scim_rtype_user();
+	x->paths = scim_patch_paths_new();
 	x->fd = -1;
 	x->active_col = x->status_col = -1;
 	for (i = 0; i < x->m->ncols; i++)
@@ -1607,6 +1609,7 @@ static void
 hris_imp_free(struct hris_imp *x)
 {
 	hris_ahead_free(x->ahead);
+	scim_patch_paths_free(x->paths);
 	csv_free(x->csv);
 	if (x->fd != -1)
 		close(x->fd);
