@@ -858,7 +858,17 @@ hris_scan_unknown(struct hris_imp *x)
 	if (unknown <= HRIS_SCAN_UNKNOWN)
 		return 0;
 	x->hint = 0;
-	return hris_external_walk(x, hris_scan_cb) == STORE_OK ? 0 : -1;
+	if (hris_external_walk(x, hris_scan_cb) != STORE_OK)
+		return -1;
+	/*
+	 * The walk saw every live externalId of the tenant, in this
+	 * transaction: whoever it did not meet has none, so hris_find need
+	 * not look them up one by one (the million of a first import).
+	 */
+	for (i = 0; i < x->nemps; i++)
+		if (!(x->emps[i].flags & EMP_KNOWN))
+			x->emps[i].flags |= EMP_SCANNED;
+	return 0;
 }
 
 /* full_file: note who is absent from the file. */
