@@ -112,6 +112,12 @@ struct hris_imp {
 	bool store_failed;
 	struct hris_ahead *ahead; /* a current snapshot once load has run */
 	struct scim_patch_paths *paths; /* every person's PATCH has the same */
+	/*
+	 * hris_patch_body's PATCH: the body, its Operations and one add and
+	 * one remove operation a column, made once and refilled per person.
+	 */
+	json_t *body, *ops, **col_add, **col_remove;
+	json_t *op_username, *op_active;
 };
 
 static const unsigned char hris_sipkey[crypto_shorthash_KEYBYTES] = {
@@ -975,6 +981,21 @@ hris_op(json_t *op, json_t *path, json_t *value)
 	return o;
 }
 
+/*
+ * Append the operation kept in *slot (made on first use) with this value
+ * (NULL: none, for remove). Nothing keeps an operation once the PATCH is
+ * applied, so the next person can refill it.
+ */
+static void
+hris_op_put(json_t *ops, json_t **slot, json_t *op, json_t *path, json_t *value)
+{
+	if (*slot == NULL)
+		*slot = hris_op(op, path, NULL);
+	if (value != NULL)
+		json_object_set_new(*slot, "value", value);
+	json_array_append(ops, *slot);
+}
+
 /* active, when the mapping does not set it: follows employmentStatus. */
 static void
 hris_active_op(struct hris_imp *x, json_t *ops, const struct csv_field *f,
@@ -996,25 +1017,25 @@ hris_active_op(struct hris_imp *x, json_t *ops, const struct csv_field *f,
 		buf_free(&err);
 	}
 	if (rc == 0 && v.kind == HRIS_V_STRING)
-		json_array_append_new(
-		    ops, hris_op(x->op_add, x->path_active,
-		                 json_boolean(strcmp(v.s, "terminated") != 0)));
+		hris_op_put(ops, &x->op_active, x->op_add, x->path_active,
+		            json_boolean(strcmp(v.s, "terminated") != 0));
 	else if (create)
-		json_array_append_new(
-		    ops, hris_op(x->op_add, x->path_active, json_true()));
+		hris_op_put(ops, &x->op_active, x->op_add, x->path_active,
+		            json_true());
 }
 
-/* The PATCH body that makes a person match their record. */
+/* The PATCH body that makes a person match their record (a new ref). */
 static json_t *
 hris_patch_body(struct hris_imp *x, struct hris_emp *e,
                 const struct csv_field *f, size_t n, bool create)
 {
 	const struct hris_col *c;
 	struct hris_value v;
-	json_t *ops = json_array(), *body;
+	json_t *ops = x->ops;
 	const char *s;
 	size_t i, len;
 
+	json_array_clear(ops);
 	for (i = 0; i < x->m->ncols; i++) {
 		c = &x->m->cols[i];
 		s = hris_cell(f, n, x->col_idx[i], &len);
@@ -1022,22 +1043,17 @@ hris_patch_body(struct hris_imp *x, struct hris_emp *e,
 		if (hris_cell_value(c, s, len, &v, &x->msg) == -1)
 			continue; /* validated in pass 1: cannot happen */
 		if (v.kind != HRIS_V_NONE)
-			json_array_append_new(
-			    ops,
-			    hris_op(x->op_add, c->jpath, hris_value_json(&v)));
+			hris_op_put(ops, &x->col_add[i], x->op_add, c->jpath,
+			            hris_value_json(&v));
 		else if (!create)
-			json_array_append_new(
-			    ops, hris_op(x->op_remove, c->jremove, NULL));
+			hris_op_put(ops, &x->col_remove[i], x->op_remove,
+			            c->jremove, NULL);
 	}
 	if (create && !x->m->maps_username)
-		json_array_append_new(ops,
-		                      hris_op(x->op_add, x->path_username,
-		                              json_string(hris_emp_key(x, e))));
+		hris_op_put(ops, &x->op_username, x->op_add, x->path_username,
+		            json_string(hris_emp_key(x, e)));
 	hris_active_op(x, ops, f, n, create);
-	body = json_object();
-	json_object_set(body, "schemas", x->schemas);
-	json_object_set_new(body, "Operations", ops);
-	return body;
+	return json_incref(x->body);
 }
 
 /* Fill res's indexed columns from a normalised doc. */
@@ -1605,6 +1621,11 @@ hris_imp_init(struct hris_imp *x, struct store *st, const struct hris_opts *o,
 	x->path_username = json_string("userName");
 	x->path_status = json_string(SCIM_URN_ELIGIBILITY ":employmentStatus");
 	x->path_termdate = json_string(SCIM_URN_ELIGIBILITY ":terminationDate");
+	x->ops = json_array();
+	x->body = json_pack("{s:O, s:O}", "schemas", x->schemas, "Operations",
+	                    x->ops);
+	x->col_add = xcalloc(x->m->ncols + 1, sizeof(*x->col_add));
+	x->col_remove = xcalloc(x->m->ncols + 1, sizeof(*x->col_remove));
 	x->actor.source = "hris";
 	x->run.tenant_id = o->tenant_id;
 	x->run.mapping = xstrdup(o->map->name);
@@ -1613,6 +1634,23 @@ hris_imp_init(struct hris_imp *x, struct store *st, const struct hris_opts *o,
 		snprintf(x->as_of, sizeof(x->as_of), "%s", o->as_of);
 	else
 		hris_today(x->as_of);
+}
+
+static void
+hris_ops_free(struct hris_imp *x)
+{
+	size_t i;
+
+	for (i = 0; i < x->m->ncols; i++) {
+		json_decref(x->col_add[i]);
+		json_decref(x->col_remove[i]);
+	}
+	free(x->col_add);
+	free(x->col_remove);
+	json_decref(x->op_username);
+	json_decref(x->op_active);
+	json_decref(x->ops);
+	json_decref(x->body);
 }
 
 static void
@@ -1640,6 +1678,7 @@ hris_imp_free(struct hris_imp *x)
 	json_decref(x->path_username);
 	json_decref(x->path_status);
 	json_decref(x->path_termdate);
+	hris_ops_free(x);
 	store_hris_run_clear(&x->run);
 }
 
