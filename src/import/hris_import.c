@@ -111,6 +111,15 @@ struct hris_imp {
 	char as_of[11];
 	bool store_failed;
 	struct hris_ahead *ahead; /* a current snapshot once load has run */
+	struct scim_patch_paths *paths; /* every person's PATCH has the same */
+	/*
+	 * hris_patch_body's PATCH: the body, its Operations and one add and
+	 * one remove operation a column, made once and refilled per person.
+	 */
+	json_t *body, *ops, **col_add, **col_remove;
+	json_t *op_username, *op_active;
+	char *dump; /* hris_dump's buffer */
+	size_t dump_cap;
 };
 
 static const unsigned char hris_sipkey[crypto_shorthash_KEYBYTES] = {
@@ -857,7 +866,17 @@ hris_scan_unknown(struct hris_imp *x)
 	if (unknown <= HRIS_SCAN_UNKNOWN)
 		return 0;
 	x->hint = 0;
-	return hris_external_walk(x, hris_scan_cb) == STORE_OK ? 0 : -1;
+	if (hris_external_walk(x, hris_scan_cb) != STORE_OK)
+		return -1;
+	/*
+	 * The walk saw every live externalId of the tenant, in this
+	 * transaction: whoever it did not meet has none, so hris_find need
+	 * not look them up one by one (the million of a first import).
+	 */
+	for (i = 0; i < x->nemps; i++)
+		if (!(x->emps[i].flags & EMP_KNOWN))
+			x->emps[i].flags |= EMP_SCANNED;
+	return 0;
 }
 
 /* full_file: note who is absent from the file. */
@@ -964,6 +983,21 @@ hris_op(json_t *op, json_t *path, json_t *value)
 	return o;
 }
 
+/*
+ * Append the operation kept in *slot (made on first use) with this value
+ * (NULL: none, for remove). Nothing keeps an operation once the PATCH is
+ * applied, so the next person can refill it.
+ */
+static void
+hris_op_put(json_t *ops, json_t **slot, json_t *op, json_t *path, json_t *value)
+{
+	if (*slot == NULL)
+		*slot = hris_op(op, path, NULL);
+	if (value != NULL)
+		json_object_set_new(*slot, "value", value);
+	json_array_append(ops, *slot);
+}
+
 /* active, when the mapping does not set it: follows employmentStatus. */
 static void
 hris_active_op(struct hris_imp *x, json_t *ops, const struct csv_field *f,
@@ -985,25 +1019,25 @@ hris_active_op(struct hris_imp *x, json_t *ops, const struct csv_field *f,
 		buf_free(&err);
 	}
 	if (rc == 0 && v.kind == HRIS_V_STRING)
-		json_array_append_new(
-		    ops, hris_op(x->op_add, x->path_active,
-		                 json_boolean(strcmp(v.s, "terminated") != 0)));
+		hris_op_put(ops, &x->op_active, x->op_add, x->path_active,
+		            json_boolean(strcmp(v.s, "terminated") != 0));
 	else if (create)
-		json_array_append_new(
-		    ops, hris_op(x->op_add, x->path_active, json_true()));
+		hris_op_put(ops, &x->op_active, x->op_add, x->path_active,
+		            json_true());
 }
 
-/* The PATCH body that makes a person match their record. */
+/* The PATCH body that makes a person match their record (a new ref). */
 static json_t *
 hris_patch_body(struct hris_imp *x, struct hris_emp *e,
                 const struct csv_field *f, size_t n, bool create)
 {
 	const struct hris_col *c;
 	struct hris_value v;
-	json_t *ops = json_array(), *body;
+	json_t *ops = x->ops;
 	const char *s;
 	size_t i, len;
 
+	json_array_clear(ops);
 	for (i = 0; i < x->m->ncols; i++) {
 		c = &x->m->cols[i];
 		s = hris_cell(f, n, x->col_idx[i], &len);
@@ -1011,27 +1045,39 @@ hris_patch_body(struct hris_imp *x, struct hris_emp *e,
 		if (hris_cell_value(c, s, len, &v, &x->msg) == -1)
 			continue; /* validated in pass 1: cannot happen */
 		if (v.kind != HRIS_V_NONE)
-			json_array_append_new(
-			    ops,
-			    hris_op(x->op_add, c->jpath, hris_value_json(&v)));
+			hris_op_put(ops, &x->col_add[i], x->op_add, c->jpath,
+			            hris_value_json(&v));
 		else if (!create)
-			json_array_append_new(
-			    ops, hris_op(x->op_remove, c->jremove, NULL));
+			hris_op_put(ops, &x->col_remove[i], x->op_remove,
+			            c->jremove, NULL);
 	}
 	if (create && !x->m->maps_username)
-		json_array_append_new(ops,
-		                      hris_op(x->op_add, x->path_username,
-		                              json_string(hris_emp_key(x, e))));
+		hris_op_put(ops, &x->op_username, x->op_add, x->path_username,
+		            json_string(hris_emp_key(x, e)));
 	hris_active_op(x, ops, f, n, create);
-	body = json_object();
-	json_object_set(body, "schemas", x->schemas);
-	json_object_set_new(body, "Operations", ops);
-	return body;
+	return json_incref(x->body);
+}
+
+/*
+ * json_dumps(doc, JSON_COMPACT), the same bytes, written into a buffer
+ * kept for the whole import instead of one grown from 16 bytes each time.
+ */
+static char *
+hris_dump(struct hris_imp *x, const json_t *doc)
+{
+	size_t n = json_dumpb(doc, x->dump, x->dump_cap, JSON_COMPACT);
+
+	if (n > x->dump_cap) {
+		x->dump_cap = n * 2;
+		x->dump = xrealloc(x->dump, x->dump_cap);
+		n = json_dumpb(doc, x->dump, x->dump_cap, JSON_COMPACT);
+	}
+	return n == 0 ? NULL : xstrndup(x->dump, n);
 }
 
 /* Fill res's indexed columns from a normalised doc. */
 static void
-hris_res_fill(struct store_res *res, json_t *doc)
+hris_res_fill(struct hris_imp *x, struct store_res *res, json_t *doc)
 {
 	const char *name, *ext;
 	json_t *active;
@@ -1047,7 +1093,7 @@ hris_res_fill(struct store_res *res, json_t *doc)
 	res->name = xstrdup(name != NULL ? name : "");
 	res->external_id = ext != NULL ? xstrdup(ext) : NULL;
 	res->active = active == NULL || json_is_true(active);
-	res->doc = json_dumps(doc, JSON_COMPACT);
+	res->doc = hris_dump(x, doc);
 	store_now(ts, sizeof(ts));
 	res->modified = xstrdup(ts);
 }
@@ -1072,7 +1118,7 @@ hris_write(struct hris_imp *x, struct hris_emp *e, struct store_res *res,
 	char id[40], ts[32];
 	int rc;
 
-	hris_res_fill(res, doc);
+	hris_res_fill(x, res, doc);
 	if (!have) {
 		store_uuid(id, sizeof(id));
 		store_now(ts, sizeof(ts));
@@ -1148,7 +1194,7 @@ hris_person(struct hris_imp *x, struct hris_emp *e, const struct csv_field *f,
 	}
 	doc = old != NULL ? json_deep_copy(old) : json_object();
 	body = hris_patch_body(x, e, f, n, !have);
-	if (scim_patch_apply(x->rt, doc, body, NULL, &err) == 0)
+	if (scim_patch_apply_paths(x->rt, x->paths, doc, body, NULL, &err) == 0)
 		norm = scim_schema_normalize(
 		    x->rt, doc, old,
 		    have ? SCIM_NORM_REPLACE : SCIM_NORM_CREATE, &err);
@@ -1374,7 +1420,7 @@ hris_terminate(struct hris_imp *x, int64_t rid)
 		                                   json_string(x->as_of)));
 	body =
 	    json_pack("{s:O, s:o}", "schemas", x->schemas, "Operations", ops);
-	if (scim_patch_apply(x->rt, doc, body, NULL, &err) == 0)
+	if (scim_patch_apply_paths(x->rt, x->paths, doc, body, NULL, &err) == 0)
 		norm = scim_schema_normalize(x->rt, doc, NULL,
 		                             SCIM_NORM_REPLACE, &err);
 	json_decref(body);
@@ -1386,7 +1432,7 @@ hris_terminate(struct hris_imp *x, int64_t rid)
 		rc = -1;
 		goto out;
 	}
-	hris_res_fill(&res, norm);
+	hris_res_fill(x, &res, norm);
 	json_decref(norm);
 	if (store_res_update(x->st, &res, &x->actor, NULL) != STORE_OK)
 		goto out;
@@ -1574,6 +1620,7 @@ hris_imp_init(struct hris_imp *x, struct store *st, const struct hris_opts *o,
 	x->m = o->map;
 	x->r = r;
 	x->rt = scim_rtype_user();
+	x->paths = scim_patch_paths_new();
 	x->fd = -1;
 	x->active_col = x->status_col = -1;
 	for (i = 0; i < x->m->ncols; i++)
@@ -1593,6 +1640,11 @@ hris_imp_init(struct hris_imp *x, struct store *st, const struct hris_opts *o,
 	x->path_username = json_string("userName");
 	x->path_status = json_string(SCIM_URN_ELIGIBILITY ":employmentStatus");
 	x->path_termdate = json_string(SCIM_URN_ELIGIBILITY ":terminationDate");
+	x->ops = json_array();
+	x->body = json_pack("{s:O, s:O}", "schemas", x->schemas, "Operations",
+	                    x->ops);
+	x->col_add = xcalloc(x->m->ncols + 1, sizeof(*x->col_add));
+	x->col_remove = xcalloc(x->m->ncols + 1, sizeof(*x->col_remove));
 	x->actor.source = "hris";
 	x->run.tenant_id = o->tenant_id;
 	x->run.mapping = xstrdup(o->map->name);
@@ -1604,9 +1656,28 @@ hris_imp_init(struct hris_imp *x, struct store *st, const struct hris_opts *o,
 }
 
 static void
+hris_ops_free(struct hris_imp *x)
+{
+	size_t i;
+
+	for (i = 0; i < x->m->ncols; i++) {
+		json_decref(x->col_add[i]);
+		json_decref(x->col_remove[i]);
+	}
+	free(x->col_add);
+	free(x->col_remove);
+	json_decref(x->op_username);
+	json_decref(x->op_active);
+	json_decref(x->ops);
+	json_decref(x->body);
+	free(x->dump);
+}
+
+static void
 hris_imp_free(struct hris_imp *x)
 {
 	hris_ahead_free(x->ahead);
+	scim_patch_paths_free(x->paths);
 	csv_free(x->csv);
 	if (x->fd != -1)
 		close(x->fd);
@@ -1627,6 +1698,7 @@ hris_imp_free(struct hris_imp *x)
 	json_decref(x->path_username);
 	json_decref(x->path_status);
 	json_decref(x->path_termdate);
+	hris_ops_free(x);
 	store_hris_run_clear(&x->run);
 }
 

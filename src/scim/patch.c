@@ -4,6 +4,7 @@
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -14,14 +15,42 @@
 #include "scim/patch.h"
 #include "scim/schema.h"
 #include "util/buf.h"
+#include "util/xmalloc.h"
 
 enum patch_op { PATCH_ADD, PATCH_REPLACE, PATCH_REMOVE };
 
 static const char *const patch_op_names[] = {"add", "replace", "remove"};
 
+/* A parsed path: what scim_filter_parse_path() hands back. */
+struct patch_parsed {
+	struct scim_attrpath ap;
+	struct scim_filter *f; /* owned; read-only once parsed */
+	const struct scim_attr *sub;
+};
+
+/* One cached path; busy while an operation uses it, so never evicted then. */
+struct patch_path_entry {
+	const struct scim_rtype *rt;
+	char *text; /* NULL: free slot */
+	struct patch_parsed pp;
+	unsigned busy;
+};
+
+/*
+ * Bounded: a client may send any number of distinct paths, but the
+ * importer's are one per mapped column.
+ */
+#define PATCH_PATHS_MAX 32
+
+struct scim_patch_paths {
+	struct patch_path_entry e[PATCH_PATHS_MAX];
+	size_t victim; /* next slot to evict, round robin */
+};
+
 /* One PatchOp being applied. */
 struct patch_ctx {
 	const struct scim_rtype *rt;
+	struct scim_patch_paths *paths; /* or NULL: parse every time */
 	json_t *doc;
 	struct scim_patch_members *mem;
 	struct scim_err *e;
@@ -1055,33 +1084,115 @@ patch_target_apply(struct patch_ctx *c, const struct patch_target *t,
 	return rc;
 }
 
+/* Parse a path; -1 with c->e set when it is not one. */
+static int
+patch_parse(struct patch_ctx *c, const char *text, const char *where,
+            struct patch_parsed *pp)
+{
+	struct scim_err pe;
+
+	scim_err_init(&pe);
+	if (scim_filter_parse_path(c->rt, text, &pp->ap, &pp->f, &pp->sub,
+	                           &pe) == 0)
+		return 0;
+	scim_err_set(c->e, 400,
+	             pe.scim_type ? pe.scim_type : SCIM_ET_INVALID_PATH,
+	             "Operations[%zu]%s: %s", c->idx, where,
+	             pe.detail[0] ? pe.detail : "invalid path");
+	scim_filter_free(pp->f);
+	return -1;
+}
+
+static struct patch_path_entry *
+patch_paths_find(struct scim_patch_paths *ps, const struct scim_rtype *rt,
+                 const char *text)
+{
+	size_t i;
+
+	for (i = 0; i < PATCH_PATHS_MAX; i++)
+		if (ps->e[i].text != NULL && ps->e[i].rt == rt &&
+		    strcmp(ps->e[i].text, text) == 0)
+			return &ps->e[i];
+	return NULL;
+}
+
+/* A slot for a new entry, emptied; NULL when every slot is in use. */
+static struct patch_path_entry *
+patch_paths_slot(struct scim_patch_paths *ps)
+{
+	struct patch_path_entry *en;
+	size_t n;
+
+	for (n = 0; n < PATCH_PATHS_MAX; n++) {
+		en = &ps->e[ps->victim];
+		ps->victim = (ps->victim + 1) % PATCH_PATHS_MAX;
+		if (en->busy > 0)
+			continue;
+		free(en->text);
+		scim_filter_free(en->pp.f);
+		memset(en, 0, sizeof(*en));
+		return en;
+	}
+	return NULL;
+}
+
+/* Apply the operation through a parsed path. */
+static int
+patch_parsed_apply(struct patch_ctx *c, const struct patch_parsed *pp,
+                   const char *text, const char *where, const json_t *value)
+{
+	struct patch_target t = {.ap = pp->ap, .text = text, .where = where};
+
+	/* The parser hands back the inner filter; accept a wrapped one too. */
+	t.filter = pp->f;
+	if (pp->f != NULL && pp->f->op == SCIM_F_VALPATH)
+		t.filter = pp->f->left;
+	t.sub = pp->sub != NULL ? pp->sub : pp->ap.sub;
+	return patch_target_apply(c, &t, value);
+}
+
+/* Through the cache: parsing the same path again gives the same result. */
+static int
+patch_path_cached(struct patch_ctx *c, const char *text, const char *where,
+                  const json_t *value)
+{
+	struct patch_path_entry *en;
+	struct patch_parsed pp;
+	int rc;
+
+	if ((en = patch_paths_find(c->paths, c->rt, text)) == NULL) {
+		if (patch_parse(c, text, where, &pp) == -1)
+			return -1;
+		if ((en = patch_paths_slot(c->paths)) == NULL) {
+			rc = patch_parsed_apply(c, &pp, text, where, value);
+			scim_filter_free(pp.f);
+			return rc;
+		}
+		en->rt = c->rt;
+		en->text = xstrdup(text);
+		en->pp = pp;
+	}
+	/* A no-path extension value applies its keys through here again. */
+	en->busy++;
+	rc = patch_parsed_apply(c, &en->pp, text, where, value);
+	en->busy--;
+	return rc;
+}
+
 /* Parse a path (or a no-path key with a filter) and apply the operation. */
 static int
 patch_path(struct patch_ctx *c, const char *text, const char *where,
            const json_t *value)
 {
-	struct patch_target t = {.text = text, .where = where};
-	struct scim_filter *f = NULL;
-	const struct scim_attr *sub = NULL;
-	struct scim_err pe;
+	struct patch_parsed pp;
 	int rc;
 
-	scim_err_init(&pe);
-	if (scim_filter_parse_path(c->rt, text, &t.ap, &f, &sub, &pe) != 0) {
-		scim_err_set(c->e, 400,
-		             pe.scim_type ? pe.scim_type : SCIM_ET_INVALID_PATH,
-		             "Operations[%zu]%s: %s", c->idx, where,
-		             pe.detail[0] ? pe.detail : "invalid path");
-		scim_filter_free(f);
+	if (c->paths != NULL)
+		return patch_path_cached(c, text, where, value);
+	if (patch_parse(c, text, where, &pp) == -1)
 		return -1;
-	}
-	/* The parser hands back the inner filter; accept a wrapped one too. */
-	t.filter = f;
-	if (f != NULL && f->op == SCIM_F_VALPATH)
-		t.filter = f->left;
-	t.sub = sub != NULL ? sub : t.ap.sub;
-	rc = patch_target_apply(c, &t, value);
-	scim_filter_free(f);
+	rc = patch_parsed_apply(c, &pp, text, where, value);
+	scim_filter_free(pp.f);
 	return rc;
 }
 
@@ -1224,11 +1335,41 @@ scim_patch_members_free(struct scim_patch_members *m)
 	m->replace_all = false;
 }
 
+struct scim_patch_paths *
+scim_patch_paths_new(void)
+{
+	return xcalloc(1, sizeof(struct scim_patch_paths));
+}
+
+void
+scim_patch_paths_free(struct scim_patch_paths *ps)
+{
+	size_t i;
+
+	if (ps == NULL)
+		return;
+	for (i = 0; i < PATCH_PATHS_MAX; i++) {
+		free(ps->e[i].text);
+		scim_filter_free(ps->e[i].pp.f);
+	}
+	free(ps);
+}
+
 int
 scim_patch_apply(const struct scim_rtype *rt, json_t *doc, const json_t *body,
                  struct scim_patch_members *mem, struct scim_err *e)
 {
-	struct patch_ctx c = {.rt = rt, .doc = doc, .mem = mem, .e = e};
+	return scim_patch_apply_paths(rt, NULL, doc, body, mem, e);
+}
+
+int
+scim_patch_apply_paths(const struct scim_rtype *rt,
+                       struct scim_patch_paths *paths, json_t *doc,
+                       const json_t *body, struct scim_patch_members *mem,
+                       struct scim_err *e)
+{
+	struct patch_ctx c = {
+	    .rt = rt, .paths = paths, .doc = doc, .mem = mem, .e = e};
 	json_t *ops;
 	size_t i;
 

@@ -44,4 +44,24 @@ void scim_patch_members_free(struct scim_patch_members *);
 int scim_patch_apply(const struct scim_rtype *, json_t *doc, const json_t *body,
                      struct scim_patch_members *mem, struct scim_err *e);
 
+/*
+ * A bounded cache of parsed PATCH paths, for a caller that applies the
+ * same paths many times (the HRIS importer: one PATCH per person). Owned
+ * by the caller, used by one thread at a time; the schemas are static,
+ * so an entry never goes stale. scim_patch_paths_free() takes NULL.
+ */
+struct scim_patch_paths;
+
+struct scim_patch_paths *scim_patch_paths_new(void);
+void scim_patch_paths_free(struct scim_patch_paths *);
+
+/*
+ * scim_patch_apply() with the paths parsed through `paths` (NULL: none);
+ * the result and every error are the same as without it.
+ */
+int scim_patch_apply_paths(const struct scim_rtype *,
+                           struct scim_patch_paths *paths, json_t *doc,
+                           const json_t *body, struct scim_patch_members *mem,
+                           struct scim_err *e);
+
 #endif

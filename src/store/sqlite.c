@@ -3,6 +3,7 @@
 /* The SQLite store backend: schema migrations, statements and operations. */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -694,12 +695,25 @@ sq_close(struct store *base)
 	free(s);
 }
 
+/*
+ * Nothing reads SQLite's memory statistics, and keeping them takes a
+ * global mutex on every allocation. Set before the first connection.
+ */
+static void
+sq_global_once(void)
+{
+	(void)sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+}
+
+static pthread_once_t sq_global = PTHREAD_ONCE_INIT;
+
 static struct store *
 sq_open(const char *path, char **cause)
 {
 	struct sq *s;
 	int flags;
 
+	pthread_once(&sq_global, sq_global_once);
 	if (sq_create_file(path, cause) == -1)
 		return NULL;
 	s = xcalloc(1, sizeof(*s));

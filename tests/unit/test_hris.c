@@ -687,6 +687,40 @@ test_import_scan_finds_scim_people(void **state)
 	buf_free(&rows);
 }
 
+/*
+ * After the scan, whoever it did not meet is created without a lookup of
+ * their own: externalIds match exactly, as the lookup's would (SCIM's
+ * "e5" is not the file's "E5"), and a second import finds them all.
+ */
+static void
+test_import_scan_unmet_are_new(void **state)
+{
+	struct fx *fx = *state;
+	struct buf rows;
+	json_t *d;
+	int i;
+
+	scim_user(fx, "e5", "lower5@x.com");
+	scim_user(fx, "E9", "p9-scim@x.com");
+	buf_init(&rows, 0);
+	for (i = 1; i <= 10010; i++)
+		buf_addf(&rows, "E%d,EE,p%d@x.com,P,Q,,01/02/2020,A,,\n", i, i);
+	assert_int_equal(import(fx, buf_str(&rows)), 0);
+	assert_int_equal(fx->r.created, 10009);
+	assert_int_equal(fx->r.updated, 1);
+	assert_int_equal(peek_int(fx, "SELECT count(*) FROM resources"), 10011);
+	d = person(fx, "e5", NULL);
+	assert_string_equal(jstr(d, "userName"), "lower5@x.com");
+	json_decref(d);
+	d = person(fx, "E5", NULL);
+	assert_string_equal(jstr(d, "userName"), "p5@x.com");
+	json_decref(d);
+	assert_int_equal(import(fx, buf_str(&rows)), 0);
+	assert_int_equal(fx->r.created, 0);
+	assert_int_equal(fx->r.unchanged, 10010);
+	buf_free(&rows);
+}
+
 static void
 test_import_updates_scim_created_person(void **state)
 {
@@ -1209,6 +1243,8 @@ main(void)
 	        test_import_reapplies_after_scim_change, setup, teardown),
 	    cmocka_unit_test_setup_teardown(
 	        test_import_updates_scim_created_person, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_import_scan_unmet_are_new,
+	                                    setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_import_scan_finds_scim_people,
 	                                    setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_import_dependents, setup,

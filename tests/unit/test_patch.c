@@ -1128,6 +1128,158 @@ test_group_doc_ops(void **state)
 	scim_patch_members_free(&m);
 }
 
+/*--- Path cache (scim_patch_apply_paths) ---*/
+
+/*
+ * Apply body to a copy of doc with paths (may be NULL); returns the doc,
+ * or NULL with *e set.
+ */
+static json_t *
+apply_with(struct scim_patch_paths *paths, const json_t *doc,
+           const json_t *body, struct scim_err *e)
+{
+	json_t *d = json_deep_copy(doc);
+
+	scim_err_init(e);
+	if (scim_patch_apply_paths(scim_rtype_user(), paths, d, body, NULL,
+	                           e) == 0)
+		return d;
+	json_decref(d);
+	return NULL;
+}
+
+/* The cached result is the uncached one: same doc, or the same error. */
+static void
+same_as_parsing(struct scim_patch_paths *paths, const json_t *doc,
+                const json_t *body)
+{
+	struct scim_err e1, e2;
+	json_t *want, *got;
+
+	want = apply_with(NULL, doc, body, &e1);
+	got = apply_with(paths, doc, body, &e2);
+	if (want == NULL) {
+		assert_null(got);
+		assert_int_equal(e2.status, e1.status);
+		assert_string_equal(e2.scim_type, e1.scim_type);
+		assert_string_equal(e2.detail, e1.detail);
+	} else {
+		assert_non_null(got);
+		assert_json(got, want);
+	}
+	json_decref(want);
+	json_decref(got);
+}
+
+static void
+test_paths_same_as_parsing(void **state)
+{
+	static const char *const bodies[] = {
+	    "[{'op':'add','path':'emails[type eq `work`].value',"
+	    "'value':'a@x.com'}]",
+	    "[{'op':'replace','path':'emails[type eq `home`].value',"
+	    "'value':'h@x.com'}]",
+	    "[{'op':'remove','path':'emails[type eq `work`]'}]",
+	    "[{'op':'add','path':'name.givenName','value':'Ann'}]",
+	    "[{'op':'add','path':'" ENT ":department','value':'Ops'}]",
+	    "[{'op':'add','value':{'emails[type eq `work`].value':'n@x.com',"
+	    "'" ENT "':{'costCenter':'7'}}}]",
+	    "[{'op':'add','path':'emails[type eq `work`.value','value':'x'}]",
+	    "[{'op':'add','path':'nosuch','value':'x'}]",
+	    "[{'op':'add','path':'emails[type gt true].value','value':'x'}]",
+	    "[{'op':'add','path':'emails[value co `@`].value','value':'x'}]",
+	    "[{'op':'add','path':'id','value':'x'}]",
+	};
+	struct scim_patch_paths *paths = scim_patch_paths_new();
+	json_t *doc, *body;
+	size_t i, round;
+
+	(void)state;
+	doc = J("{'userName':'ann','emails':[{'type':'home','value':"
+	        "'o@x.com'},{'type':'work','value':'w@x.com'}]}");
+	/* Round 0 fills the cache, round 1 reads from it. */
+	for (round = 0; round < 2; round++)
+		for (i = 0; i < sizeof(bodies) / sizeof(*bodies); i++) {
+			body = ops(bodies[i]);
+			same_as_parsing(paths, doc, body);
+			json_decref(body);
+		}
+	json_decref(doc);
+	scim_patch_paths_free(paths);
+}
+
+/* More distinct paths than the cache holds: evicted ones parse again. */
+static void
+test_paths_eviction(void **state)
+{
+	struct scim_patch_paths *paths = scim_patch_paths_new();
+	json_t *doc, *body;
+	struct buf b;
+	int i, round;
+
+	(void)state;
+	doc =
+	    J("{'userName':'ann','emails':[{'type':'t3','value':'o@x.com'}]}");
+	for (round = 0; round < 3; round++)
+		for (i = 0; i < 100; i++) {
+			buf_init(&b, 0);
+			buf_addf(&b,
+			         "[{'op':'add','path':'emails[type eq `t%d`]."
+			         "value','value':'%d.%d@x.com'}]",
+			         i % (round == 2 ? 5 : 100), round, i);
+			body = ops(buf_str(&b));
+			buf_free(&b);
+			same_as_parsing(paths, doc, body);
+			json_decref(body);
+		}
+	json_decref(doc);
+	scim_patch_paths_free(paths);
+}
+
+/* One cached filter path applied to many different documents. */
+static void
+test_paths_filter_many_docs(void **state)
+{
+	struct scim_patch_paths *paths = scim_patch_paths_new();
+	json_t *doc, *body, *got;
+	struct scim_err e;
+	struct buf b;
+	int i;
+
+	(void)state;
+	body = ops("[{'op':'add','path':'emails[type eq `work`].value',"
+	           "'value':'new@x.com'},"
+	           "{'op':'remove','path':'phoneNumbers[type eq `fax`]'}]");
+	for (i = 0; i < 1000; i++) {
+		buf_init(&b, 0);
+		if (i % 3 == 0)
+			buf_addf(&b, "{'userName':'u%d'}", i);
+		else
+			buf_addf(&b,
+			         "{'userName':'u%d','emails':[{'type':'%s',"
+			         "'value':'%d@x.com'}],'phoneNumbers':[{'type':"
+			         "'fax','value':'%d'}]}",
+			         i, i % 3 == 1 ? "work" : "home", i, i);
+		doc = J(buf_str(&b));
+		buf_free(&b);
+		same_as_parsing(paths, doc, body);
+		got = apply_with(paths, doc, body, &e);
+		assert_non_null(got);
+		assert_string_equal(
+		    json_string_value(json_object_get(
+		        json_array_get(json_object_get(got, "emails"),
+		                       i % 3 == 2 ? 1 : 0),
+		        "value")),
+		    "new@x.com");
+		assert_null(json_object_get(got, "phoneNumbers"));
+		json_decref(got);
+		json_decref(doc);
+	}
+	json_decref(body);
+	scim_patch_paths_free(paths);
+	scim_patch_paths_free(NULL);
+}
+
 int
 main(void)
 {
@@ -1196,6 +1348,9 @@ main(void)
 	    cmocka_unit_test(test_okta_group_rename),
 	    cmocka_unit_test(test_members_errors),
 	    cmocka_unit_test(test_group_doc_ops),
+	    cmocka_unit_test(test_paths_same_as_parsing),
+	    cmocka_unit_test(test_paths_eviction),
+	    cmocka_unit_test(test_paths_filter_many_docs),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
