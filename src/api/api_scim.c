@@ -295,7 +295,7 @@ api_scim_create(struct scim_call *c)
 {
 	struct store_res res;
 	json_t *doc, *members = NULL;
-	char id[40], ts[32];
+	char id[40];
 	int rc, ret = -1;
 
 	memset(&res, 0, sizeof(res));
@@ -311,12 +311,12 @@ api_scim_create(struct scim_call *c)
 		json_object_del(doc, c->rt->external_multi);
 	}
 	store_uuid(id, sizeof(id));
-	store_now(ts, sizeof(ts));
 	res.tenant_id = c->req->tok.tenant_id;
 	res.type = rtype_store(c->rt);
 	res.id = xstrdup(id);
-	res.created = xstrdup(ts);
 	res_from_doc(c->rt, &res, doc);
+	/* A new resource: lastModified is created (RFC 7643 §3.1). */
+	res.created = xstrdup(res.modified);
 	rc = store_res_insert(server_store(c->req->srv), &res, &c->req->actor);
 	if (rc == STORE_CONFLICT)
 		call_conflict(c, &res);

@@ -1115,17 +1115,17 @@ static int
 hris_write(struct hris_imp *x, struct hris_emp *e, struct store_res *res,
            bool have, json_t *doc)
 {
-	char id[40], ts[32];
+	char id[40];
 	int rc;
 
 	hris_res_fill(x, res, doc);
 	if (!have) {
 		store_uuid(id, sizeof(id));
-		store_now(ts, sizeof(ts));
 		res->tenant_id = x->o->tenant_id;
 		res->type = STORE_USER;
 		res->id = xstrdup(id);
-		res->created = xstrdup(ts);
+		/* A new resource: lastModified is created (RFC 7643 §3.1). */
+		res->created = xstrdup(res->modified);
 		rc = store_res_insert(x->st, res, &x->actor);
 	} else
 		rc = store_res_update(x->st, res, &x->actor, NULL);

@@ -285,6 +285,7 @@ class TestImportScim(ImportTestCase):
             self.assertEqual(u["emails"], [{"type": "work",
                                             "value": "ann@corp.com"}])
             self.assertIs(u["active"], True)
+            self.assertEqual(u["meta"]["created"], u["meta"]["lastModified"])
             self.assertEqual(u[ELIG], {"hireDate": "2020-01-02",
                                        "employmentStatus": "active"})
             self.assertEqual(u[ENT], {"department": "Sales, East"})
