@@ -382,20 +382,11 @@ sq_done(sqlite3_stmt *st)
 }
 
 /*
- * Binding helpers. Values are bound SQLITE_STATIC: the caller's strings
- * outlive the step, and sq_done() clears the bindings right after. With
- * static bindings and valid indexes these calls do not allocate and
- * cannot fail, so their results are not checked.
+ * Binding helpers (text: sqlite_bind_str() in sqlite_priv.h). With valid
+ * indexes and static bindings, which sq_done() clears right after the
+ * step, these calls do not allocate and cannot fail, so their results
+ * are not checked.
  */
-static void
-sq_bind_text(sqlite3_stmt *st, int i, const char *v)
-{
-	if (v == NULL)
-		sqlite3_bind_null(st, i);
-	else
-		sqlite3_bind_text(st, i, v, -1, SQLITE_STATIC);
-}
-
 static void
 sq_bind_int(sqlite3_stmt *st, int i, int64_t v)
 {
@@ -448,14 +439,6 @@ static int
 sq_exec_st(struct sq *s, enum sq_st id, const char *func)
 {
 	return sq_run(s, s->st[id], func);
-}
-
-static char *
-sq_col_dup(sqlite3_stmt *st, int i)
-{
-	const unsigned char *t = sqlite3_column_text(st, i);
-
-	return t != NULL ? xstrdup((const char *)t) : NULL;
 }
 
 /* A borrowed column, valid until the statement steps or resets. */
@@ -823,7 +806,7 @@ sq_rollback_savepoint(struct store *base)
 static void
 sq_tenant_row(sqlite3_stmt *st, struct store_tenant *t, bool copy)
 {
-	char *(*col)(sqlite3_stmt *, int) = copy ? sq_col_dup : sq_col_ref;
+	char *(*col)(sqlite3_stmt *, int) = copy ? sqlite_col_dup : sq_col_ref;
 
 	t->id = sqlite3_column_int64(st, 0);
 	t->name = col(st, 1);
@@ -844,8 +827,8 @@ sq_tenant_create(struct store *base, const char *name, struct store_tenant *out)
 	store_now(now, sizeof(now));
 	if (sq_wbegin(s, &own, __func__) != STORE_OK)
 		return STORE_ERR;
-	sq_bind_text(st, 1, name);
-	sq_bind_text(st, 2, now);
+	sqlite_bind_str(st, 1, name);
+	sqlite_bind_str(st, 2, now);
 	rc = sq_run(s, st, __func__);
 	if (rc == STORE_OK && out != NULL) {
 		out->id = sqlite3_last_insert_rowid(s->db);
@@ -879,7 +862,7 @@ sq_tenant_get(struct store *base, const char *name, struct store_tenant *t)
 	sqlite3_stmt *st = s->st[ST_TENANT_BY_NAME];
 	int rc;
 
-	sq_bind_text(st, 1, name);
+	sqlite_bind_str(st, 1, name);
 	if ((rc = sq_row(s, st, __func__)) == STORE_OK)
 		sq_tenant_row(st, t, true);
 	sq_done(st);
@@ -947,7 +930,7 @@ sq_tenant_list(struct store *base,
 static void
 sq_token_row(sqlite3_stmt *st, struct store_token *t, bool copy)
 {
-	char *(*col)(sqlite3_stmt *, int) = copy ? sq_col_dup : sq_col_ref;
+	char *(*col)(sqlite3_stmt *, int) = copy ? sqlite_col_dup : sq_col_ref;
 
 	t->id = col(st, 0);
 	t->tenant_id = sqlite3_column_int64(st, 1);
@@ -973,12 +956,12 @@ sq_token_create(struct store *base, const char *id, int64_t tenant_id,
 	store_now(now, sizeof(now));
 	if (sq_wbegin(s, &own, __func__) != STORE_OK)
 		return STORE_ERR;
-	sq_bind_text(st, 1, id);
+	sqlite_bind_str(st, 1, id);
 	sq_bind_int(st, 2, tenant_id);
-	sq_bind_text(st, 3, name);
-	sq_bind_text(st, 4, scopes);
+	sqlite_bind_str(st, 3, name);
+	sqlite_bind_str(st, 4, scopes);
 	sqlite3_bind_blob(st, 5, hash, STORE_TOKEN_HASH_LEN, SQLITE_STATIC);
-	sq_bind_text(st, 6, now);
+	sqlite_bind_str(st, 6, now);
 	rc = sq_run(s, st, __func__);
 	return sq_wend(s, own, rc, __func__);
 }
@@ -1047,8 +1030,8 @@ sq_token_revoke(struct store *base, const char *id)
 	store_now(now, sizeof(now));
 	if (sq_wbegin(s, &own, __func__) != STORE_OK)
 		return STORE_ERR;
-	sq_bind_text(st, 1, id);
-	sq_bind_text(st, 2, now);
+	sqlite_bind_str(st, 1, id);
+	sqlite_bind_str(st, 2, now);
 	rc = sq_run(s, st, __func__);
 	/* Revoking twice keeps the first time and succeeds. */
 	if (rc == STORE_OK && sqlite3_changes(s->db) == 0)
@@ -1072,8 +1055,8 @@ sq_token_touch(struct store *base, const char *id)
 	if (!sqlite3_get_autocommit(s->db))
 		return STORE_CONFLICT;
 	store_now(now, sizeof(now));
-	sq_bind_text(st, 1, id);
-	sq_bind_text(st, 2, now);
+	sqlite_bind_str(st, 1, id);
+	sqlite_bind_str(st, 2, now);
 	sqlite3_busy_timeout(s->db, 0);
 	rc = sqlite3_step(st);
 	sqlite3_busy_timeout(s->db, SQ_BUSY_MS);
@@ -1090,7 +1073,7 @@ sq_token_touch(struct store *base, const char *id)
 static void
 sq_res_row(sqlite3_stmt *st, struct store_res *r, bool copy)
 {
-	char *(*col)(sqlite3_stmt *, int) = copy ? sq_col_dup : sq_col_ref;
+	char *(*col)(sqlite3_stmt *, int) = copy ? sqlite_col_dup : sq_col_ref;
 
 	r->rid = sqlite3_column_int64(st, 0);
 	r->tenant_id = sqlite3_column_int64(st, 1);
@@ -1115,7 +1098,7 @@ sq_res_get(struct store *base, int64_t tenant_id, enum store_rtype type,
 	int rc;
 
 	sq_bind_int(st, 1, tenant_id);
-	sq_bind_text(st, 2, id);
+	sqlite_bind_str(st, 2, id);
 	sq_bind_int(st, 3, type);
 	if ((rc = sq_row(s, st, __func__)) == STORE_OK)
 		sq_res_row(st, res, true);
@@ -1151,14 +1134,14 @@ sq_history(struct sq *s, const struct sq_hist *h,
 	sq_bind_int(st, 1, h->tenant_id);
 	sq_bind_int(st, 2, h->type);
 	sq_bind_int(st, 3, h->rid);
-	sq_bind_text(st, 4, h->resource_id);
-	sq_bind_text(st, 5, h->op);
-	sq_bind_text(st, 6, now);
-	sq_bind_text(st, 7, token);
-	sq_bind_text(st, 8, source != NULL ? source : "cli");
+	sqlite_bind_str(st, 4, h->resource_id);
+	sqlite_bind_str(st, 5, h->op);
+	sqlite_bind_str(st, 6, now);
+	sqlite_bind_str(st, 7, token);
+	sqlite_bind_str(st, 8, source != NULL ? source : "cli");
 	sq_bind_int(st, 9, h->version);
-	sq_bind_text(st, 10, h->before);
-	sq_bind_text(st, 11, h->delta);
+	sqlite_bind_str(st, 10, h->before);
+	sqlite_bind_str(st, 11, h->delta);
 	return sq_run(s, st, __func__);
 }
 
@@ -1177,13 +1160,13 @@ sq_res_insert(struct store *base, struct store_res *res,
 		return STORE_ERR;
 	sq_bind_int(st, 1, res->tenant_id);
 	sq_bind_int(st, 2, res->type);
-	sq_bind_text(st, 3, res->id);
-	sq_bind_text(st, 4, res->name);
-	sq_bind_text(st, 5, res->external_id);
+	sqlite_bind_str(st, 3, res->id);
+	sqlite_bind_str(st, 4, res->name);
+	sqlite_bind_str(st, 5, res->external_id);
 	sq_bind_int(st, 6, res->type == STORE_GROUP ? 1 : res->active);
-	sq_bind_text(st, 7, res->doc);
-	sq_bind_text(st, 8, res->created);
-	sq_bind_text(st, 9, res->modified);
+	sqlite_bind_str(st, 7, res->doc);
+	sqlite_bind_str(st, 8, res->created);
+	sqlite_bind_str(st, 9, res->modified);
 	if ((rc = sq_run(s, st, __func__)) == STORE_OK) {
 		h.tenant_id = res->tenant_id;
 		h.type = res->type;
@@ -1224,11 +1207,11 @@ sq_current(struct sq *s, int64_t rid, struct sq_current *c)
 	if ((rc = sq_row(s, st, __func__)) == STORE_OK) {
 		c->tenant_id = sqlite3_column_int64(st, 0);
 		c->type = sqlite3_column_int(st, 1);
-		c->id = sq_col_dup(st, 2);
-		c->doc = sq_col_dup(st, 3);
+		c->id = sqlite_col_dup(st, 2);
+		c->doc = sqlite_col_dup(st, 3);
 		c->version = sqlite3_column_int64(st, 4);
-		c->name = sq_col_dup(st, 5);
-		c->external_id = sq_col_dup(st, 6);
+		c->name = sqlite_col_dup(st, 5);
+		c->external_id = sqlite_col_dup(st, 6);
 	}
 	sq_done(st);
 	return rc;
@@ -1271,13 +1254,13 @@ sq_res_update(struct store *base, struct store_res *res,
 		st = s->st[ST_RES_UPDATE_DOC];
 	else {
 		st = s->st[ST_RES_UPDATE];
-		sq_bind_text(st, 2, res->name);
-		sq_bind_text(st, 3, res->external_id);
+		sqlite_bind_str(st, 2, res->name);
+		sqlite_bind_str(st, 3, res->external_id);
 	}
 	sq_bind_int(st, 1, res->rid);
 	sq_bind_int(st, 4, cur.type == STORE_GROUP ? 1 : res->active);
-	sq_bind_text(st, 5, res->doc);
-	sq_bind_text(st, 6, res->modified);
+	sqlite_bind_str(st, 5, res->doc);
+	sqlite_bind_str(st, 6, res->modified);
 	sq_bind_int(st, 7, cur.version + 1);
 	if ((rc = sq_run(s, st, __func__)) != STORE_OK)
 		goto out;
@@ -1367,14 +1350,14 @@ sq_groups_left(struct sq *s, int64_t member_rid, const char *member_id,
 	int rc;
 
 	sq_bind_int(st, 1, member_rid);
-	sq_bind_text(st, 2, now);
+	sqlite_bind_str(st, 2, now);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		v = xrealloc(v, (n + 1) * sizeof(*v));
 		v[n].rid = sqlite3_column_int64(st, 0);
 		v[n].tenant_id = sqlite3_column_int64(st, 1);
-		v[n].id = sq_col_dup(st, 2);
+		v[n].id = sqlite_col_dup(st, 2);
 		v[n].version = sqlite3_column_int64(st, 3);
-		v[n].doc = sq_col_dup(st, 4);
+		v[n].doc = sqlite_col_dup(st, 4);
 		n++;
 	}
 	rc = rc == SQLITE_DONE ? STORE_OK : sq_fail(s, __func__);
@@ -1441,7 +1424,7 @@ sq_res_delete(struct store *base, const struct store_res *res,
 	if ((rc = sq_drop_memberships(s, res->rid)) != STORE_OK)
 		goto out;
 	sq_bind_int(st, 1, res->rid);
-	sq_bind_text(st, 2, now);
+	sqlite_bind_str(st, 2, now);
 	sq_bind_int(st, 3, cur.version + 1);
 	if ((rc = sq_run(s, st, __func__)) != STORE_OK)
 		goto out;
@@ -1857,7 +1840,7 @@ sq_member_resolve(struct sq *s, const struct store_res *group, const char *id,
 	int rc;
 
 	sq_bind_int(st, 1, group->tenant_id);
-	sq_bind_text(st, 2, id);
+	sqlite_bind_str(st, 2, id);
 	if ((rc = sq_row(s, st, __func__)) == STORE_OK)
 		*rid = sqlite3_column_int64(st, 0);
 	sq_done(st);
@@ -1920,7 +1903,7 @@ sq_members_remove(struct store *base, int64_t group_rid, const char *const *ids,
 		if (ids[i] == NULL)
 			continue;
 		sq_bind_int(st, 1, group_rid);
-		sq_bind_text(st, 2, ids[i]);
+		sqlite_bind_str(st, 2, ids[i]);
 		rc = sq_run(s, st, __func__);
 	}
 	return sq_wend(s, own, rc, __func__);

@@ -114,30 +114,6 @@ dl_prepare(sqlite3 *db, const char *sql, const char *func)
 	return s;
 }
 
-/* Bound SQLITE_STATIC: every caller's string outlives the step. */
-static void
-dl_text(sqlite3_stmt *s, int i, const char *v)
-{
-	if (v == NULL)
-		sqlite3_bind_null(s, i);
-	else
-		sqlite3_bind_text(s, i, v, -1, SQLITE_STATIC);
-}
-
-static char *
-dl_dup(sqlite3_stmt *s, int i)
-{
-	const unsigned char *t = sqlite3_column_text(s, i);
-
-	return t != NULL ? xstrdup((const char *)t) : NULL;
-}
-
-static const char *
-dl_col(sqlite3_stmt *s, int i)
-{
-	return (const char *)sqlite3_column_text(s, i);
-}
-
 /* Step a statement without result rows, then finalize it. */
 static int
 dl_run(sqlite3 *db, sqlite3_stmt *s, const char *func)
@@ -206,25 +182,25 @@ dl_row(sqlite3_stmt *s, struct store_delivery *d)
 	int i = 0;
 
 	memset(d, 0, sizeof(*d));
-	d->run_id = dl_dup(s, i++);
-	d->feed = dl_dup(s, i++);
+	d->run_id = sqlite_col_dup(s, i++);
+	d->feed = sqlite_col_dup(s, i++);
 	d->seq = sqlite3_column_int64(s, i++);
-	d->state = dl_dup(s, i++);
-	d->failed_from = dl_dup(s, i++);
-	d->destination = dl_dup(s, i++);
-	d->plain_path = dl_dup(s, i++);
-	d->enc_path = dl_dup(s, i++);
-	d->remote_name = dl_dup(s, i++);
+	d->state = sqlite_col_dup(s, i++);
+	d->failed_from = sqlite_col_dup(s, i++);
+	d->destination = sqlite_col_dup(s, i++);
+	d->plain_path = sqlite_col_dup(s, i++);
+	d->enc_path = sqlite_col_dup(s, i++);
+	d->remote_name = sqlite_col_dup(s, i++);
 	d->size = sqlite3_column_int64(s, i++);
-	d->sha256 = dl_dup(s, i++);
+	d->sha256 = sqlite_col_dup(s, i++);
 	d->attempts = sqlite3_column_int64(s, i++);
-	d->next_attempt_at = dl_dup(s, i++);
-	d->last_error = dl_dup(s, i++);
-	d->created = dl_dup(s, i++);
-	d->updated = dl_dup(s, i++);
-	d->encrypted_at = dl_dup(s, i++);
-	d->delivered_at = dl_dup(s, i++);
-	d->acknowledged_at = dl_dup(s, i);
+	d->next_attempt_at = sqlite_col_dup(s, i++);
+	d->last_error = sqlite_col_dup(s, i++);
+	d->created = sqlite_col_dup(s, i++);
+	d->updated = sqlite_col_dup(s, i++);
+	d->encrypted_at = sqlite_col_dup(s, i++);
+	d->delivered_at = sqlite_col_dup(s, i++);
+	d->acknowledged_at = sqlite_col_dup(s, i);
 }
 
 static int
@@ -239,7 +215,7 @@ dl_get(struct store *st, const char *run_id, struct store_delivery *d)
 	               __func__);
 	if (s == NULL)
 		return STORE_ERR;
-	dl_text(s, 1, run_id);
+	sqlite_bind_str(s, 1, run_id);
 	rc = sqlite3_step(s);
 	if (rc == SQLITE_ROW) {
 		dl_row(s, d);
@@ -265,10 +241,11 @@ dl_active(sqlite3 *db, const char *feed, const char *except)
 	               __func__);
 	if (s == NULL)
 		return NULL;
-	dl_text(s, 1, feed);
-	dl_text(s, 2, except != NULL ? except : "");
+	sqlite_bind_str(s, 1, feed);
+	sqlite_bind_str(s, 2, except != NULL ? except : "");
 	if (sqlite3_step(s) == SQLITE_ROW)
-		out = xasprintf("%s (%s)", dl_col(s, 0), dl_col(s, 1));
+		out = xasprintf("%s (%s)", sqlite_col_str(s, 0),
+		                sqlite_col_str(s, 1));
 	sqlite3_finalize(s);
 	return out;
 }
@@ -292,10 +269,10 @@ dl_failed_before(sqlite3 *db, const struct store_delivery *d)
 	               __func__);
 	if (s == NULL)
 		return NULL;
-	dl_text(s, 1, d->feed);
+	sqlite_bind_str(s, 1, d->feed);
 	sqlite3_bind_int64(s, 2, d->seq);
 	if (sqlite3_step(s) == SQLITE_ROW)
-		id = dl_dup(s, 0);
+		id = sqlite_col_dup(s, 0);
 	sqlite3_finalize(s);
 	return id;
 }
@@ -314,7 +291,7 @@ dl_create_checks(sqlite3 *db, struct store_delivery *d, char **cause)
 	               __func__);
 	if (s == NULL)
 		return STORE_ERR;
-	dl_text(s, 1, d->run_id);
+	sqlite_bind_str(s, 1, d->run_id);
 	if ((rc = sqlite3_step(s)) == SQLITE_DONE) {
 		store_set_cause(cause, "no run %s", d->run_id);
 		rc = STORE_INVALID;
@@ -322,17 +299,17 @@ dl_create_checks(sqlite3 *db, struct store_delivery *d, char **cause)
 		rc = dl_fail(db, __func__);
 	else if (sqlite3_column_type(s, 3) != SQLITE_NULL) {
 		store_set_cause(cause, "run %s already has a delivery (%s)",
-		                d->run_id, dl_col(s, 3));
+		                d->run_id, sqlite_col_str(s, 3));
 		rc = STORE_CONFLICT;
-	} else if (strcmp(dl_col(s, 2), STORE_DELIVER_RENDERED) != 0) {
+	} else if (strcmp(sqlite_col_str(s, 2), STORE_DELIVER_RENDERED) != 0) {
 		store_set_cause(cause,
 		                "run %s is %s; only a rendered run can be "
 		                "delivered",
-		                d->run_id, dl_col(s, 2));
+		                d->run_id, sqlite_col_str(s, 2));
 		rc = STORE_INVALID;
 	} else {
 		free(d->feed);
-		d->feed = dl_dup(s, 0);
+		d->feed = sqlite_col_dup(s, 0);
 		d->seq = sqlite3_column_int64(s, 1);
 		rc = STORE_OK;
 	}
@@ -380,13 +357,13 @@ dl_create(struct store *st, struct store_delivery *d, char **cause)
 	               "?7, ?7)",
 	               __func__);
 	if (s != NULL) {
-		dl_text(s, 1, d->run_id);
-		dl_text(s, 2, d->feed);
+		sqlite_bind_str(s, 1, d->run_id);
+		sqlite_bind_str(s, 2, d->feed);
 		sqlite3_bind_int64(s, 3, d->seq);
-		dl_text(s, 4, d->destination);
-		dl_text(s, 5, d->plain_path);
-		dl_text(s, 6, d->remote_name);
-		dl_text(s, 7, now);
+		sqlite_bind_str(s, 4, d->destination);
+		sqlite_bind_str(s, 5, d->plain_path);
+		sqlite_bind_str(s, 6, d->remote_name);
+		sqlite_bind_str(s, 7, now);
 	}
 	rc = dl_run(db, s, __func__);
 	if (rc == STORE_CONFLICT)
@@ -415,10 +392,10 @@ dl_mirror(sqlite3 *db, const struct store_delivery *d, const char *from,
 	               "WHERE id = ?1",
 	               __func__);
 	if (s != NULL) {
-		dl_text(s, 1, d->run_id);
-		dl_text(s, 2, d->state);
-		dl_text(s, 3, at);
-		dl_text(s, 4, d->last_error);
+		sqlite_bind_str(s, 1, d->run_id);
+		sqlite_bind_str(s, 2, d->state);
+		sqlite_bind_str(s, 3, at);
+		sqlite_bind_str(s, 4, d->last_error);
 	}
 	if ((rc = dl_run(db, s, __func__)) != STORE_OK)
 		return rc;
@@ -428,11 +405,11 @@ dl_mirror(sqlite3 *db, const struct store_delivery *d, const char *from,
 	               "'deliver', ?5)",
 	               __func__);
 	if (s != NULL) {
-		dl_text(s, 1, d->run_id);
-		dl_text(s, 2, at);
-		dl_text(s, 3, from);
-		dl_text(s, 4, d->state);
-		dl_text(s, 5, note);
+		sqlite_bind_str(s, 1, d->run_id);
+		sqlite_bind_str(s, 2, at);
+		sqlite_bind_str(s, 3, from);
+		sqlite_bind_str(s, 4, d->state);
+		sqlite_bind_str(s, 5, note);
 	}
 	return dl_run(db, s, __func__);
 }
@@ -465,16 +442,16 @@ dl_advance(struct store *st, const struct store_delivery *d, const char *from,
 	    "FROM feed_runs WHERE id = ?1 AND state = 'discarded')",
 	    __func__);
 	if (s != NULL) {
-		dl_text(s, 1, d->run_id);
-		dl_text(s, 2, d->state);
-		dl_text(s, 3, d->enc_path);
+		sqlite_bind_str(s, 1, d->run_id);
+		sqlite_bind_str(s, 2, d->state);
+		sqlite_bind_str(s, 3, d->enc_path);
 		sqlite3_bind_int64(s, 4, d->size);
-		dl_text(s, 5, d->sha256);
-		dl_text(s, 6, d->next_attempt_at);
-		dl_text(s, 7, d->last_error);
-		dl_text(s, 8, d->failed_from);
-		dl_text(s, 9, now);
-		dl_text(s, 10, from);
+		sqlite_bind_str(s, 5, d->sha256);
+		sqlite_bind_str(s, 6, d->next_attempt_at);
+		sqlite_bind_str(s, 7, d->last_error);
+		sqlite_bind_str(s, 8, d->failed_from);
+		sqlite_bind_str(s, 9, now);
+		sqlite_bind_str(s, 10, from);
 		sqlite3_bind_int64(s, 11, d->attempts);
 	}
 	if ((rc = dl_run(db, s, __func__)) == STORE_OK &&
@@ -502,8 +479,8 @@ dl_attempt_begin(struct store *st, const char *run_id, int64_t *n)
 	               "'interrupted' WHERE run_id = ?1 AND ended IS NULL",
 	               __func__);
 	if (s != NULL) {
-		dl_text(s, 1, run_id);
-		dl_text(s, 2, now);
+		sqlite_bind_str(s, 1, run_id);
+		sqlite_bind_str(s, 2, now);
 	}
 	if ((rc = dl_run(db, s, __func__)) != STORE_OK)
 		return dl_tx_end(db, own, rc);
@@ -515,8 +492,8 @@ dl_attempt_begin(struct store *st, const char *run_id, int64_t *n)
 	               __func__);
 	if (s == NULL)
 		return dl_tx_end(db, own, STORE_ERR);
-	dl_text(s, 1, run_id);
-	dl_text(s, 2, now);
+	sqlite_bind_str(s, 1, run_id);
+	sqlite_bind_str(s, 2, now);
 	if ((rc = sqlite3_step(s)) == SQLITE_ROW) {
 		*n = sqlite3_column_int64(s, 0);
 		rc = STORE_OK;
@@ -530,9 +507,9 @@ dl_attempt_begin(struct store *st, const char *run_id, int64_t *n)
 	               "VALUES (?1, ?2, ?3)",
 	               __func__);
 	if (s != NULL) {
-		dl_text(s, 1, run_id);
+		sqlite_bind_str(s, 1, run_id);
 		sqlite3_bind_int64(s, 2, *n);
-		dl_text(s, 3, now);
+		sqlite_bind_str(s, 3, now);
 	}
 	return dl_tx_end(db, own, dl_run(db, s, __func__));
 }
@@ -551,11 +528,11 @@ dl_attempt_end(struct store *st, const char *run_id, int64_t n,
 	               "error = ?5 WHERE run_id = ?1 AND n = ?2",
 	               __func__);
 	if (s != NULL) {
-		dl_text(s, 1, run_id);
+		sqlite_bind_str(s, 1, run_id);
 		sqlite3_bind_int64(s, 2, n);
-		dl_text(s, 3, now);
-		dl_text(s, 4, outcome);
-		dl_text(s, 5, error);
+		sqlite_bind_str(s, 3, now);
+		sqlite_bind_str(s, 4, outcome);
+		sqlite_bind_str(s, 5, error);
 	}
 	return dl_run(db, s, __func__);
 }
@@ -575,14 +552,14 @@ dl_attempts(struct store *st, const char *run_id,
 	               __func__);
 	if (s == NULL)
 		return STORE_ERR;
-	dl_text(s, 1, run_id);
+	sqlite_bind_str(s, 1, run_id);
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		a.run_id = dl_col(s, 0);
+		a.run_id = sqlite_col_str(s, 0);
 		a.n = sqlite3_column_int64(s, 1);
-		a.started = dl_col(s, 2);
-		a.ended = dl_col(s, 3);
-		a.outcome = dl_col(s, 4);
-		a.error = dl_col(s, 5);
+		a.started = sqlite_col_str(s, 2);
+		a.ended = sqlite_col_str(s, 3);
+		a.outcome = sqlite_col_str(s, 4);
+		a.error = sqlite_col_str(s, 5);
 		if (cb(&a, arg) != 0) {
 			rc = SQLITE_DONE;
 			break;
@@ -608,7 +585,7 @@ dl_list(struct store *st, const char *feed,
 	               __func__);
 	if (s == NULL)
 		return STORE_ERR;
-	dl_text(s, 1, feed);
+	sqlite_bind_str(s, 1, feed);
 	while (!stop && (rc = sqlite3_step(s)) == SQLITE_ROW) {
 		dl_row(s, &d);
 		stop = cb(&d, arg);
@@ -636,7 +613,7 @@ dl_pending(struct store *st, int (*cb)(const char *, const char *, void *),
 	if (s == NULL)
 		return STORE_ERR;
 	while (!stop && (rc = sqlite3_step(s)) == SQLITE_ROW)
-		stop = cb(dl_col(s, 0), dl_col(s, 1), arg);
+		stop = cb(sqlite_col_str(s, 0), sqlite_col_str(s, 1), arg);
 	rc = stop || rc == SQLITE_DONE ? STORE_OK : dl_fail(db, __func__);
 	sqlite3_finalize(s);
 	return rc;
@@ -655,8 +632,8 @@ dl_return_seen(struct store *st, const char *feed, const char *name)
 	               __func__);
 	if (s == NULL)
 		return STORE_ERR;
-	dl_text(s, 1, feed);
-	dl_text(s, 2, name);
+	sqlite_bind_str(s, 1, feed);
+	sqlite_bind_str(s, 2, name);
 	rc = sqlite3_step(s);
 	rc = rc == SQLITE_ROW    ? STORE_OK
 	     : rc == SQLITE_DONE ? STORE_NOTFOUND
@@ -679,16 +656,16 @@ dl_return_add(struct store *st, struct store_return_file *f)
 	               "?6, ?7, ?8, ?9, ?10)",
 	               __func__);
 	if (s != NULL) {
-		dl_text(s, 1, f->feed);
-		dl_text(s, 2, f->name);
+		sqlite_bind_str(s, 1, f->feed);
+		sqlite_bind_str(s, 2, f->name);
 		sqlite3_bind_int64(s, 3, f->size);
-		dl_text(s, 4, f->downloaded_at);
-		dl_text(s, 5, f->archive_path);
-		dl_text(s, 6, f->run_id);
+		sqlite_bind_str(s, 4, f->downloaded_at);
+		sqlite_bind_str(s, 5, f->archive_path);
+		sqlite_bind_str(s, 6, f->run_id);
 		sqlite3_bind_int64(s, 7, f->records);
 		sqlite3_bind_int64(s, 8, f->rejected);
-		dl_text(s, 9, f->signer);
-		dl_text(s, 10, f->error);
+		sqlite_bind_str(s, 9, f->signer);
+		sqlite_bind_str(s, 10, f->error);
 	}
 	if ((rc = dl_run(db, s, __func__)) == STORE_OK)
 		f->id = sqlite3_last_insert_rowid(db);
@@ -714,10 +691,10 @@ dl_return_records_add(struct store *st, const struct store_return_record *r,
 	for (i = 0; i < n && rc == SQLITE_DONE; i++) {
 		sqlite3_bind_int64(s, 1, r[i].file_id);
 		sqlite3_bind_int64(s, 2, r[i].row);
-		dl_text(s, 3, r[i].run_id);
-		dl_text(s, 4, r[i].key);
-		dl_text(s, 5, r[i].status);
-		dl_text(s, 6, r[i].message);
+		sqlite_bind_str(s, 3, r[i].run_id);
+		sqlite_bind_str(s, 4, r[i].key);
+		sqlite_bind_str(s, 5, r[i].status);
+		sqlite_bind_str(s, 6, r[i].message);
 		sqlite3_bind_int(s, 7, r[i].accepted ? 1 : 0);
 		rc = sqlite3_step(s);
 		sqlite3_reset(s);
@@ -746,7 +723,7 @@ dl_return_finish(struct store *st, int64_t id, int64_t records,
 		sqlite3_bind_int64(s, 1, id);
 		sqlite3_bind_int64(s, 2, records);
 		sqlite3_bind_int64(s, 3, rejected);
-		dl_text(s, 4, error);
+		sqlite_bind_str(s, 4, error);
 	}
 	return dl_run(db, s, __func__);
 }
@@ -756,16 +733,16 @@ dl_ret_row(sqlite3_stmt *s, struct store_return_file *f)
 {
 	memset(f, 0, sizeof(*f));
 	f->id = sqlite3_column_int64(s, 0);
-	f->feed = dl_dup(s, 1);
-	f->name = dl_dup(s, 2);
+	f->feed = sqlite_col_dup(s, 1);
+	f->name = sqlite_col_dup(s, 2);
 	f->size = sqlite3_column_int64(s, 3);
-	f->downloaded_at = dl_dup(s, 4);
-	f->archive_path = dl_dup(s, 5);
-	f->run_id = dl_dup(s, 6);
+	f->downloaded_at = sqlite_col_dup(s, 4);
+	f->archive_path = sqlite_col_dup(s, 5);
+	f->run_id = sqlite_col_dup(s, 6);
 	f->records = sqlite3_column_int64(s, 7);
 	f->rejected = sqlite3_column_int64(s, 8);
-	f->signer = dl_dup(s, 9);
-	f->error = dl_dup(s, 10);
+	f->signer = sqlite_col_dup(s, 9);
+	f->error = sqlite_col_dup(s, 10);
 }
 
 static int
@@ -783,7 +760,7 @@ dl_return_list(struct store *st, const char *feed,
 	               __func__);
 	if (s == NULL)
 		return STORE_ERR;
-	dl_text(s, 1, feed);
+	sqlite_bind_str(s, 1, feed);
 	while (!stop && (rc = sqlite3_step(s)) == SQLITE_ROW) {
 		dl_ret_row(s, &f);
 		stop = cb(&f, arg);
@@ -811,15 +788,15 @@ dl_return_records(struct store *st, const char *run_id, bool rejected_only,
 	               __func__);
 	if (s == NULL)
 		return STORE_ERR;
-	dl_text(s, 1, run_id);
+	sqlite_bind_str(s, 1, run_id);
 	sqlite3_bind_int(s, 2, rejected_only ? 1 : 0);
 	while (!stop && (rc = sqlite3_step(s)) == SQLITE_ROW) {
 		r.file_id = sqlite3_column_int64(s, 0);
 		r.row = sqlite3_column_int64(s, 1);
-		r.run_id = dl_col(s, 2);
-		r.key = dl_col(s, 3);
-		r.status = dl_col(s, 4);
-		r.message = dl_col(s, 5);
+		r.run_id = sqlite_col_str(s, 2);
+		r.key = sqlite_col_str(s, 3);
+		r.status = sqlite_col_str(s, 4);
+		r.message = sqlite_col_str(s, 5);
 		r.accepted = sqlite3_column_int(s, 6) != 0;
 		stop = cb(&r, arg);
 	}

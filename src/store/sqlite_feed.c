@@ -225,29 +225,6 @@ sf_exec(struct store *st, const char *sql, const char *func)
 	return STORE_OK;
 }
 
-static void
-sf_text(sqlite3_stmt *s, int i, const char *v)
-{
-	if (v == NULL)
-		sqlite3_bind_null(s, i);
-	else
-		sqlite3_bind_text(s, i, v, -1, SQLITE_STATIC);
-}
-
-static const char *
-sf_col(sqlite3_stmt *s, int i)
-{
-	return (const char *)sqlite3_column_text(s, i);
-}
-
-static char *
-sf_dup(sqlite3_stmt *s, int i)
-{
-	const char *t = sf_col(s, i);
-
-	return t != NULL ? xstrdup(t) : NULL;
-}
-
 /* Step a statement without result rows; finalize it. */
 static int
 sf_run(struct store *st, sqlite3_stmt *s, const char *func)
@@ -474,7 +451,7 @@ sf_people_next(struct store_feed_cur *c, struct store_feed_person *p)
 	int rc = sf_step(c, SF_PEOPLE);
 
 	if (rc == 1) {
-		p->key = sf_col(c->stmt, 0);
+		p->key = sqlite_col_str(c->stmt, 0);
 		p->rid = sqlite3_column_int64(c->stmt, 1);
 		p->version = sqlite3_column_int64(c->stmt, 2);
 	}
@@ -484,13 +461,13 @@ sf_people_next(struct store_feed_cur *c, struct store_feed_person *p)
 static void
 sf_member_row(sqlite3_stmt *s, struct store_feed_member *m, bool with_vals)
 {
-	m->key = sf_col(s, 0);
+	m->key = sqlite_col_str(s, 0);
 	m->active = sqlite3_column_int(s, 1) != 0;
 	m->person_rid = sqlite3_column_int64(s, 2);
 	m->person_version = sqlite3_column_int64(s, 3);
-	m->term_date = sf_col(s, 4);
-	m->term_reason = sf_col(s, 5);
-	m->vals = with_vals ? sf_col(s, 6) : NULL;
+	m->term_date = sqlite_col_str(s, 4);
+	m->term_reason = sqlite_col_str(s, 5);
+	m->vals = with_vals ? sqlite_col_str(s, 6) : NULL;
 }
 
 static int
@@ -509,7 +486,7 @@ sf_excluded_next(struct store_feed_cur *c, struct store_feed_excl *x)
 	int rc = sf_step(c, SF_EXCLUDED);
 
 	if (rc == 1) {
-		x->key = sf_col(c->stmt, 0);
+		x->key = sqlite_col_str(c->stmt, 0);
 		x->rid = sqlite3_column_int64(c->stmt, 1);
 		x->version = sqlite3_column_int64(c->stmt, 2);
 	}
@@ -522,15 +499,15 @@ sf_entries_next(struct store_feed_cur *c, struct store_feed_entry *e)
 	int rc = sf_step(c, SF_ENTRIES);
 
 	if (rc == 1) {
-		e->key = sf_col(c->stmt, 0);
-		e->action = sf_col(c->stmt, 1);
+		e->key = sqlite_col_str(c->stmt, 0);
+		e->action = sqlite_col_str(c->stmt, 1);
 		e->active = sqlite3_column_int(c->stmt, 2) != 0;
 		e->person_rid = sqlite3_column_int64(c->stmt, 3);
 		e->person_version = sqlite3_column_int64(c->stmt, 4);
-		e->vals = sf_col(c->stmt, 5);
-		e->term_date = sf_col(c->stmt, 6);
-		e->term_reason = sf_col(c->stmt, 7);
-		e->changed = sf_col(c->stmt, 8);
+		e->vals = sqlite_col_str(c->stmt, 5);
+		e->term_date = sqlite_col_str(c->stmt, 6);
+		e->term_reason = sqlite_col_str(c->stmt, 7);
+		e->changed = sqlite_col_str(c->stmt, 8);
 	}
 	return rc;
 }
@@ -761,13 +738,13 @@ sf_eval_person(struct store_feed_eval *ev, int64_t rid,
 	p->eligible = sqlite3_column_int(s, 0) != 0;
 	p->rid = sqlite3_column_int64(s, 1);
 	p->version = sqlite3_column_int64(s, 2);
-	p->id = sf_col(s, 3);
-	p->doc = sf_col(s, 4);
+	p->id = sqlite_col_str(s, 3);
+	p->doc = sqlite_col_str(s, 4);
 	p->doc_len = sqlite3_column_bytes(s, 4);
-	p->created = sf_col(s, 5);
-	p->modified = sf_col(s, 6);
-	p->deleted_at = sf_col(s, 7);
-	p->key = sf_col(s, 8);
+	p->created = sqlite_col_str(s, 5);
+	p->modified = sqlite_col_str(s, 6);
+	p->deleted_at = sqlite_col_str(s, 7);
+	p->key = sqlite_col_str(s, 8);
 	p->active = sqlite3_column_int(s, 9) != 0;
 	return STORE_OK;
 }
@@ -818,8 +795,8 @@ sf_eval_deactivated(struct store_feed_eval *ev, int64_t rid, char *date,
 	sqlite3_bind_int64(s, 1, ev->tenant_id);
 	sqlite3_bind_int64(s, 2, rid);
 	rc = sqlite3_step(s);
-	if (rc == SQLITE_ROW && sf_col(s, 0) != NULL) {
-		snprintf(date, len, "%s", sf_col(s, 0));
+	if (rc == SQLITE_ROW && sqlite_col_str(s, 0) != NULL) {
+		snprintf(date, len, "%s", sqlite_col_str(s, 0));
 		rc = STORE_OK;
 	} else if (rc == SQLITE_ROW || rc == SQLITE_DONE)
 		rc = STORE_NOTFOUND;
@@ -878,15 +855,15 @@ sf_stage_add(struct store_feed_stage *sg, const struct store_feed_entry *e)
 	sqlite3_stmt *s = sg->insert;
 	int rc;
 
-	sf_text(s, 1, e->key);
-	sf_text(s, 2, e->action);
-	sf_text(s, 3, e->active ? "active" : "terminated");
+	sqlite_bind_str(s, 1, e->key);
+	sqlite_bind_str(s, 2, e->action);
+	sqlite_bind_str(s, 3, e->active ? "active" : "terminated");
 	sqlite3_bind_int64(s, 4, e->person_rid);
 	sqlite3_bind_int64(s, 5, e->person_version);
-	sf_text(s, 6, e->vals);
-	sf_text(s, 7, e->term_date);
-	sf_text(s, 8, e->term_reason);
-	sf_text(s, 9, e->changed);
+	sqlite_bind_str(s, 6, e->vals);
+	sqlite_bind_str(s, 7, e->term_date);
+	sqlite_bind_str(s, 8, e->term_reason);
+	sqlite_bind_str(s, 9, e->changed);
 	rc = sqlite3_step(s);
 	sqlite3_reset(s);
 	sqlite3_clear_bindings(s);
@@ -915,10 +892,10 @@ sf_failed_delivery(struct store *st, const char *feed, char **why)
 	               __func__);
 	if (s == NULL)
 		return NULL;
-	sf_text(s, 1, feed);
+	sqlite_bind_str(s, 1, feed);
 	if (sqlite3_step(s) == SQLITE_ROW) {
-		id = sf_dup(s, 0);
-		*why = sf_dup(s, 1);
+		id = sqlite_col_dup(s, 0);
+		*why = sqlite_col_dup(s, 1);
 	}
 	sqlite3_finalize(s);
 	return id;
@@ -948,14 +925,14 @@ sf_state_get(struct store *st, const char *feed, struct store_feed_state *fs)
 	if (rc == SQLITE_ROW) {
 		fs->seq = sqlite3_column_int64(s, 0);
 		fs->file_seq = sqlite3_column_int64(s, 1);
-		fs->rule_hash = sf_dup(s, 2);
-		fs->values_hash = sf_dup(s, 3);
-		fs->layout_hash = sf_dup(s, 4);
-		fs->layout = sf_dup(s, 5);
+		fs->rule_hash = sqlite_col_dup(s, 2);
+		fs->values_hash = sqlite_col_dup(s, 3);
+		fs->layout_hash = sqlite_col_dup(s, 4);
+		fs->layout = sqlite_col_dup(s, 5);
 		fs->roster = sqlite3_column_int64(s, 6);
 		fs->terminated = sqlite3_column_int64(s, 7);
-		fs->active_run = sf_dup(s, 8);
-		fs->active_state = sf_dup(s, 9);
+		fs->active_run = sqlite_col_dup(s, 8);
+		fs->active_state = sqlite_col_dup(s, 9);
 		rc = STORE_OK;
 	} else
 		rc = sf_fail(st, __func__);
@@ -972,16 +949,16 @@ sf_run_row(sqlite3_stmt *s, struct store_feed_run *r)
 	int i = 0;
 
 	memset(r, 0, sizeof(*r));
-	r->id = sf_dup(s, i++);
-	r->feed = sf_dup(s, i++);
+	r->id = sqlite_col_dup(s, i++);
+	r->feed = sqlite_col_dup(s, i++);
 	r->tenant_id = sqlite3_column_int64(s, i++);
 	r->seq = sqlite3_column_int64(s, i++);
-	r->state = sf_dup(s, i++);
-	r->mode = sf_dup(s, i++);
-	r->as_of = sf_dup(s, i++);
-	r->clock = sf_dup(s, i++);
-	r->created = sf_dup(s, i++);
-	r->updated = sf_dup(s, i++);
+	r->state = sqlite_col_dup(s, i++);
+	r->mode = sqlite_col_dup(s, i++);
+	r->as_of = sqlite_col_dup(s, i++);
+	r->clock = sqlite_col_dup(s, i++);
+	r->created = sqlite_col_dup(s, i++);
+	r->updated = sqlite_col_dup(s, i++);
 	r->adds = sqlite3_column_int64(s, i++);
 	r->changes = sqlite3_column_int64(s, i++);
 	r->terms = sqlite3_column_int64(s, i++);
@@ -989,24 +966,24 @@ sf_run_row(sqlite3_stmt *s, struct store_feed_run *r)
 	r->unchanged = sqlite3_column_int64(s, i++);
 	r->total = sqlite3_column_int64(s, i++);
 	r->roster_before = sqlite3_column_int64(s, i++);
-	r->rule_hash = sf_dup(s, i++);
-	r->values_hash = sf_dup(s, i++);
-	r->layout_hash = sf_dup(s, i++);
-	r->layout = sf_dup(s, i++);
-	r->held = sf_dup(s, i++);
-	r->out_dir = sf_dup(s, i++);
+	r->rule_hash = sqlite_col_dup(s, i++);
+	r->values_hash = sqlite_col_dup(s, i++);
+	r->layout_hash = sqlite_col_dup(s, i++);
+	r->layout = sqlite_col_dup(s, i++);
+	r->held = sqlite_col_dup(s, i++);
+	r->out_dir = sqlite_col_dup(s, i++);
 	r->file_seq = sqlite3_column_int64(s, i++);
-	r->file_name = sf_dup(s, i++);
-	r->file_sha256 = sf_dup(s, i++);
+	r->file_name = sqlite_col_dup(s, i++);
+	r->file_sha256 = sqlite_col_dup(s, i++);
 	r->file_size = sqlite3_column_int64(s, i++);
-	r->x12_sender = sf_dup(s, i++);
+	r->x12_sender = sqlite_col_dup(s, i++);
 	r->isa13 = sqlite3_column_int64(s, i++);
 	r->gs06 = sqlite3_column_int64(s, i++);
 	r->st02 = sqlite3_column_int64(s, i++);
-	r->decided_by = sf_dup(s, i++);
-	r->decided_at = sf_dup(s, i++);
-	r->reason = sf_dup(s, i++);
-	r->error = sf_dup(s, i);
+	r->decided_by = sqlite_col_dup(s, i++);
+	r->decided_at = sqlite_col_dup(s, i++);
+	r->reason = sqlite_col_dup(s, i++);
+	r->error = sqlite_col_dup(s, i);
 }
 
 static int
@@ -1074,11 +1051,11 @@ sf_run_events(struct store *st, const char *id,
 		return STORE_ERR;
 	sqlite3_bind_text(s, 1, id, -1, SQLITE_TRANSIENT);
 	while (stop == 0 && (rc = sqlite3_step(s)) == SQLITE_ROW) {
-		e.at = sf_col(s, 0);
-		e.from_state = sf_col(s, 1);
-		e.to_state = sf_col(s, 2);
-		e.actor = sf_col(s, 3);
-		e.note = sf_col(s, 4);
+		e.at = sqlite_col_str(s, 0);
+		e.from_state = sqlite_col_str(s, 1);
+		e.to_state = sqlite_col_str(s, 2);
+		e.actor = sqlite_col_str(s, 3);
+		e.note = sqlite_col_str(s, 4);
 		stop = cb(&e, arg);
 	}
 	rc = stop != 0 || rc == SQLITE_DONE ? STORE_OK : sf_fail(st, __func__);
@@ -1098,12 +1075,12 @@ sf_event(struct store *st, const char *run_id, const char *at, const char *from,
 	               __func__);
 	if (s == NULL)
 		return STORE_ERR;
-	sf_text(s, 1, run_id);
-	sf_text(s, 2, at);
-	sf_text(s, 3, from);
-	sf_text(s, 4, to);
-	sf_text(s, 5, actor != NULL ? actor : "unknown");
-	sf_text(s, 6, note);
+	sqlite_bind_str(s, 1, run_id);
+	sqlite_bind_str(s, 2, at);
+	sqlite_bind_str(s, 3, from);
+	sqlite_bind_str(s, 4, to);
+	sqlite_bind_str(s, 5, actor != NULL ? actor : "unknown");
+	sqlite_bind_str(s, 6, note);
 	return sf_run(st, s, __func__);
 }
 
@@ -1117,9 +1094,9 @@ sf_int(struct store *st, const char *sql, const char *a, const char *b,
 
 	if (s == NULL)
 		return STORE_ERR;
-	sf_text(s, 1, a);
+	sqlite_bind_str(s, 1, a);
 	if (b != NULL)
-		sf_text(s, 2, b);
+		sqlite_bind_str(s, 2, b);
 	rc = sqlite3_step(s);
 	if (rc == SQLITE_ROW) {
 		*out = sqlite3_column_int64(s, 0);
@@ -1159,7 +1136,7 @@ sf_allocate(struct store *st, struct store_feed_run *r)
 	               __func__);
 	if (s == NULL)
 		return STORE_ERR;
-	sf_text(s, 1, r->x12_sender);
+	sqlite_bind_str(s, 1, r->x12_sender);
 	if (sqlite3_step(s) == SQLITE_ROW) {
 		r->isa13 = sqlite3_column_int64(s, 0);
 		r->gs06 = sqlite3_column_int64(s, 1);
@@ -1185,16 +1162,16 @@ sf_run_insert(struct store *st, const struct store_feed_run *r)
 	               __func__);
 	if (s == NULL)
 		return STORE_ERR;
-	sf_text(s, i++, r->id);
-	sf_text(s, i++, r->feed);
+	sqlite_bind_str(s, i++, r->id);
+	sqlite_bind_str(s, i++, r->feed);
 	sqlite3_bind_int64(s, i++, r->tenant_id);
 	sqlite3_bind_int64(s, i++, r->seq);
-	sf_text(s, i++, r->state);
-	sf_text(s, i++, r->mode);
-	sf_text(s, i++, r->as_of);
-	sf_text(s, i++, r->clock);
-	sf_text(s, i++, r->created);
-	sf_text(s, i++, r->updated);
+	sqlite_bind_str(s, i++, r->state);
+	sqlite_bind_str(s, i++, r->mode);
+	sqlite_bind_str(s, i++, r->as_of);
+	sqlite_bind_str(s, i++, r->clock);
+	sqlite_bind_str(s, i++, r->created);
+	sqlite_bind_str(s, i++, r->updated);
 	sqlite3_bind_int64(s, i++, r->adds);
 	sqlite3_bind_int64(s, i++, r->changes);
 	sqlite3_bind_int64(s, i++, r->terms);
@@ -1202,31 +1179,31 @@ sf_run_insert(struct store *st, const struct store_feed_run *r)
 	sqlite3_bind_int64(s, i++, r->unchanged);
 	sqlite3_bind_int64(s, i++, r->total);
 	sqlite3_bind_int64(s, i++, r->roster_before);
-	sf_text(s, i++, r->rule_hash);
-	sf_text(s, i++, r->values_hash);
-	sf_text(s, i++, r->layout_hash);
-	sf_text(s, i++, r->layout);
-	sf_text(s, i++, r->held);
-	sf_text(s, i++, r->out_dir);
+	sqlite_bind_str(s, i++, r->rule_hash);
+	sqlite_bind_str(s, i++, r->values_hash);
+	sqlite_bind_str(s, i++, r->layout_hash);
+	sqlite_bind_str(s, i++, r->layout);
+	sqlite_bind_str(s, i++, r->held);
+	sqlite_bind_str(s, i++, r->out_dir);
 	if (r->file_seq > 0)
 		sqlite3_bind_int64(s, i, r->file_seq);
 	i++;
-	sf_text(s, i++, r->file_name);
-	sf_text(s, i++, r->file_sha256);
+	sqlite_bind_str(s, i++, r->file_name);
+	sqlite_bind_str(s, i++, r->file_sha256);
 	if (r->file_name != NULL)
 		sqlite3_bind_int64(s, i, r->file_size);
 	i++;
 	if (r->isa13 > 0) {
-		sf_text(s, i, r->x12_sender);
+		sqlite_bind_str(s, i, r->x12_sender);
 		sqlite3_bind_int64(s, i + 1, r->isa13);
 		sqlite3_bind_int64(s, i + 2, r->gs06);
 		sqlite3_bind_int64(s, i + 3, r->st02);
 	}
 	i += 4;
-	sf_text(s, i++, r->decided_by);
-	sf_text(s, i++, r->decided_at);
-	sf_text(s, i++, r->reason);
-	sf_text(s, i, r->error);
+	sqlite_bind_str(s, i++, r->decided_by);
+	sqlite_bind_str(s, i++, r->decided_at);
+	sqlite_bind_str(s, i++, r->reason);
+	sqlite_bind_str(s, i, r->error);
 	return sf_run(st, s, __func__);
 }
 
@@ -1243,9 +1220,10 @@ sf_unfinished(struct store *st, const char *feed)
 	               __func__);
 	if (s == NULL)
 		return NULL;
-	sf_text(s, 1, feed);
+	sqlite_bind_str(s, 1, feed);
 	if (sqlite3_step(s) == SQLITE_ROW)
-		out = xasprintf("%s (%s)", sf_col(s, 0), sf_col(s, 1));
+		out = xasprintf("%s (%s)", sqlite_col_str(s, 0),
+		                sqlite_col_str(s, 1));
 	sqlite3_finalize(s);
 	return out;
 }
@@ -1303,7 +1281,7 @@ sf_create_body(struct store *st, struct store_feed_run *r, int64_t expect_seq,
 	               __func__);
 	if (s == NULL)
 		return STORE_ERR;
-	sf_text(s, 1, r->feed);
+	sqlite_bind_str(s, 1, r->feed);
 	sqlite3_bind_int64(s, 2, r->tenant_id);
 	if ((rc = sf_run(st, s, __func__)) != STORE_OK)
 		return rc;
@@ -1320,7 +1298,7 @@ sf_create_body(struct store *st, struct store_feed_run *r, int64_t expect_seq,
 	               __func__);
 	if (s == NULL)
 		return STORE_ERR;
-	sf_text(s, 1, r->id);
+	sqlite_bind_str(s, 1, r->id);
 	if ((rc = sf_run(st, s, __func__)) != STORE_OK)
 		return rc;
 	rc = sf_event(st, r->id, r->created, NULL, STORE_FEED_PLANNED, actor,
@@ -1359,9 +1337,9 @@ sf_state_of(struct store *st, const char *id)
 	               __func__);
 	if (s == NULL)
 		return NULL;
-	sf_text(s, 1, id);
+	sqlite_bind_str(s, 1, id);
 	if (sqlite3_step(s) == SQLITE_ROW)
-		out = sf_dup(s, 0);
+		out = sqlite_col_dup(s, 0);
 	sqlite3_finalize(s);
 	return out;
 }
@@ -1403,15 +1381,15 @@ sf_decide_body(struct store *st, struct store_feed_run *r, const char *from,
 	               __func__);
 	if (s == NULL)
 		return STORE_ERR;
-	sf_text(s, 1, r->id);
-	sf_text(s, 2, to);
-	sf_text(s, 3, r->decided_by);
-	sf_text(s, 4, r->decided_at);
-	sf_text(s, 5, r->reason);
+	sqlite_bind_str(s, 1, r->id);
+	sqlite_bind_str(s, 2, to);
+	sqlite_bind_str(s, 3, r->decided_by);
+	sqlite_bind_str(s, 4, r->decided_at);
+	sqlite_bind_str(s, 5, r->reason);
 	if (r->file_seq > 0)
 		sqlite3_bind_int64(s, 6, r->file_seq);
 	if (r->isa13 > 0) {
-		sf_text(s, 7, r->x12_sender);
+		sqlite_bind_str(s, 7, r->x12_sender);
 		sqlite3_bind_int64(s, 8, r->isa13);
 		sqlite3_bind_int64(s, 9, r->gs06);
 		sqlite3_bind_int64(s, 10, r->st02);
@@ -1456,9 +1434,9 @@ sf_fail_body(struct store *st, const char *id, const char *from,
 	               __func__);
 	if (s == NULL)
 		return STORE_ERR;
-	sf_text(s, 1, id);
-	sf_text(s, 2, error);
-	sf_text(s, 3, at);
+	sqlite_bind_str(s, 1, id);
+	sqlite_bind_str(s, 2, error);
+	sqlite_bind_str(s, 3, at);
 	if ((rc = sf_run(st, s, __func__)) != STORE_OK)
 		return rc;
 	return sf_event(st, id, at, from, STORE_FEED_FAILED, actor, error);
@@ -1528,9 +1506,9 @@ sf_apply_step(struct store *st, const char *sql, const struct store_feed_run *r)
 
 	if (s == NULL)
 		return STORE_ERR;
-	sf_text(s, 1, r->feed);
-	sf_text(s, 2, r->id);
-	sf_text(s, 3, r->as_of);
+	sqlite_bind_str(s, 1, r->feed);
+	sqlite_bind_str(s, 2, r->id);
+	sqlite_bind_str(s, 3, r->as_of);
 	return sf_run(st, s, __func__);
 }
 
@@ -1555,11 +1533,11 @@ sf_apply_body(struct store *st, struct store_feed_run *r, const char *actor)
 	    __func__);
 	if (s == NULL)
 		return STORE_ERR;
-	sf_text(s, 1, r->feed);
-	sf_text(s, 2, r->rule_hash);
-	sf_text(s, 3, r->values_hash);
-	sf_text(s, 4, r->layout_hash);
-	sf_text(s, 5, r->layout);
+	sqlite_bind_str(s, 1, r->feed);
+	sqlite_bind_str(s, 2, r->rule_hash);
+	sqlite_bind_str(s, 3, r->values_hash);
+	sqlite_bind_str(s, 4, r->layout_hash);
+	sqlite_bind_str(s, 5, r->layout);
 	sqlite3_bind_int64(s, 6, r->adds + r->reinstates - r->terms);
 	sqlite3_bind_int64(s, 7, r->terms - r->reinstates);
 	if ((rc = sf_run(st, s, __func__)) != STORE_OK)
@@ -1571,12 +1549,12 @@ sf_apply_body(struct store *st, struct store_feed_run *r, const char *actor)
 	               __func__);
 	if (s == NULL)
 		return STORE_ERR;
-	sf_text(s, 1, r->id);
-	sf_text(s, 2, r->out_dir);
-	sf_text(s, 3, r->file_name);
-	sf_text(s, 4, r->file_sha256);
+	sqlite_bind_str(s, 1, r->id);
+	sqlite_bind_str(s, 2, r->out_dir);
+	sqlite_bind_str(s, 3, r->file_name);
+	sqlite_bind_str(s, 4, r->file_sha256);
 	sqlite3_bind_int64(s, 5, r->file_size);
-	sf_text(s, 6, r->updated);
+	sqlite_bind_str(s, 6, r->updated);
 	if ((rc = sf_run(st, s, __func__)) != STORE_OK)
 		return rc;
 	return sf_event(st, r->id, r->updated, STORE_FEED_APPROVED,
@@ -1636,12 +1614,12 @@ sf_discard_checks(struct store *st, const struct store_feed_run *r,
 	    __func__);
 	if (s == NULL)
 		return STORE_ERR;
-	sf_text(s, 1, r->id);
-	sf_text(s, 2, r->feed);
+	sqlite_bind_str(s, 1, r->id);
+	sqlite_bind_str(s, 2, r->feed);
 	sqlite3_bind_int64(s, 3, r->seq);
 	if ((rc = sqlite3_step(s)) == SQLITE_ROW) {
 		store_set_cause(cause, "run %s cannot be discarded: %s", r->id,
-		                sf_col(s, 0));
+		                sqlite_col_str(s, 0));
 		rc = STORE_CONFLICT;
 	} else
 		rc = rc == SQLITE_DONE ? STORE_OK : sf_fail(st, __func__);
@@ -1699,10 +1677,10 @@ sf_discard_body(struct store *st, const char *id, const char *actor,
 			rc = STORE_ERR;
 			goto out;
 		}
-		sf_text(s, 1, r.feed);
-		sf_text(s, 2, r.id);
-		sf_text(s, 3, reason);
-		sf_text(s, 4, at);
+		sqlite_bind_str(s, 1, r.feed);
+		sqlite_bind_str(s, 2, r.id);
+		sqlite_bind_str(s, 3, reason);
+		sqlite_bind_str(s, 4, at);
 		if ((rc = sf_run(st, s, __func__)) != STORE_OK)
 			goto out;
 	}

@@ -240,24 +240,6 @@ sh_put(struct store *st, enum sh_st id, sqlite3_stmt *s)
 		sqlite3_finalize(s);
 }
 
-/* Bound SQLITE_STATIC: every caller's string outlives the step. */
-static void
-sh_text(sqlite3_stmt *s, int i, const char *v)
-{
-	if (v == NULL)
-		sqlite3_bind_null(s, i);
-	else
-		sqlite3_bind_text(s, i, v, -1, SQLITE_STATIC);
-}
-
-static char *
-sh_dup(sqlite3_stmt *s, int i)
-{
-	const unsigned char *t = sqlite3_column_text(s, i);
-
-	return t != NULL ? xstrdup((const char *)t) : NULL;
-}
-
 /* A borrowed column, valid until the statement steps or resets. */
 static char *
 sh_ref(sqlite3_stmt *s, int i)
@@ -420,7 +402,7 @@ sh_person_put(struct store *st, int64_t tenant_id,
 	if (s == NULL)
 		return STORE_ERR;
 	sqlite3_bind_int64(s, 1, tenant_id);
-	sh_text(s, 2, p->external_id);
+	sqlite_bind_str(s, 2, p->external_id);
 	sqlite3_bind_int64(s, 3, p->rid);
 	if (p->has_hash) {
 		sqlite3_bind_int64(s, 4, (int64_t)p->row_hash);
@@ -437,14 +419,14 @@ sh_res_row(sqlite3_stmt *s, struct store_res *r)
 	r->rid = sqlite3_column_int64(s, 0);
 	r->tenant_id = sqlite3_column_int64(s, 1);
 	r->type = (enum store_rtype)sqlite3_column_int(s, 2);
-	r->id = sh_dup(s, 3);
-	r->name = sh_dup(s, 4);
-	r->external_id = sh_dup(s, 5);
+	r->id = sqlite_col_dup(s, 3);
+	r->name = sqlite_col_dup(s, 4);
+	r->external_id = sqlite_col_dup(s, 5);
 	r->active = sqlite3_column_int(s, 6);
-	r->doc = sh_dup(s, 7);
+	r->doc = sqlite_col_dup(s, 7);
 	r->version = sqlite3_column_int64(s, 8);
-	r->created = sh_dup(s, 9);
-	r->modified = sh_dup(s, 10);
+	r->created = sqlite_col_dup(s, 9);
+	r->modified = sqlite_col_dup(s, 10);
 }
 
 /* Step a lookup: OK (row current), NOTFOUND or ERR. */
@@ -488,7 +470,7 @@ sh_res_by_external(struct store *st, int64_t tenant_id, const char *ext,
 	if (s == NULL)
 		return STORE_ERR;
 	sqlite3_bind_int64(s, 1, tenant_id);
-	sh_text(s, 2, ext);
+	sqlite_bind_str(s, 2, ext);
 	if ((rc = sh_row(st, s, __func__)) == STORE_OK) {
 		sh_res_row(s, r);
 		if ((rc = sh_row(st, s, __func__)) == STORE_NOTFOUND)
@@ -547,7 +529,7 @@ sh_people_read(struct store *st, int64_t tenant_id,
 static void
 sh_dep_row(sqlite3_stmt *s, struct store_hris_dependent *d, bool copy)
 {
-	char *(*col)(sqlite3_stmt *, int) = copy ? sh_dup : sh_ref;
+	char *(*col)(sqlite3_stmt *, int) = copy ? sqlite_col_dup : sh_ref;
 
 	d->id = sqlite3_column_int64(s, 0);
 	d->tenant_id = sqlite3_column_int64(s, 1);
@@ -596,15 +578,15 @@ sh_dep_insert(struct store *st, const struct store_hris_dependent *d,
 		return STORE_ERR;
 	sqlite3_bind_int64(s, 1, d->tenant_id);
 	sqlite3_bind_int64(s, 2, d->employee_rid);
-	sh_text(s, 3, d->key);
-	sh_text(s, 4, d->dep_id);
-	sh_text(s, 5, d->relationship);
-	sh_text(s, 6, d->first_name);
-	sh_text(s, 7, d->middle_name);
-	sh_text(s, 8, d->last_name);
-	sh_text(s, 9, d->birth_date);
-	sh_text(s, 10, d->gender);
-	sh_text(s, 11, now);
+	sqlite_bind_str(s, 3, d->key);
+	sqlite_bind_str(s, 4, d->dep_id);
+	sqlite_bind_str(s, 5, d->relationship);
+	sqlite_bind_str(s, 6, d->first_name);
+	sqlite_bind_str(s, 7, d->middle_name);
+	sqlite_bind_str(s, 8, d->last_name);
+	sqlite_bind_str(s, 9, d->birth_date);
+	sqlite_bind_str(s, 10, d->gender);
+	sqlite_bind_str(s, 11, now);
 	sqlite3_bind_int64(s, 12, run_id);
 	return sh_run(st, SH_DEP_INSERT, s, __func__);
 }
@@ -619,14 +601,14 @@ sh_dep_update(struct store *st, int64_t id,
 	if (s == NULL)
 		return STORE_ERR;
 	sqlite3_bind_int64(s, 1, id);
-	sh_text(s, 2, d->dep_id);
-	sh_text(s, 3, d->relationship);
-	sh_text(s, 4, d->first_name);
-	sh_text(s, 5, d->middle_name);
-	sh_text(s, 6, d->last_name);
-	sh_text(s, 7, d->birth_date);
-	sh_text(s, 8, d->gender);
-	sh_text(s, 9, now);
+	sqlite_bind_str(s, 2, d->dep_id);
+	sqlite_bind_str(s, 3, d->relationship);
+	sqlite_bind_str(s, 4, d->first_name);
+	sqlite_bind_str(s, 5, d->middle_name);
+	sqlite_bind_str(s, 6, d->last_name);
+	sqlite_bind_str(s, 7, d->birth_date);
+	sqlite_bind_str(s, 8, d->gender);
+	sqlite_bind_str(s, 9, now);
 	sqlite3_bind_int64(s, 10, run_id);
 	return sh_run(st, SH_DEP_UPDATE, s, __func__);
 }
@@ -657,7 +639,7 @@ sh_dep_put(struct store *st, const struct store_hris_dependent *d,
 	if (s == NULL)
 		return STORE_ERR;
 	sqlite3_bind_int64(s, 1, d->employee_rid);
-	sh_text(s, 2, d->key);
+	sqlite_bind_str(s, 2, d->key);
 	if ((rc = sh_row(st, s, __func__)) == STORE_OK) {
 		sh_dep_row(s, &old, false);
 		id = old.id;
@@ -732,9 +714,9 @@ sh_run_begin(struct store *st, struct store_hris_run *r)
 		return STORE_ERR;
 	store_now(now, sizeof(now));
 	sqlite3_bind_int64(s, 1, r->tenant_id);
-	sh_text(s, 2, r->mapping);
-	sh_text(s, 3, r->file);
-	sh_text(s, 4, now);
+	sqlite_bind_str(s, 2, r->mapping);
+	sqlite_bind_str(s, 3, r->file);
+	sqlite_bind_str(s, 4, now);
 	if ((rc = sh_run(st, SH_RUN_BEGIN, s, __func__)) != STORE_OK)
 		return rc;
 	r->id = sqlite3_last_insert_rowid(sqlite_store_db(st));
@@ -754,8 +736,8 @@ sh_run_end(struct store *st, struct store_hris_run *r)
 		return STORE_ERR;
 	store_now(now, sizeof(now));
 	sqlite3_bind_int64(s, 1, r->id);
-	sh_text(s, 2, now);
-	sh_text(s, 3, store_hris_status_name(r->status));
+	sqlite_bind_str(s, 2, now);
+	sqlite_bind_str(s, 3, store_hris_status_name(r->status));
 	sqlite3_bind_int64(s, 4, r->rows);
 	sqlite3_bind_int64(s, 5, r->created);
 	sqlite3_bind_int64(s, 6, r->updated);
@@ -797,10 +779,10 @@ sh_run_last(struct store *st, int64_t tenant_id, struct store_hris_run *r)
 		memset(r, 0, sizeof(*r));
 		r->id = sqlite3_column_int64(s, 0);
 		r->tenant_id = sqlite3_column_int64(s, 1);
-		r->mapping = sh_dup(s, 2);
-		r->file = sh_dup(s, 3);
-		r->started = sh_dup(s, 4);
-		r->finished = sh_dup(s, 5);
+		r->mapping = sqlite_col_dup(s, 2);
+		r->file = sqlite_col_dup(s, 3);
+		r->started = sqlite_col_dup(s, 4);
+		r->finished = sqlite_col_dup(s, 5);
 		r->status = sh_status(sh_ref(s, 6));
 		r->rows = sqlite3_column_int64(s, 7);
 		r->created = sqlite3_column_int64(s, 8);

@@ -13,6 +13,7 @@
 #include <sqlite3.h>
 
 #include "store/store_backend.h"
+#include "util/xmalloc.h"
 
 /* The connection behind a handle opened by the SQLite backend. Borrowed. */
 sqlite3 *sqlite_store_db(struct store *);
@@ -24,6 +25,37 @@ sqlite3 *sqlite_store_db(struct store *);
  * other failure must make the caller roll the whole transaction back.
  */
 void sqlite_store_set_bulk(struct store *, bool on);
+
+/*
+ * Binding and column helpers every sqlite*.c file uses. Text is bound
+ * SQLITE_STATIC: the caller's string must outlive the step (and the
+ * bindings are cleared or the statement finalized right after). NULL
+ * binds SQL NULL; a NULL column reads as NULL.
+ */
+static inline void
+sqlite_bind_str(sqlite3_stmt *s, int i, const char *v)
+{
+	if (v == NULL)
+		sqlite3_bind_null(s, i);
+	else
+		sqlite3_bind_text(s, i, v, -1, SQLITE_STATIC);
+}
+
+/* A borrowed column, valid until the statement steps or resets. */
+static inline const char *
+sqlite_col_str(sqlite3_stmt *s, int i)
+{
+	return (const char *)sqlite3_column_text(s, i);
+}
+
+/* A column the caller owns (free), or NULL. */
+static inline char *
+sqlite_col_dup(sqlite3_stmt *s, int i)
+{
+	const char *t = sqlite_col_str(s, i);
+
+	return t != NULL ? xstrdup(t) : NULL;
+}
 
 /* Migration 2: HRIS import tables (store/sqlite_hris.c). */
 extern const char sqlite_hris_schema[];

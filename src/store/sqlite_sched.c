@@ -110,22 +110,6 @@ ss_prepare(struct store *st, const char *sql, const char *func)
 	return s;
 }
 
-/* Bound SQLITE_STATIC: every caller's string outlives the step. */
-static void
-ss_text(sqlite3_stmt *s, int i, const char *v)
-{
-	if (v == NULL)
-		sqlite3_bind_null(s, i);
-	else
-		sqlite3_bind_text(s, i, v, -1, SQLITE_STATIC);
-}
-
-static const char *
-ss_col(sqlite3_stmt *s, int i)
-{
-	return (const char *)sqlite3_column_text(s, i);
-}
-
 /* Step a statement that returns no rows and finalize it. */
 static int
 ss_done(struct store *st, sqlite3_stmt *s, const char *func)
@@ -176,9 +160,9 @@ ss_event_row(sqlite3_stmt *s, const struct ss_cb *cb)
 	e.id = sqlite3_column_int64(s, 0);
 	e.tenant_id = sqlite3_column_int64(s, 1);
 	e.rid = sqlite3_column_int64(s, 2);
-	e.cause = ss_col(s, 3);
-	e.event_at = ss_col(s, 4);
-	e.received_at = ss_col(s, 5);
+	e.cause = sqlite_col_str(s, 3);
+	e.event_at = sqlite_col_str(s, 4);
+	e.received_at = sqlite_col_str(s, 5);
 	return cb->event(&e, cb->arg);
 }
 
@@ -232,10 +216,10 @@ ss_pending_add(struct store *st, const struct store_sched_pending *p,
 	    __func__);
 	if (s == NULL)
 		return STORE_ERR;
-	ss_text(s, 1, p->feed);
+	sqlite_bind_str(s, 1, p->feed);
 	sqlite3_bind_int64(s, 2, p->rid);
-	ss_text(s, 3, p->event_at);
-	ss_text(s, 4, p->received_at);
+	sqlite_bind_str(s, 3, p->event_at);
+	sqlite_bind_str(s, 4, p->received_at);
 	sqlite3_bind_int(s, 5, p->hold);
 	rc = sqlite3_step(s);
 	if (rc != SQLITE_DONE) {
@@ -254,11 +238,11 @@ ss_pending_row(sqlite3_stmt *s, const struct ss_cb *cb)
 {
 	struct store_sched_pending p;
 
-	p.feed = ss_col(s, 0);
+	p.feed = sqlite_col_str(s, 0);
 	p.rid = sqlite3_column_int64(s, 1);
-	p.event_at = ss_col(s, 2);
-	p.received_at = ss_col(s, 3);
-	p.run_id = ss_col(s, 4);
+	p.event_at = sqlite_col_str(s, 2);
+	p.received_at = sqlite_col_str(s, 3);
+	p.run_id = sqlite_col_str(s, 4);
 	p.hold = sqlite3_column_int(s, 5) != 0;
 	return cb->pending(&p, cb->arg);
 }
@@ -277,7 +261,7 @@ ss_pending_list(struct store *st, const char *feed, bool waiting,
 	               __func__);
 	if (s == NULL)
 		return STORE_ERR;
-	ss_text(s, 1, feed);
+	sqlite_bind_str(s, 1, feed);
 	sqlite3_bind_int(s, 2, waiting);
 	return ss_walk(st, s, ss_pending_row,
 	               &(struct ss_cb){.pending = cb, .arg = arg}, __func__);
@@ -296,7 +280,7 @@ ss_pending_of_run(struct store *st, const char *run_id,
 	               __func__);
 	if (s == NULL)
 		return STORE_ERR;
-	ss_text(s, 1, run_id);
+	sqlite_bind_str(s, 1, run_id);
 	return ss_walk(st, s, ss_pending_row,
 	               &(struct ss_cb){.pending = cb, .arg = arg}, __func__);
 }
@@ -314,9 +298,9 @@ ss_pending_attach(struct store *st, const char *feed, int64_t rid,
 	               __func__);
 	if (s == NULL)
 		return STORE_ERR;
-	ss_text(s, 1, feed);
+	sqlite_bind_str(s, 1, feed);
 	sqlite3_bind_int64(s, 2, rid);
-	ss_text(s, 3, run_id);
+	sqlite_bind_str(s, 3, run_id);
 	return ss_done(st, s, __func__);
 }
 
@@ -331,7 +315,7 @@ ss_pending_release(struct store *st, const char *run_id, bool hold)
 	               __func__);
 	if (s == NULL)
 		return STORE_ERR;
-	ss_text(s, 1, run_id);
+	sqlite_bind_str(s, 1, run_id);
 	sqlite3_bind_int(s, 2, hold);
 	return ss_done(st, s, __func__);
 }
@@ -347,7 +331,7 @@ ss_pending_hold(struct store *st, const char *feed, int64_t rid)
 	               __func__);
 	if (s == NULL)
 		return STORE_ERR;
-	ss_text(s, 1, feed);
+	sqlite_bind_str(s, 1, feed);
 	sqlite3_bind_int64(s, 2, rid);
 	return ss_done(st, s, __func__);
 }
@@ -363,7 +347,7 @@ ss_pending_drop(struct store *st, const char *feed, int64_t rid)
 	               __func__);
 	if (s == NULL)
 		return STORE_ERR;
-	ss_text(s, 1, feed);
+	sqlite_bind_str(s, 1, feed);
 	sqlite3_bind_int64(s, 2, rid);
 	return ss_done(st, s, __func__);
 }
@@ -377,14 +361,14 @@ ss_pending_drop_run(struct store *st, const char *run_id)
 	               __func__);
 	if (s == NULL)
 		return STORE_ERR;
-	ss_text(s, 1, run_id);
+	sqlite_bind_str(s, 1, run_id);
 	return ss_done(st, s, __func__);
 }
 
 static int
 ss_run_row(sqlite3_stmt *s, const struct ss_cb *cb)
 {
-	return cb->run(ss_col(s, 0), cb->arg);
+	return cb->run(sqlite_col_str(s, 0), cb->arg);
 }
 
 static int
@@ -414,8 +398,8 @@ ss_offcycle_run_add(struct store *st, const char *run_id, const char *feed,
 	               __func__);
 	if (s == NULL)
 		return STORE_ERR;
-	ss_text(s, 1, run_id);
-	ss_text(s, 2, feed);
+	sqlite_bind_str(s, 1, run_id);
+	sqlite_bind_str(s, 2, feed);
 	sqlite3_bind_int64(s, 3, at);
 	return ss_done(st, s, __func__);
 }
@@ -438,7 +422,7 @@ ss_offcycle_runs_since(struct store *st, const char *feed, int64_t since,
 	               __func__);
 	if (s == NULL)
 		return STORE_ERR;
-	ss_text(s, 1, feed);
+	sqlite_bind_str(s, 1, feed);
 	sqlite3_bind_int64(s, 2, since);
 	return ss_walk(st, s, ss_at_row, &(struct ss_cb){.at = cb, .arg = arg},
 	               __func__);
@@ -454,7 +438,7 @@ ss_offcycle_run_is(struct store *st, const char *run_id, bool *is)
 	               __func__);
 	if (s == NULL)
 		return STORE_ERR;
-	ss_text(s, 1, run_id);
+	sqlite_bind_str(s, 1, run_id);
 	rc = sqlite3_step(s);
 	*is = rc == SQLITE_ROW;
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
@@ -478,7 +462,7 @@ ss_schedule_get(struct store *st, const char *feed, int64_t *seen,
 	               __func__);
 	if (s == NULL)
 		return STORE_ERR;
-	ss_text(s, 1, feed);
+	sqlite_bind_str(s, 1, feed);
 	rc = sqlite3_step(s);
 	if (rc == SQLITE_ROW) {
 		*seen = sqlite3_column_int64(s, 0);
@@ -505,7 +489,7 @@ ss_schedule_put(struct store *st, const char *feed, int64_t seen,
 	               __func__);
 	if (s == NULL)
 		return STORE_ERR;
-	ss_text(s, 1, feed);
+	sqlite_bind_str(s, 1, feed);
 	sqlite3_bind_int64(s, 2, seen);
 	sqlite3_bind_int64(s, 3, last_fire);
 	return ss_done(st, s, __func__);
@@ -523,13 +507,13 @@ ss_lag_add(struct store *st, const struct store_sched_lag *l)
 	               __func__);
 	if (s == NULL)
 		return STORE_ERR;
-	ss_text(s, 1, l->feed);
-	ss_text(s, 2, l->run_id);
-	ss_text(s, 3, l->person_key);
+	sqlite_bind_str(s, 1, l->feed);
+	sqlite_bind_str(s, 2, l->run_id);
+	sqlite_bind_str(s, 3, l->person_key);
 	sqlite3_bind_int64(s, 4, l->rid);
-	ss_text(s, 5, l->kind);
-	ss_text(s, 6, l->event_at);
-	ss_text(s, 7, l->delivered_at);
+	sqlite_bind_str(s, 5, l->kind);
+	sqlite_bind_str(s, 6, l->event_at);
+	sqlite_bind_str(s, 7, l->delivered_at);
 	sqlite3_bind_int64(s, 8, l->lag_ms);
 	return ss_done(st, s, __func__);
 }
@@ -540,13 +524,13 @@ ss_lag_row(sqlite3_stmt *s, const struct ss_cb *cb)
 	struct store_sched_lag l;
 
 	l.id = sqlite3_column_int64(s, 0);
-	l.feed = ss_col(s, 1);
-	l.run_id = ss_col(s, 2);
-	l.person_key = ss_col(s, 3);
+	l.feed = sqlite_col_str(s, 1);
+	l.run_id = sqlite_col_str(s, 2);
+	l.person_key = sqlite_col_str(s, 3);
 	l.rid = sqlite3_column_int64(s, 4);
-	l.kind = ss_col(s, 5);
-	l.event_at = ss_col(s, 6);
-	l.delivered_at = ss_col(s, 7);
+	l.kind = sqlite_col_str(s, 5);
+	l.event_at = sqlite_col_str(s, 6);
+	l.delivered_at = sqlite_col_str(s, 7);
 	l.lag_ms = sqlite3_column_int64(s, 8);
 	return cb->lag(&l, cb->arg);
 }
@@ -564,7 +548,7 @@ ss_lag_list(struct store *st, const char *feed, size_t limit,
 	               __func__);
 	if (s == NULL)
 		return STORE_ERR;
-	ss_text(s, 1, feed);
+	sqlite_bind_str(s, 1, feed);
 	sqlite3_bind_int64(s, 2, (int64_t)limit);
 	return ss_walk(st, s, ss_lag_row,
 	               &(struct ss_cb){.lag = cb, .arg = arg}, __func__);
