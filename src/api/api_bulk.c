@@ -10,6 +10,7 @@
 
 #include "api/api_bulk.h"
 #include "api/api_scim.h"
+#include "scim/resource.h"
 #include "util/xmalloc.h"
 
 struct bulk {
@@ -92,6 +93,29 @@ bulk_path(const char *path, const struct scim_rtype **rt, char *id,
 	return 0;
 }
 
+/*
+ * RFC 7644 §3.7.3: every operation but a failed POST carries the
+ * "location" of its resource, a DELETE and a failed PUT/PATCH included.
+ * The endpoints set it only when they render the resource, so it is made
+ * here from the operation's type and id (the id as resolved, if it was a
+ * bulkId reference).
+ */
+static void
+op_location(json_t *o, const char *method, struct scim_call *c)
+{
+	char *loc;
+
+	if (c->location != NULL && c->status < 400) {
+		json_object_set_new(o, "location", json_string(c->location));
+		return;
+	}
+	if (strcasecmp(method, "POST") == 0 || c->rt == NULL || c->id == NULL)
+		return;
+	loc = resource_location(c->rt, c->req->base_url, c->id);
+	json_object_set_new(o, "location", json_string(loc));
+	free(loc);
+}
+
 static json_t *
 op_result(const char *method, const char *bulk_id, struct scim_call *c)
 {
@@ -100,14 +124,13 @@ op_result(const char *method, const char *bulk_id, struct scim_call *c)
 
 	if (bulk_id != NULL)
 		json_object_set_new(o, "bulkId", json_string(bulk_id));
+	op_location(o, method, c);
 	snprintf(st, sizeof(st), "%d", c->status);
 	if (c->status >= 400) {
 		json_object_set_new(o, "status", json_string(st));
 		json_object_set_new(o, "response", scim_err_json(&c->err));
 		return o;
 	}
-	if (c->location != NULL)
-		json_object_set_new(o, "location", json_string(c->location));
 	if (c->etag[0] != '\0')
 		json_object_set_new(o, "version", json_string(c->etag));
 	json_object_set_new(o, "status", json_string(st));
@@ -167,6 +190,7 @@ bulk_op(struct bulk *b, json_t *op, size_t idx, bool *deferred)
 		         "method \"%s\" is not valid for this path", method);
 		goto done;
 	}
+	c.id = id[0] != '\0' ? id : NULL; /* id[] is resolved in place */
 	if (strncmp(id, "bulkId:", 7) == 0) {
 		json_t *real = json_object_get(b->ids, id + 7);
 
@@ -176,7 +200,6 @@ bulk_op(struct bulk *b, json_t *op, size_t idx, bool *deferred)
 		}
 		snprintf(id, sizeof(id), "%s", json_string_value(real));
 	}
-	c.id = id[0] != '\0' ? id : NULL;
 	data = json_object_get(op, "data");
 	if (fn != api_scim_delete) {
 		if (!json_is_object(data)) {
