@@ -182,6 +182,16 @@ call_load(struct scim_call *c, struct store_res *res)
 		    res->version);
 		return call_fail(c);
 	}
+	/* RFC 7232 §3.2: a matching If-None-Match stops a write with 412. */
+	if (c->if_none_match != NULL &&
+	    resource_etag_matches(c->if_none_match, res->version)) {
+		scim_err_set(
+		    &c->err, 412, NULL,
+		    "If-None-Match matches the current version W/\"%" PRId64
+		    "\"",
+		    res->version);
+		return call_fail(c);
+	}
 	return 0;
 }
 
@@ -580,10 +590,12 @@ static void
 get_one(struct req *r, struct scim_call *c)
 {
 	struct store_res res;
-	const char *inm = req_header(r, "If-None-Match");
+	const char *inm = c->if_none_match;
 
 	memset(&res, 0, sizeof(res));
-	c->if_match = NULL;
+	/* If-Match is checked by call_load (RFC 7232 §3.1: 412 on a GET too);
+	 * If-None-Match answers 304 here rather than 412. */
+	c->if_none_match = NULL;
 	c->no_groups = c->rt != scim_rtype_group() && !req_tenant_has_groups(r);
 	if (call_load(c, &res) == 0) {
 		if (inm != NULL && resource_etag_matches(inm, res.version)) {
@@ -1017,6 +1029,7 @@ api_scim_resource(struct req *r)
 	c.attributes = req_param(r, "attributes");
 	c.excluded = req_param(r, "excludedAttributes");
 	c.if_match = req_header(r, "If-Match");
+	c.if_none_match = req_header(r, "If-None-Match");
 	switch (r->method) {
 	case EVHTTP_REQ_GET:
 		get_one(r, &c);

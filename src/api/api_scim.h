@@ -23,9 +23,10 @@ void api_scim_search(struct req *);
 struct scim_call {
 	struct req *req; /* store, tenant, actor, base URL */
 	const struct scim_rtype *rt;
-	const char *id;       /* NULL for create */
-	json_t *body;         /* create/replace/patch */
-	const char *if_match; /* or NULL */
+	const char *id;            /* NULL for create */
+	json_t *body;              /* create/replace/patch */
+	const char *if_match;      /* or NULL */
+	const char *if_none_match; /* or NULL; GET answers 304, writes 412 */
 	const char *attributes;
 	const char *excluded;
 	bool skip_unknown; /* root search: a filter unknown to rt skips it */

@@ -45,3 +45,45 @@ class BulkLocationTest(ScimTestCase):
         self.assertNotIn("location", ops[4])
         for o in ops[1:3] + ops[4:]:
             self.assertEqual(o["response"]["status"], o["status"])
+
+
+class ConditionalRequestTest(ScimTestCase):
+    """RFC 7644 §3.14 uses the preconditions of RFC 7232: If-Match that
+    does not match stops any method with 412 (§3.1), If-None-Match that
+    matches stops a write with 412 (§3.2)."""
+
+    def test_if_none_match_stops_a_write(self):
+        u = self.create_user(harness.tag("inm"))
+        path = "/Users/" + u["id"]
+        v1 = u["meta"]["version"]
+        for hdr in ("*", v1):
+            r = self.patch("Users", u["id"], {"op": "replace", "path": "title",
+                                              "value": "x"},
+                           headers={"If-None-Match": hdr})
+            self.assertScimError(r, 412)
+            r = self.request("PUT", path, {"schemas": [URN_USER],
+                                           "userName": u["userName"]},
+                             headers={"If-None-Match": hdr})
+            self.assertScimError(r, 412)
+            self.assertScimError(self.request(
+                "DELETE", path, headers={"If-None-Match": hdr}), 412)
+        self.assertEqual(self.get_user(u["id"])["meta"]["version"], v1)
+        # Another version: the write goes ahead.
+        r = self.patch("Users", u["id"], {"op": "replace", "path": "title",
+                                          "value": "x"},
+                       headers={"If-None-Match": 'W/"999"'})
+        self.assertStatus(r, 200)
+        self.assertStatus(self.request(
+            "DELETE", path, headers={"If-None-Match": v1}), 204)
+
+    def test_if_match_on_get(self):
+        u = self.create_user(harness.tag("img"))
+        path = "/Users/" + u["id"]
+        self.assertScimError(self.get(path, headers={"If-Match": 'W/"999"'}),
+                             412)
+        r = self.get(path, headers={"If-Match": u["meta"]["version"]})
+        self.assertStatus(r, 200)
+        self.assertEqual(r.json["id"], u["id"])
+        # If-None-Match on a GET still answers 304.
+        r = self.get(path, headers={"If-None-Match": "*"})
+        self.assertStatus(r, 304)
