@@ -416,11 +416,52 @@ out:
 	return ret;
 }
 
-static bool
-members_changed(const struct scim_patch_members *m)
+/* The ids of a member-id string array; entries are borrowed. */
+static const char **
+id_strings(json_t *arr, size_t *n)
 {
-	return m->replace_all || json_array_size(m->add) > 0 ||
-	       json_array_size(m->remove) > 0;
+	const char **ids;
+
+	*n = json_array_size(arr);
+	ids = xcalloc(*n ? *n : 1, sizeof(*ids));
+	for (size_t i = 0; i < *n; i++) {
+		ids[i] = json_string_value(json_array_get(arr, i));
+		if (ids[i] == NULL)
+			ids[i] = "";
+	}
+	return ids;
+}
+
+/*
+ * Whether the delta changes the member list: adding a member already
+ * there or removing one that is not is no change, and RFC 7644 §3.5.2.1
+ * says such an operation SHALL NOT change the modify timestamp (nor,
+ * then, the version). 1 changed, 0 not, -1 store error (c->err set).
+ */
+static int
+members_changed(struct scim_call *c, const struct store_res *res,
+                const struct scim_patch_members *m)
+{
+	struct store *st = server_store(c->req->srv);
+	const char **ids;
+	size_t n, present = 0;
+	int rc;
+
+	if (m->replace_all)
+		return 1;
+	ids = member_ids(m->add, &n);
+	rc = store_members_present(st, res->rid, ids, n, &present);
+	free(ids);
+	if (rc == STORE_OK && present < n)
+		return 1;
+	if (rc == STORE_OK) {
+		ids = id_strings(m->remove, &n);
+		rc = store_members_present(st, res->rid, ids, n, &present);
+		free(ids);
+	}
+	if (rc != STORE_OK)
+		return call_store_err(c);
+	return present > 0;
 }
 
 static int
@@ -435,14 +476,7 @@ apply_member_delta(struct scim_call *c, const struct store_res *res,
 	if (m->replace_all)
 		rc = store_members_clear(st, res->rid);
 	if (rc == STORE_OK && json_array_size(m->remove) > 0) {
-		n = json_array_size(m->remove);
-		ids = xcalloc(n, sizeof(*ids));
-		for (size_t i = 0; i < n; i++) {
-			ids[i] =
-			    json_string_value(json_array_get(m->remove, i));
-			if (ids[i] == NULL)
-				ids[i] = "";
-		}
+		ids = id_strings(m->remove, &n);
 		rc = store_members_remove(st, res->rid, ids, n);
 		free(ids);
 	}
@@ -466,10 +500,12 @@ static int
 patch_commit(struct scim_call *c, struct store_res *res, json_t *old,
              json_t *doc, struct scim_patch_members *mem)
 {
-	bool mchg = mem != NULL && members_changed(mem);
+	int mchg = mem != NULL ? members_changed(c, res, mem) : 0;
 	char *delta = NULL;
 	int rc = 0;
 
+	if (mchg == -1)
+		return -1;
 	if (json_equal(old, doc) && !mchg)
 		return 0; /* nothing changed: no new version, no history */
 	res_from_doc(c->rt, res, doc);

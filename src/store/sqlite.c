@@ -206,6 +206,7 @@ enum sq_st {
 	ST_MEMBER_ADD,
 	ST_MEMBER_REMOVE,
 	ST_MEMBERS_CLEAR,
+	ST_MEMBER_PRESENT,
 	ST_MEMBERS_DROP_MEMBER,
 	ST_MEMBERS_LIST,
 	ST_USER_GROUPS,
@@ -288,6 +289,11 @@ static const char *const sq_sql[ST__COUNT] = {
         "(SELECT g.tenant_id FROM resources g WHERE g.rid = ?1) "
         "AND m.id = ?2)",
     [ST_MEMBERS_CLEAR] = "DELETE FROM members WHERE group_rid = ?1",
+    [ST_MEMBER_PRESENT] =
+        "SELECT 1 FROM members WHERE group_rid = ?1 AND member_rid = "
+        "(SELECT m.rid FROM resources m WHERE m.tenant_id = "
+        "(SELECT g.tenant_id FROM resources g WHERE g.rid = ?1) "
+        "AND m.id = ?2)",
     [ST_MEMBERS_DROP_MEMBER] = "DELETE FROM members WHERE member_rid = ?1",
     [ST_MEMBERS_LIST] = "SELECT " SQ_MEMBER_COLS " FROM members m "
                         "JOIN resources r ON r.rid = m.member_rid "
@@ -1910,6 +1916,30 @@ sq_members_remove(struct store *base, int64_t group_rid, const char *const *ids,
 }
 
 static int
+sq_members_present(struct store *base, int64_t group_rid,
+                   const char *const *ids, size_t n, size_t *present)
+{
+	struct sq *s = sq_of(base);
+	sqlite3_stmt *st = s->st[ST_MEMBER_PRESENT];
+	int rc = STORE_OK;
+
+	*present = 0;
+	for (size_t i = 0; i < n && rc == STORE_OK; i++) {
+		if (ids[i] == NULL)
+			continue;
+		sq_bind_int(st, 1, group_rid);
+		sqlite_bind_str(st, 2, ids[i]);
+		rc = sq_row(s, st, __func__);
+		sq_done(st);
+		if (rc == STORE_OK)
+			(*present)++;
+		else if (rc == STORE_NOTFOUND)
+			rc = STORE_OK;
+	}
+	return rc;
+}
+
+static int
 sq_members_clear(struct store *base, int64_t group_rid)
 {
 	struct sq *s = sq_of(base);
@@ -1955,6 +1985,7 @@ const struct store_ops store_sqlite_ops = {
     .members_list = sq_members_list,
     .members_add = sq_members_add,
     .members_remove = sq_members_remove,
+    .members_present = sq_members_present,
     .members_clear = sq_members_clear,
     .user_groups = sq_user_groups,
     .res_count = sq_res_count,

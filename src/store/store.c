@@ -459,6 +459,16 @@ store_members_add(struct store *st, const struct store_res *group,
 }
 
 int
+store_members_present(struct store *st, int64_t group_rid,
+                      const char *const *ids, size_t n, size_t *present)
+{
+	*present = 0;
+	if (n == 0)
+		return STORE_OK;
+	return st->ops->members_present(st, group_rid, ids, n, present);
+}
+
+int
 store_members_remove(struct store *st, int64_t group_rid,
                      const char *const *ids, size_t n)
 {

@@ -202,6 +202,12 @@ int store_members_add(struct store *, const struct store_res *group,
 int store_members_remove(struct store *, int64_t group_rid,
                          const char *const *ids, size_t n);
 int store_members_clear(struct store *, int64_t group_rid);
+/*
+ * *present = how many of ids (NULL entries skipped, a repeated id counted
+ * each time) are members of the group now. STORE_OK or STORE_ERR.
+ */
+int store_members_present(struct store *, int64_t group_rid,
+                          const char *const *ids, size_t n, size_t *present);
 /* Live resources of a type in a tenant, in O(1). */
 int store_res_count(struct store *, int64_t tenant_id, enum store_rtype,
                     int64_t *n);

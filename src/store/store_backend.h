@@ -98,6 +98,9 @@ struct store_ops {
 	int (*members_remove)(struct store *, int64_t group_rid,
 	                      const char *const *ids, size_t n);
 	int (*members_clear)(struct store *, int64_t group_rid);
+	int (*members_present)(struct store *, int64_t group_rid,
+	                       const char *const *ids, size_t n,
+	                       size_t *present);
 	int (*user_groups)(struct store *, int64_t user_rid,
 	                   int (*cb)(const struct store_member *, void *),
 	                   void *arg);

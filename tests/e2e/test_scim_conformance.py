@@ -87,3 +87,41 @@ class ConditionalRequestTest(ScimTestCase):
         # If-None-Match on a GET still answers 304.
         r = self.get(path, headers={"If-None-Match": "*"})
         self.assertStatus(r, 304)
+
+
+class NoOpMemberPatchTest(ScimTestCase):
+    """RFC 7644 §3.5.2.1: adding a value that is already there makes no
+    change and "SHALL NOT change the modify timestamp"; removing a member
+    that is not there is no change either (§3.5.2.2). IdPs resend both
+    (Entra's reconciliation, Okta's group push)."""
+
+    def test_member_patch_that_changes_nothing_keeps_the_version(self):
+        u = self.create_user(harness.tag("nm"))
+        other = self.create_user(harness.tag("nmo"))
+        g = self.create_group(harness.tag("nmg"), members=[u["id"]])
+        gid, v1 = g["id"], g["meta"]["version"]
+        for op in (
+                {"op": "add", "path": "members", "value": [{"value": u["id"]}]},
+                {"op": "Add", "path": "members",
+                 "value": [{"value": u["id"], "display": "x"}]},
+                {"op": "remove",
+                 "path": 'members[value eq "%s"]' % other["id"]},
+                {"op": "Remove", "path": "members",
+                 "value": [{"value": other["id"]}]}):
+            r = self.patch("Groups", gid, op)
+            self.assertIn(r.status, (200, 204), r)
+            if r.header("ETag"):
+                self.assertEqual(r.header("ETag"), v1, op)
+        after = self.get_group(gid)
+        self.assertEqual(after["meta"]["version"], v1)
+        self.assertEqual(after["meta"]["lastModified"],
+                         g["meta"]["lastModified"])
+        # A real change still makes a new version.
+        r = self.patch("Groups", gid, {"op": "add", "path": "members",
+                                       "value": [{"value": other["id"]}]})
+        self.assertIn(r.status, (200, 204), r)
+        self.assertNotEqual(self.get_group(gid)["meta"]["version"], v1)
+        # ... and an unknown member is still refused.
+        r = self.patch("Groups", gid, {"op": "add", "path": "members",
+                                       "value": [{"value": "no-such-id"}]})
+        self.assertScimError(r, 400, "invalidValue")

@@ -979,6 +979,26 @@ test_members(void **state)
 	assert_int_equal(groups_of(fx, u3.rid, &c), 0);
 	assert_int_equal(groups_of(fx, g2.rid, &c), 1);
 
+	/* Present: members counted, others (unknown, foreign) not. */
+	{
+		const char *q[5] = {u1.id, u3.id, "no-such-id", foreign.id,
+		                    u1.id};
+		size_t present = 99;
+
+		assert_int_equal(
+		    store_members_present(fx->st, g1.rid, q, 5, &present),
+		    STORE_OK);
+		assert_int_equal(present, 2); /* u1, counted twice */
+		assert_int_equal(
+		    store_members_present(fx->st, g1.rid, q + 1, 3, &present),
+		    STORE_OK);
+		assert_int_equal(present, 0);
+		assert_int_equal(
+		    store_members_present(fx->st, g1.rid, q, 0, &present),
+		    STORE_OK);
+		assert_int_equal(present, 0);
+	}
+
 	/* Remove: unknown ids and non-members are ignored. */
 	ids[0] = u2.id;
 	ids[1] = "no-such-id";
