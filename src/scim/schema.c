@@ -713,10 +713,46 @@ norm_single(struct norm *n, const struct scim_attr *a, json_t *v)
 	return NULL;
 }
 
+/* Above this many values, repeats are found through a set, not pairwise. */
+#define NORM_DEDUP_PAIRWISE 16
+
+/*
+ * RFC 7643 §2.4: a service provider SHOULD NOT return the same value
+ * twice in a multi-valued attribute. An exact repeat of an earlier value
+ * is dropped (as a PATCH "add" of a value already there is no change).
+ * A short list (an email or two) is compared pairwise; a long one (a
+ * group's members) through *seen, a set keyed by each value's canonical
+ * JSON text, made on first use.
+ */
+static bool
+norm_repeat(json_t *arr, size_t total, json_t **seen, json_t *nv)
+{
+	char *key;
+	bool dup;
+	size_t i;
+
+	if (total <= NORM_DEDUP_PAIRWISE) {
+		for (i = 0; i < json_array_size(arr); i++)
+			if (json_equal(json_array_get(arr, i), nv))
+				return true;
+		return false;
+	}
+	if (*seen == NULL)
+		*seen = json_object();
+	key = json_dumps(nv, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY);
+	if (key == NULL)
+		return false;
+	dup = json_object_get(*seen, key) != NULL;
+	if (!dup)
+		json_object_set_new(*seen, key, json_true());
+	free(key);
+	return dup;
+}
+
 static json_t *
 norm_multi(struct norm *n, const struct scim_attr *a, json_t *v)
 {
-	json_t *arr, *x, *nv, *p;
+	json_t *arr, *x, *nv, *p, *seen = NULL;
 	size_t i, primaries = 0;
 
 	arr = json_array();
@@ -733,11 +769,16 @@ norm_multi(struct norm *n, const struct scim_attr *a, json_t *v)
 			nv = norm_single(n, a, x);
 			if (nv == NULL)
 				continue;
+			if (norm_repeat(arr, json_array_size(v), &seen, nv)) {
+				json_decref(nv);
+				continue;
+			}
 			p = json_object_get(nv, "primary");
 			if (json_is_true(p))
 				primaries++;
 			json_array_append_new(arr, nv);
 		}
+		json_decref(seen);
 	}
 	if (scim_err_isset(n->e) || primaries > 1) {
 		if (primaries > 1)

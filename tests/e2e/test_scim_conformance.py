@@ -125,3 +125,25 @@ class NoOpMemberPatchTest(ScimTestCase):
         r = self.patch("Groups", gid, {"op": "add", "path": "members",
                                        "value": [{"value": "no-such-id"}]})
         self.assertScimError(r, 400, "invalidValue")
+
+
+class RepeatedValueTest(ScimTestCase):
+    """RFC 7643 §2.4: the service provider SHOULD NOT return the same
+    (type, value) combination more than once per attribute."""
+
+    def test_exact_repeat_is_kept_once(self):
+        dup = {"value": "dup@example.com", "type": "work"}
+        r = self.request("POST", "/Users", {
+            "schemas": [URN_USER], "userName": harness.tag("dup"),
+            "emails": [dup, dict(dup), {"value": "dup@example.com",
+                                        "type": "home"}]})
+        self.assertStatus(r, 201)
+        self.assertEqual(r.json["emails"], [
+            dup, {"value": "dup@example.com", "type": "home"}])
+        uid = r.json["id"]
+        r = self.request("PUT", "/Users/" + uid, {
+            "schemas": [URN_USER], "userName": r.json["userName"],
+            "phoneNumbers": [{"value": "555", "type": "work"}] * 3})
+        self.assertStatus(r, 200)
+        self.assertEqual(r.json["phoneNumbers"],
+                         [{"value": "555", "type": "work"}])

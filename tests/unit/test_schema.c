@@ -11,6 +11,7 @@
 #include <jansson.h>
 
 #include "scim/schema.h"
+#include "util/buf.h"
 
 static json_t *
 J(const char *s)
@@ -173,6 +174,47 @@ test_normalize_canonical_case(void **state)
 	json_decref(d);
 }
 
+/* RFC 7643 §2.4: the same value is not kept twice, short list or long. */
+static void
+test_normalize_drops_repeats(void **state)
+{
+	struct scim_err e;
+	struct buf b;
+	json_t *d, *in, *members;
+
+	(void)state;
+	d = norm("{\"userName\":\"a\",\"emails\":["
+	         "{\"value\":\"d@x\",\"type\":\"work\"},"
+	         "{\"type\":\"work\",\"value\":\"d@x\"},"
+	         "{\"value\":\"d@x\",\"type\":\"home\"}]}",
+	         NULL, &e);
+	assert_non_null(d);
+	assert_json(json_object_get(d, "emails"),
+	            "[{\"value\":\"d@x\",\"type\":\"work\"},"
+	            "{\"value\":\"d@x\",\"type\":\"home\"}]");
+	json_decref(d);
+
+	/* A long list goes through the set: 40 values, each twice. */
+	buf_init(&b, 0);
+	buf_addstr(&b, "{\"displayName\":\"G\",\"members\":[");
+	for (int i = 0; i < 80; i++)
+		buf_addf(&b, "%s{\"value\":\"u%d\"}", i ? "," : "", i % 40);
+	buf_addstr(&b, "]}");
+	in = J(buf_str(&b));
+	buf_free(&b);
+	scim_err_init(&e);
+	d = scim_schema_normalize(scim_rtype_group(), in, NULL,
+	                          SCIM_NORM_CREATE, &e);
+	assert_non_null(d);
+	members = json_object_get(d, "members");
+	assert_int_equal(json_array_size(members), 40);
+	assert_string_equal(json_string_value(json_object_get(
+	                        json_array_get(members, 39), "value")),
+	                    "u39");
+	json_decref(d);
+	json_decref(in);
+}
+
 static void
 test_group_members_immutable(void **state)
 {
@@ -241,6 +283,7 @@ main(void)
 	    cmocka_unit_test(test_normalize_create),
 	    cmocka_unit_test(test_normalize_errors),
 	    cmocka_unit_test(test_normalize_canonical_case),
+	    cmocka_unit_test(test_normalize_drops_repeats),
 	    cmocka_unit_test(test_group_members_immutable),
 	    cmocka_unit_test(test_project),
 	    cmocka_unit_test(test_datetime),
