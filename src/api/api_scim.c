@@ -14,6 +14,7 @@
 #include "scim/filter.h"
 #include "scim/patch.h"
 #include "scim/resource.h"
+#include "store/store_backend.h"
 #include "util/log.h"
 #include "util/xmalloc.h"
 
@@ -843,6 +844,38 @@ list_reply(struct req *r, struct list_params *p, struct list_result *lr,
 	server_reply(r, 200);
 }
 
+/*
+ * RFC 9865 at the root /.search: the page runs over Users then Groups, so
+ * a per-type cursor cannot say where it is. The root cursor is an offset
+ * into that sequence instead (kind 'x', bound to the tenant like every
+ * cursor), and the page itself is found as index pagination would.
+ * Returns 0 with *off, or -1 with e set for a cursor not made here.
+ */
+static int
+root_cursor_start(struct req *r, struct list_params *p, int64_t *off,
+                  struct scim_err *e)
+{
+	*off = 0;
+	if (*p->cursor != '\0' &&
+	    store_cursor_decode(p->cursor, 'x', r->tok.tenant_id, STORE_USER,
+	                        off) == -1) {
+		scim_err_set(e, 400, SCIM_ET_INVALID_CURSOR, "invalid cursor");
+		return -1;
+	}
+	p->start = *off + 1;
+	return 0;
+}
+
+/* The root cursor of the next page, unless this one was the last. */
+static char *
+root_cursor_next(struct req *r, int64_t off, const struct list_result *lr)
+{
+	if (lr->n == 0 || off + lr->n >= lr->total)
+		return NULL;
+	return store_cursor_encode('x', r->tok.tenant_id, STORE_USER,
+	                           off + lr->n);
+}
+
 /* List one resource type, or both for the root /.search (rt NULL). */
 static void
 do_list(struct req *r, const struct scim_rtype *rt, struct list_params *p)
@@ -851,7 +884,8 @@ do_list(struct req *r, const struct scim_rtype *rt, struct list_params *p)
 	struct list_result lr = {0, 0, NULL};
 	struct scim_call c;
 	struct buf rows;
-	int64_t nrows = 0, start, count;
+	int64_t nrows = 0, start, count, off = 0;
+	const char *cursor = NULL;
 	size_t i, ntypes;
 	bool skipped = false;
 	int rc;
@@ -864,6 +898,12 @@ do_list(struct req *r, const struct scim_rtype *rt, struct list_params *p)
 	if (check_params(p, &c.err) == -1) {
 		c.status = 400;
 		goto fail;
+	}
+	if (rt == NULL && p->cursor != NULL) {
+		if (root_cursor_start(r, p, &off, &c.err) == -1)
+			goto fail;
+		cursor = p->cursor;
+		p->cursor = NULL; /* the types are listed by index */
 	}
 	c.attributes = p->attributes;
 	c.excluded = p->excluded;
@@ -885,6 +925,11 @@ do_list(struct req *r, const struct scim_rtype *rt, struct list_params *p)
 		t = lr.total - t0;
 		count -= lr.n - n0;
 		start -= start - 1 < t ? start - 1 : t;
+	}
+	if (cursor != NULL) {
+		p->cursor = cursor;
+		free(lr.next_cursor);
+		lr.next_cursor = root_cursor_next(r, off, &lr);
 	}
 	list_reply(r, p, &lr, &rows);
 	goto out;

@@ -147,3 +147,58 @@ class RepeatedValueTest(ScimTestCase):
         self.assertStatus(r, 200)
         self.assertEqual(r.json["phoneNumbers"],
                          [{"value": "555", "type": "work"}])
+
+
+class RootSearchCursorTest(ScimTestCase):
+    """RFC 9865 §2 and §3: nextCursor MUST be in every page but the last,
+    also for a POST /.search across resource types."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.t = harness.tag("rc")
+        for i in range(5):
+            cls.ccreate_user("%s-%d" % (cls.t, i))
+        for i in range(3):
+            r = cls.creq("POST", "/Groups", {
+                "schemas": [harness.URN_GROUP],
+                "displayName": "%s-g%d" % (cls.t, i)})
+            assert r.status == 201, r
+
+    def search(self, **body):
+        body["schemas"] = [harness.URN_SEARCH]
+        r = self.request("POST", "/.search", body)
+        self.assertStatus(r, 200)
+        return r.json
+
+    def test_cursor_walks_users_then_groups(self):
+        everything = self.search(count=100, attributes=["id"])
+        self.assertEqual(everything["totalResults"], 8)
+        want = [x["id"] for x in everything["Resources"]]
+        got, cursor, pages = [], "", 0
+        while True:
+            page = self.search(cursor=cursor, count=3, attributes=["id"])
+            pages += 1
+            self.assertEqual(page["totalResults"], 8)
+            self.assertNotIn("startIndex", page)
+            got += [x["id"] for x in page["Resources"]]
+            if "nextCursor" not in page:
+                break
+            self.assertEqual(len(page["Resources"]), 3)
+            cursor = page["nextCursor"]
+            self.assertRegex(cursor, r"^[A-Za-z0-9._~-]+$")
+        self.assertEqual(pages, 3)
+        self.assertEqual(got, want)
+
+    def test_bad_cursor(self):
+        r = self.request("POST", "/.search", {"schemas": [harness.URN_SEARCH],
+                                              "cursor": "not-a-cursor"})
+        self.assertScimError(r, 400, "invalidCursor")
+        # A root cursor means nothing to /Users, and the reverse.
+        root = self.search(cursor="", count=1)["nextCursor"]
+        r = self.get("/Users?count=1&cursor=" + quote(root))
+        self.assertScimError(r, 400, "invalidCursor")
+        users = self.get("/Users?count=1&cursor=").json["nextCursor"]
+        r = self.request("POST", "/.search", {"schemas": [harness.URN_SEARCH],
+                                              "cursor": users})
+        self.assertScimError(r, 400, "invalidCursor")
