@@ -759,6 +759,34 @@ fp_compare(struct fparser *p, const struct tok *at, struct scim_filter *f)
  * attrExp or valuePath; the current token is a word. vp is the enclosing
  * value-path attribute, or NULL at the top level.
  */
+static struct scim_filter *fp_attrexp(struct fparser *,
+                                      const struct scim_attrpath *);
+
+/*
+ * Microsoft Entra ID matches users with `emails[type eq "work"].value eq
+ * "x"`, a sub-attribute after the value filter that RFC 7644's grammar
+ * lacks. It means one email that is of type work and has that value, so
+ * it is read as `emails[type eq "work" and value eq "x"]`. f is the
+ * parsed value path; the current token starts with '.'.
+ */
+static struct scim_filter *
+fp_valpath_sub(struct fparser *p, struct scim_filter *f)
+{
+	struct scim_filter *sub;
+
+	p->tok.pos++;
+	p->tok.len--;
+	sub = p->tok.len > 0 ? fp_attrexp(p, &f->path) : NULL;
+	if (sub == NULL) {
+		if (p->tok.len == 0)
+			fp_expected(p, &p->tok, "a sub-attribute after '.'");
+		scim_filter_free(f);
+		return NULL;
+	}
+	f->left = node_new(SCIM_F_AND, f->left, sub);
+	return f;
+}
+
 static struct scim_filter *
 fp_attrexp(struct fparser *p, const struct scim_attrpath *vp)
 {
@@ -781,7 +809,11 @@ fp_attrexp(struct fparser *p, const struct scim_attrpath *vp)
 		}
 		if (!fp_valpath_ok(p, &f->path, f->raw_path, at.pos))
 			goto fail;
-		return fp_valpath(p, f, p->tok.pos);
+		f = fp_valpath(p, f, p->tok.pos);
+		if (f != NULL && p->tok.kind == TK_WORD &&
+		    p->text[p->tok.pos] == '.')
+			return fp_valpath_sub(p, f);
+		return f;
 	}
 	if ((op = fp_operator(p, vp)) == -1)
 		goto fail;

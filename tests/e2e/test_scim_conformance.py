@@ -202,3 +202,26 @@ class RootSearchCursorTest(ScimTestCase):
         r = self.request("POST", "/.search", {"schemas": [harness.URN_SEARCH],
                                               "cursor": users})
         self.assertScimError(r, 400, "invalidCursor")
+
+
+class EntraEmailFilterTest(ScimTestCase):
+    """Microsoft Entra ID, when a user's matching attribute is the work
+    email, looks the user up with `emails[type eq "work"].value eq "..."`
+    (a sub-attribute after the value filter, outside RFC 7644's grammar).
+    It means one work email with that value."""
+
+    def test_work_email_lookup(self):
+        t = harness.tag("ee")
+        work, home = t + "@work.example", t + "@home.example"
+        u = self.create_user(t, emails=[{"value": work, "type": "work"},
+                                        {"value": home, "type": "home"}])
+        f = 'emails[type eq "work"].value eq "%s"'
+        r = self.get("/Users?filter=" + quote(f % work.upper()))
+        self.assertEqual([x["id"] for x in self.assertListResponse(r)[
+            "Resources"]], [u["id"]])
+        # The home address is not a work email.
+        r = self.get("/Users?filter=" + quote(f % home))
+        self.assertEqual(self.assertListResponse(r)["totalResults"], 0)
+        r = self.get("/Users?filter=" + quote(
+            'emails[type eq "work"].nope eq "x"'))
+        self.assertScimError(r, 400, "invalidFilter")

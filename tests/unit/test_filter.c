@@ -232,6 +232,13 @@ test_parse_valpath(void **state)
 	    {"emails eq \"a@b.c\"", "(eq emails.value \"a@b.c\")"},
 	    {"emails pr", "(pr emails)"},
 	    {"groups eq \"g1\"", "(eq groups.value \"g1\")"},
+	    /* Entra's `attr[filter].sub op value`: one element, both tests */
+	    {"emails[type eq \"work\"].value eq \"a@b.c\"",
+	     "(emails[] (and (eq emails.type \"work\") (eq emails.value "
+	     "\"a@b.c\")))"},
+	    {"emails[type eq \"work\"].VALUE pr and userName pr",
+	     "(and (emails[] (and (eq emails.type \"work\") (pr "
+	     "emails.value))) (pr userName))"},
 	};
 	static const struct parse_case g[] = {
 	    {"members eq \"abc\"", "(eq members.value \"abc\")"},
@@ -384,6 +391,12 @@ test_errors_syntax(void **state)
 	    {"emails[type eq \"work\")",
 	     "position 22: expected and, or or ']', found ')'"},
 	    {"(title pr]", "position 10: expected and, or or ')', found ']'"},
+	    {"emails[type eq \"work\"].nope eq \"x\"",
+	     "position 24: unknown attribute"},
+	    {"emails[type eq \"work\"].value",
+	     "position 29: expected an operator"},
+	    {"emails[type eq \"work\"].value eq \"x\".type",
+	     "position 36: expected and, or or the end of the filter"},
 	    /* missing pieces */
 	    {"", "position 1: the filter is empty"},
 	    {"   ", "the filter is empty"},
@@ -417,9 +430,6 @@ test_errors_syntax(void **state)
 	                         "the filter, found 'garbage'"},
 	    {"title pr #", "position 10: expected and, or or the end of the "
 	                   "filter, found '#'"},
-	    {"emails[type eq \"work\"].value eq \"x\"",
-	     "position 23: expected and, or or the end of the filter, found "
-	     "'.value'"},
 	    {"userName eq \"x\" \"y\"", "position 17: expected and, or or the "
 	                                "end of the filter, found '\"y\"'"},
 	    {"title pr \xff", "found '?'"},
@@ -786,6 +796,9 @@ test_match_user(void **state)
 	    {"emails[not (type eq \"work\")]", true},
 	    {"emails[primary eq true and value sw \"bjensen\"]", true},
 	    {"emails[primary eq true and value sw \"babs\"]", false},
+	    {"emails[type eq \"work\"].value eq \"BJENSEN@example.com\"", true},
+	    {"emails[type eq \"work\"].value eq \"babs@jensen.org\"", false},
+	    {"emails[type eq \"home\"].value co \"jensen.org\"", true},
 	    {"emails ne \"babs@jensen.org\"", false},
 	    {"meta.lastModified gt \"2011-05-13T04:42:33.999Z\"", true},
 	    {"meta.lastModified gt \"2011-05-13T04:42:34Z\"", false},
