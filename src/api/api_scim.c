@@ -856,9 +856,11 @@ root_cursor_start(struct req *r, struct list_params *p, int64_t *off,
                   struct scim_err *e)
 {
 	*off = 0;
+	/* A forged huge offset is refused: off + n must not overflow. */
 	if (*p->cursor != '\0' &&
-	    store_cursor_decode(p->cursor, 'x', r->tok.tenant_id, STORE_USER,
-	                        off) == -1) {
+	    (store_cursor_decode(p->cursor, 'x', r->tok.tenant_id, STORE_USER,
+	                         off) == -1 ||
+	     *off > INT64_MAX / 2)) {
 		scim_err_set(e, 400, SCIM_ET_INVALID_CURSOR, "invalid cursor");
 		return -1;
 	}
