@@ -267,7 +267,9 @@ static int
 call_conflict(struct scim_call *c, const struct store_res *res)
 {
 	scim_err_set(&c->err, 409, SCIM_ET_UNIQUENESS,
-	             "userName \"%s\" is already in use", res->name);
+	             "%s \"%s\" is already in use",
+	             c->rt == scim_rtype_group() ? "displayName" : "userName",
+	             res->name);
 	return call_fail(c);
 }
 

@@ -325,7 +325,9 @@ static const struct scim_attr group_attrs[] = {
     {.name = "displayName",
      .type = SCIM_T_STRING,
      .required = true,
-     .desc = "A human-readable name for the Group."},
+     .uniq = SCIM_U_SERVER,
+     .desc = "A human-readable name for the Group. Unique per tenant, "
+             "case-insensitive (Microsoft Entra ID matches on it)."},
     {.name = "members",
      .type = SCIM_T_COMPLEX,
      .multi = true,

@@ -207,6 +207,7 @@ enum sq_st {
 	ST_MEMBER_REMOVE,
 	ST_MEMBERS_CLEAR,
 	ST_MEMBER_PRESENT,
+	ST_GROUP_NAME_TAKEN,
 	ST_MEMBERS_DROP_MEMBER,
 	ST_MEMBERS_LIST,
 	ST_USER_GROUPS,
@@ -289,6 +290,11 @@ static const char *const sq_sql[ST__COUNT] = {
         "(SELECT g.tenant_id FROM resources g WHERE g.rid = ?1) "
         "AND m.id = ?2)",
     [ST_MEMBERS_CLEAR] = "DELETE FROM members WHERE group_rid = ?1",
+    /* resources_name serves it: a probe, whatever the tenant's size. */
+    [ST_GROUP_NAME_TAKEN] =
+        "SELECT 1 FROM resources WHERE tenant_id = ?1 AND type = 2 AND "
+        "deleted_at IS NULL AND name = ?2 COLLATE NOCASE AND rid <> ?3 "
+        "LIMIT 1",
     [ST_MEMBER_PRESENT] =
         "SELECT 1 FROM members WHERE group_rid = ?1 AND member_rid = "
         "(SELECT m.rid FROM resources m WHERE m.tenant_id = "
@@ -1151,6 +1157,31 @@ sq_history(struct sq *s, const struct sq_hist *h,
 	return sq_run(s, st, __func__);
 }
 
+/*
+ * Microsoft Entra ID matches groups by displayName and requires it to be
+ * unique (RFC 7643 leaves uniqueness to the service provider): a second
+ * live group of the same name in the tenant, compared case-insensitively
+ * like userName, is STORE_CONFLICT. rid is the group renamed, 0 for a new
+ * one. Only a new or changed name is checked, so groups that shared a
+ * name before this rule can still be updated.
+ */
+static int
+sq_group_name_free(struct sq *s, int64_t tenant_id, const char *name,
+                   int64_t rid)
+{
+	sqlite3_stmt *st = s->st[ST_GROUP_NAME_TAKEN];
+	int rc;
+
+	sq_bind_int(st, 1, tenant_id);
+	sqlite_bind_str(st, 2, name);
+	sq_bind_int(st, 3, rid);
+	rc = sq_row(s, st, __func__);
+	sq_done(st);
+	if (rc == STORE_OK)
+		return STORE_CONFLICT;
+	return rc == STORE_NOTFOUND ? STORE_OK : rc;
+}
+
 static int
 sq_res_insert(struct store *base, struct store_res *res,
               const struct store_actor *actor)
@@ -1164,6 +1195,10 @@ sq_res_insert(struct store *base, struct store_res *res,
 	memset(&h, 0, sizeof(h));
 	if (sq_wbegin(s, &own, __func__) != STORE_OK)
 		return STORE_ERR;
+	if (res->type == STORE_GROUP &&
+	    (rc = sq_group_name_free(s, res->tenant_id, res->name, 0)) !=
+	        STORE_OK)
+		return sq_wend(s, own, rc, __func__);
 	sq_bind_int(st, 1, res->tenant_id);
 	sq_bind_int(st, 2, res->type);
 	sqlite_bind_str(st, 3, res->id);
@@ -1254,6 +1289,10 @@ sq_res_update(struct store *base, struct store_res *res,
 	if (sq_wbegin(s, &own, __func__) != STORE_OK)
 		return STORE_ERR;
 	if ((rc = sq_current(s, res->rid, &cur)) != STORE_OK)
+		goto out;
+	if (cur.type == STORE_GROUP && !sq_same_str(cur.name, res->name) &&
+	    (rc = sq_group_name_free(s, cur.tenant_id, res->name, res->rid)) !=
+	        STORE_OK)
 		goto out;
 	if (sq_same_str(cur.name, res->name) &&
 	    sq_same_str(cur.external_id, res->external_id))

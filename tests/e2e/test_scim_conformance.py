@@ -225,3 +225,36 @@ class EntraEmailFilterTest(ScimTestCase):
         r = self.get("/Users?filter=" + quote(
             'emails[type eq "work"].nope eq "x"'))
         self.assertScimError(r, 400, "invalidFilter")
+
+
+class GroupNameUniqueTest(ScimTestCase):
+    """Microsoft Entra ID matches groups by displayName and requires it
+    to be unique ("Groups must have uniqueness on the 'displayName' value
+    to match with Microsoft Entra ID", Entra's SCIM endpoint tutorial);
+    a clash is 409 uniqueness (RFC 7644 §3.3), and /Schemas says so."""
+
+    def test_duplicate_display_name_is_409(self):
+        name = harness.tag("Dup")
+        g = self.create_group(name)
+        r = self.request("POST", "/Groups", {
+            "schemas": [harness.URN_GROUP], "displayName": name.upper()})
+        self.assertScimError(r, 409, "uniqueness")
+        other = self.create_group(harness.tag("Other"))
+        r = self.patch("Groups", other["id"], {
+            "op": "replace", "path": "displayName", "value": name})
+        self.assertScimError(r, 409, "uniqueness")
+        r = self.request("PUT", "/Groups/" + other["id"], {
+            "schemas": [harness.URN_GROUP], "displayName": name})
+        self.assertScimError(r, 409, "uniqueness")
+        # Its own name in another case is no clash; a deleted group's
+        # name is free again.
+        self.patch_ok("Groups", g["id"], {
+            "op": "replace", "path": "displayName", "value": name.upper()})
+        self.assertStatus(self.request("DELETE", "/Groups/" + g["id"]), 204)
+        self.create_group(name)
+
+    def test_schema_says_server_unique(self):
+        r = self.get("/Schemas/" + harness.URN_GROUP, token=None)
+        self.assertStatus(r, 200)
+        dn = [a for a in r.json["attributes"] if a["name"] == "displayName"]
+        self.assertEqual(dn[0]["uniqueness"], "server")

@@ -677,10 +677,8 @@ test_username_unique(void **state)
 	                 STORE_CONFLICT);
 	assert_int_equal(res_add(fx, fx->tenant, STORE_USER, "ALICE", NULL),
 	                 STORE_CONFLICT);
-	/* Per tenant, and only for users. */
+	/* Per tenant and per type: a group may share a user's name. */
 	assert_int_equal(res_add(fx, fx->other, STORE_USER, "alice", NULL),
-	                 STORE_OK);
-	assert_int_equal(res_add(fx, fx->tenant, STORE_GROUP, "alice", NULL),
 	                 STORE_OK);
 	assert_int_equal(res_add(fx, fx->tenant, STORE_GROUP, "alice", NULL),
 	                 STORE_OK);
@@ -767,6 +765,39 @@ hist_free(struct hist_row *rows, int n)
 		free(rows[i].source);
 		free(rows[i].delta);
 	}
+}
+
+/* Group displayName: unique per tenant, case-insensitive (Entra). */
+static void
+test_group_name_unique(void **state)
+{
+	struct fx *fx = *state;
+	struct store_res a, b;
+
+	assert_int_equal(res_add(fx, fx->tenant, STORE_GROUP, "Staff", &a),
+	                 STORE_OK);
+	assert_int_equal(res_add(fx, fx->tenant, STORE_GROUP, "STAFF", NULL),
+	                 STORE_CONFLICT);
+	assert_int_equal(res_add(fx, fx->other, STORE_GROUP, "staff", NULL),
+	                 STORE_OK);
+	assert_int_equal(res_add(fx, fx->tenant, STORE_GROUP, "Ops", &b),
+	                 STORE_OK);
+
+	/* Renaming onto a taken name conflicts; its own name is no clash. */
+	free(b.name);
+	b.name = xstrdup("staff");
+	assert_int_equal(store_res_update(fx->st, &b, NULL, NULL),
+	                 STORE_CONFLICT);
+	assert_int_equal(b.version, 1);
+	free(a.name);
+	a.name = xstrdup("STAFF");
+	assert_int_equal(store_res_update(fx->st, &a, NULL, NULL), STORE_OK);
+
+	/* A deleted group frees its name. */
+	assert_int_equal(store_res_delete(fx->st, &a, NULL), STORE_OK);
+	assert_int_equal(store_res_update(fx->st, &b, NULL, NULL), STORE_OK);
+	store_res_clear(&a);
+	store_res_clear(&b);
 }
 
 static void
@@ -1805,6 +1836,8 @@ main(void)
 	    cmocka_unit_test_setup_teardown(test_token_touch, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_res_crud, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_username_unique, setup,
+	                                    teardown),
+	    cmocka_unit_test_setup_teardown(test_group_name_unique, setup,
 	                                    teardown),
 	    cmocka_unit_test_setup_teardown(test_history, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_members, setup, teardown),
