@@ -521,6 +521,34 @@ patch_commit(struct scim_call *c, struct store_res *res, json_t *old,
 	return rc;
 }
 
+/*
+ * RFC 7644 §3.5.2.2: a PATCH that removes a required attribute (or
+ * leaves it unassigned with null) fails with scimType "mutability"; a
+ * POST or PUT without it stays invalidValue (§3.12).
+ */
+static int
+patch_keeps_required(struct scim_call *c, json_t *old, json_t *work)
+{
+	const struct scim_schema *s = c->rt->core;
+	const struct scim_attr *a;
+	json_t *v;
+
+	for (size_t i = 0; i < s->nattrs; i++) {
+		a = &s->attrs[i];
+		if (!a->required || json_object_get(old, a->name) == NULL)
+			continue;
+		v = json_object_get(work, a->name);
+		if (v == NULL || json_is_null(v)) {
+			scim_err_set(
+			    &c->err, 400, SCIM_ET_MUTABILITY,
+			    "required attribute \"%s\" cannot be removed",
+			    a->name);
+			return call_fail(c);
+		}
+	}
+	return 0;
+}
+
 int
 api_scim_patch(struct scim_call *c)
 {
@@ -536,9 +564,15 @@ api_scim_patch(struct scim_call *c)
 	if (call_load(c, &res) == -1 || (old = load_doc(c, &res)) == NULL)
 		goto out;
 	work = json_deep_copy(old);
-	if (scim_patch_apply(c->rt, work, c->body, mp, &c->err) == -1 ||
-	    (doc = scim_schema_normalize(c->rt, work, old, SCIM_NORM_REPLACE,
-	                                 &c->err)) == NULL) {
+	if (scim_patch_apply(c->rt, work, c->body, mp, &c->err) == -1) {
+		call_fail(c);
+		goto out;
+	}
+	if (patch_keeps_required(c, old, work) == -1)
+		goto out;
+	doc =
+	    scim_schema_normalize(c->rt, work, old, SCIM_NORM_REPLACE, &c->err);
+	if (doc == NULL) {
 		call_fail(c);
 		goto out;
 	}

@@ -258,3 +258,24 @@ class GroupNameUniqueTest(ScimTestCase):
         self.assertStatus(r, 200)
         dn = [a for a in r.json["attributes"] if a["name"] == "displayName"]
         self.assertEqual(dn[0]["uniqueness"], "server")
+
+
+class PatchRemoveRequiredTest(ScimTestCase):
+    """RFC 7644 §3.5.2.2: "If an attribute is removed or becomes
+    unassigned and is defined as a required attribute or a read-only
+    attribute, the server SHALL return ... a "scimType" error code of
+    "mutability"."""
+
+    def test_removing_a_required_attribute_is_mutability(self):
+        u = self.create_user(harness.tag("rr"))
+        for op in ({"op": "remove", "path": "userName"},
+                   {"op": "Remove", "path": "USERNAME"},
+                   {"op": "replace", "path": "userName", "value": None},
+                   {"op": "replace", "value": {"userName": None}}):
+            self.assertScimError(self.patch("Users", u["id"], op), 400,
+                                 "mutability")
+        g = self.create_group(harness.tag("rrg"))
+        self.assertScimError(self.patch("Groups", g["id"], {
+            "op": "remove", "path": "displayName"}), 400, "mutability")
+        self.assertEqual(self.get_user(u["id"])["meta"]["version"],
+                         u["meta"]["version"])
