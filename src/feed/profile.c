@@ -989,10 +989,18 @@ parse_key(struct pp *pp, struct fy_node **v, struct fy_node *at)
 		     s);
 }
 
+const char *
+feed_mode_name(enum feed_mode m)
+{
+	static const char *const names[] = {"full", "change", "both"};
+
+	return names[m];
+}
+
 static void
 parse_mode(struct pp *pp, struct fy_node **v, struct fy_node *at)
 {
-	static const char *const modes[] = {"full", "change", NULL};
+	static const char *const modes[] = {"full", "change", "both", NULL};
 	static const char *const terms[] = {"explicit", "lookback", "omit",
 	                                    NULL};
 	struct feed_profile *p = pp->p;
@@ -1017,7 +1025,7 @@ parse_mode(struct pp *pp, struct fy_node **v, struct fy_node *at)
 	         get_long(pp, v[PK_LOOKBACK], at, "lookback_days", 1,
 	                  FEED_LOOKBACK_MAX, &days))
 		p->lookback_days = (int)days;
-	if (p->terms == FEED_TERMS_OMIT && p->mode == FEED_MODE_CHANGE)
+	if (p->terms == FEED_TERMS_OMIT && p->mode != FEED_MODE_FULL)
 		perr(pp, v[PK_TERMINATIONS], "terminations",
 		     "omit needs mode: full (a change file has no other way "
 		     "to say that a member left)");

@@ -574,6 +574,7 @@ static const char bad_config[] = "feeds:\n"
                                  "  a: {}\n"
                                  "  b: {}\n"
                                  "  c: {}\n"
+                                 "  d: {mode: both}\n"
                                  "delivery:\n"
                                  "  a:\n"
                                  "    destination: sftp://u@h/in\n"
@@ -590,6 +591,10 @@ static const char bad_config[] = "feeds:\n"
                                  "  c:\n"
                                  "    destination: dir:/tmp\n"
                                  "    host_key_sha256: 'MD5:16:27'\n"
+                                 "    full_schedule: '0 6 * * 1'\n"
+                                 "  d:\n"
+                                 "    destination: dir:/tmp\n"
+                                 "    full_schedule: '0 6 * * 8'\n"
                                  "  zzz: {destination: 'dir:/tmp'}\n";
 
 static void
@@ -605,7 +610,7 @@ test_config_errors(void **state)
 	assert_non_null(c);
 	dc = deliver_config_load(c);
 	e = buf_str(&c->errors);
-	assert_non_null(strstr(e, "bad.yaml:6:3: delivery.a.host_key_sha256: "
+	assert_non_null(strstr(e, "bad.yaml:7:3: delivery.a.host_key_sha256: "
 	                          "required for an sftp:// destination"));
 	assert_non_null(strstr(e, "delivery.a.remote_mode: expected an octal "
 	                          "mode"));
@@ -615,6 +620,10 @@ test_config_errors(void **state)
 	assert_non_null(strstr(e, "delivery.a.retries.cap_ms: must not be "
 	                          "below retries.base_ms (500)"));
 	assert_non_null(strstr(e, "delivery.a.colour: unknown key"));
+	assert_non_null(strstr(e, "delivery.c.full_schedule: needs mode: both "
+	                          "in feeds.c (change files on schedule, full "
+	                          "files on full_schedule)"));
+	assert_non_null(strstr(e, "delivery.d.full_schedule: cron "));
 	assert_non_null(strstr(e, "delivery.b.destination: expected "
 	                          "sftp://USER@HOST[:PORT]/DIR or dir:/PATH"));
 	assert_non_null(strstr(e, "delivery.b.pgp.recipient_key: missing "
@@ -628,9 +637,9 @@ test_config_errors(void **state)
 	                          "list"));
 	assert_non_null(strstr(e, "delivery.c: ssh_key, ssh_public_key and "
 	                          "host_key_sha256 apply only to an sftp://"));
-	assert_non_null(strstr(e, "bad.yaml:21:3: delivery.zzz: no feed "
+	assert_non_null(strstr(e, "bad.yaml:26:3: delivery.zzz: no feed "
 	                          "profile named zzz in feeds"));
-	assert_int_equal(c->nerrors, 15);
+	assert_int_equal(c->nerrors, 17);
 	assert_non_null(dc);
 	assert_null(deliver_feed_find(dc, "a"));
 	deliver_config_free(dc);

@@ -276,7 +276,7 @@ test_unknown_and_bad_values(void **state)
 	    "quote, "
 	    "header, line_ending, formula_guard, x12, columns, file_name or "
 	    "approval)\n"
-	    "F:6:11: feeds.f1.mode: expected full or change, not "
+	    "F:6:11: feeds.f1.mode: expected full, change or both, not "
 	    "\"sometimes\"\n"
 	    "F:5:13: feeds.f1.format: expected csv, pipe, tab, fixed or "
 	    "x12-834, "
@@ -364,6 +364,41 @@ test_column_errors(void **state)
 	    "F:20:28: feeds.f1.columns[13].source: invalid path at position "
 	    "1: attribute 'userName' is neither complex nor multi-valued, so "
 	    "it takes no value filter\n");
+}
+
+/* mode: both renders change files by default; omission cannot say who left. */
+static void
+test_mode_both(void **state)
+{
+	const struct feed_profile *p;
+	struct loaded l;
+
+	(void)state;
+	load(&l, "feeds:\n"
+	         "  f1:\n"
+	         "    tenant: acme\n"
+	         "    eligibility: active eq true\n"
+	         "    mode: both\n"
+	         "    format: csv\n"
+	         "    columns: [{name: id, source: $key}]\n");
+	assert_int_equal(l.cfg->nerrors, 0);
+	p = feed_profiles_find(l.ps, "f1");
+	assert_non_null(p);
+	assert_int_equal(p->mode, FEED_MODE_BOTH);
+	assert_string_equal(feed_mode_name(p->mode), "both");
+	assert_string_equal(feed_mode_name(FEED_MODE_FULL), "full");
+	unload(&l);
+	expect_errors("feeds:\n"
+	              "  f1:\n"
+	              "    tenant: acme\n"
+	              "    eligibility: active eq true\n"
+	              "    mode: both\n"
+	              "    terminations: omit\n"
+	              "    format: csv\n"
+	              "    columns: [{name: id, source: $key}]\n",
+	              "F:6:19: feeds.f1.terminations: omit needs mode: full "
+	              "(a change file has no other way to say that a member "
+	              "left)\n");
 }
 
 static void
@@ -619,6 +654,7 @@ main(void)
 	    cmocka_unit_test(test_bad_rule),
 	    cmocka_unit_test(test_column_errors),
 	    cmocka_unit_test(test_fixed_and_terms),
+	    cmocka_unit_test(test_mode_both),
 	    cmocka_unit_test(test_x12_errors),
 	    cmocka_unit_test(test_approval_and_names),
 	    cmocka_unit_test(test_abbrev),
