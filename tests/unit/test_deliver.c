@@ -1124,6 +1124,85 @@ test_crash_after_rename(void **state)
 	crash_at("after_rename", STORE_DELIVER_UPLOADING);
 }
 
+/* The outcomes of a run's attempts, oldest first ("interrupted found"). */
+static char *
+outcomes(const char *run_id)
+{
+	return sql_text("SELECT group_concat(outcome, ' ') FROM "
+	                "(SELECT outcome FROM delivery_attempts "
+	                "WHERE run_id = ?1 ORDER BY n)",
+	                run_id);
+}
+
+/*
+ * Killed after the rename, and the vendor's pickup job took the file away
+ * before rosterd came back: the final name is gone, and the run must not
+ * send the file a second time.
+ */
+static void
+test_crash_after_rename_then_taken(void **state)
+{
+	char *d = dest("d/crash"), *run_id, *cause, *target, *o;
+	struct store_delivery dl;
+	size_t len;
+	char *bytes = sample(30, &len);
+
+	run_id = make_run("crash", bytes, len);
+	assert_int_equal(crash_child(run_id, "after_rename"), 137);
+	get_delivery(run_id, &dl);
+	target = xasprintf("%s/%s", d, dl.remote_name);
+	assert_int_equal(entries(d), 1);
+	assert_int_equal(unlink(target), 0); /* picked up by the vendor */
+	store_delivery_clear(&dl);
+	assert_int_equal(deliver(run_id, NULL, &cause), 0);
+	assert_null(cause);
+	get_delivery(run_id, &dl);
+	assert_string_equal(dl.state, STORE_DELIVER_DELIVERED);
+	assert_int_equal(entries(d), 0); /* not sent again */
+	o = outcomes(run_id);
+	assert_string_equal(o, "interrupted found");
+	free(o);
+	store_delivery_clear(&dl);
+	free(target);
+	free(run_id);
+	free(bytes);
+	free(d);
+}
+
+/* Killed with the complete file staged, before the rename: the staged
+ * file is renamed, not uploaded again, and nothing else is left. */
+static void
+test_crash_after_upload(void **state)
+{
+	char *d = dest("d/crash"), *run_id, *cause, *target, *o;
+	struct store_delivery dl;
+	size_t len;
+	char *bytes = sample(40, &len);
+
+	run_id = make_run("crash", bytes, len);
+	assert_int_equal(crash_child(run_id, "uploaded"), 137);
+	get_delivery(run_id, &dl);
+	assert_string_equal(dl.state, STORE_DELIVER_UPLOADING);
+	target = xasprintf("%s/%s", d, dl.remote_name);
+	assert_int_equal(entries(d), 1); /* the staged file only */
+	assert_false(exists(target));
+	store_delivery_clear(&dl);
+	assert_int_equal(deliver(run_id, NULL, &cause), 0);
+	assert_null(cause);
+	get_delivery(run_id, &dl);
+	assert_string_equal(dl.state, STORE_DELIVER_DELIVERED);
+	assert_int_equal(entries(d), 1);
+	assert_decrypts_to(target, bytes, len);
+	o = outcomes(run_id);
+	assert_string_equal(o, "interrupted sent");
+	free(o);
+	store_delivery_clear(&dl);
+	free(target);
+	free(run_id);
+	free(bytes);
+	free(d);
+}
+
 static void
 test_one_active_per_feed(void **state)
 {
@@ -1383,6 +1462,8 @@ main(void)
 	    cmocka_unit_test(test_crash_at_encrypted),
 	    cmocka_unit_test(test_crash_at_uploading),
 	    cmocka_unit_test(test_crash_after_rename),
+	    cmocka_unit_test(test_crash_after_rename_then_taken),
+	    cmocka_unit_test(test_crash_after_upload),
 	    cmocka_unit_test(test_one_active_per_feed),
 	    cmocka_unit_test(test_feed_lock),
 	    cmocka_unit_test(test_pending),
