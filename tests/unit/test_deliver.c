@@ -1312,7 +1312,7 @@ rec_cb(const struct store_return_record *r, void *arg)
 static void
 test_returns(void **state)
 {
-	char *in = path("d/retin"), *r1, *r2, *cause, *p, *s;
+	char *in = path("d/retin"), *r1, *r2, *r3, *cause, *p, *s;
 	struct store_delivery dl;
 	struct recs x = {0};
 	size_t len;
@@ -1385,6 +1385,29 @@ test_returns(void **state)
 	assert_string_equal(s, "no column \"Status\" (columns: Member ID, "
 	                       "Result)");
 	free(s);
+	/* A row too short for its status: the row and column, no ack. */
+	r3 = make_run("ret", bytes, len);
+	assert_int_equal(deliver(r3, NULL, &cause), 0);
+	p = xasprintf("%s/short.ack.csv", in);
+	spew(p, "Member ID,Message,Status\nM1,ok,A\nM2\nM3,x,A\n", 43);
+	free(p);
+	assert_int_equal(deliver_returns(fx.st, fx.dc, &fx.env, "ret", &cause),
+	                 1);
+	s = sql_text("SELECT error FROM return_files WHERE name = "
+	             "'short.ack.csv'",
+	             NULL);
+	assert_non_null(s);
+	assert_string_equal(s, "row 3, column 3 (Status): missing; the row "
+	                       "has 1 field, the header 3");
+	free(s);
+	get_delivery(r3, &dl);
+	assert_string_equal(dl.state, STORE_DELIVER_DELIVERED);
+	store_delivery_clear(&dl);
+	assert_int_equal(sql_int("SELECT count(*) FROM return_records WHERE "
+	                         "key = ''",
+	                         NULL),
+	                 0);
+	free(r3);
 	assert_int_equal(
 	    deliver_returns(fx.st, fx.dc, &fx.env, "plain", &cause), -1);
 	assert_string_equal(cause, "feed plain has no returns section");
