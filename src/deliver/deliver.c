@@ -409,10 +409,66 @@ upload_err(struct upload *u, struct xfer *xf, enum xfer_err code)
 	u->msg = xstrdup(xfer_error(xf));
 }
 
+/*
+ * The remote file has the manifest's size: download it and compare the
+ * SHA-256 too, so a foreign file of the same size (a fixed-width file with
+ * as many records, a sequence number reused after a restore) is never
+ * taken for this run's. A server that does not let us read it back leaves
+ * the size as the only check.
+ */
+static void
+upload_verify(struct dctx *x, struct xfer *xf, struct upload *u)
+{
+	char *dir, *copy, hex[DELIVER_SHA256_HEX], *err = NULL;
+	enum xfer_err e;
+	int64_t size;
+
+	u->code = XFER_OK;
+	u->found = true;
+	if ((dir = deliver_data_path(x->env, &err, "spool", x->d.run_id)) ==
+	    NULL) {
+		u->code = XFER_ERR_LOCAL;
+		u->msg = err;
+		return;
+	}
+	copy = xasprintf("%s/.remote-copy", dir);
+	e = xfer_get(xf, x->d.remote_name, copy);
+	if (e == XFER_ERR_PERM || e == XFER_ERR_NOTFOUND)
+		log_info(
+		    "deliver: run %s: %s is at %s with the manifest's size; "
+		    "not readable to compare its SHA-256 (%s), taken as "
+		    "this run's",
+		    x->d.run_id, x->d.remote_name, x->d.destination,
+		    xfer_error(xf));
+	else if (e != XFER_OK)
+		upload_err(u, xf, e);
+	else if (deliver_hash_file(copy, hex, &size, &err) == -1) {
+		u->code = XFER_ERR_LOCAL;
+		u->msg = err;
+	} else if (strcmp(hex, x->d.sha256) != 0) {
+		u->code = XFER_ERR_EXISTS;
+		u->msg = xasprintf("%s already exists at %s with the size of "
+		                   "this run's file but another SHA-256 (%s, "
+		                   "not %s); refusing to overwrite it",
+		                   x->d.remote_name, x->d.destination, hex,
+		                   x->d.sha256);
+	}
+	if (u->code != XFER_OK)
+		u->found = false;
+	unlink(copy);
+	free(copy);
+	free(dir);
+}
+
 /* A file named like ours is at the destination: ours, or a collision? */
 static void
-upload_exists(struct dctx *x, struct upload *u, const struct xfer_stat *rs)
+upload_exists(struct dctx *x, struct xfer *xf, struct upload *u,
+              const struct xfer_stat *rs)
 {
+	if (rs->size == x->d.size && x->d.sha256 != NULL) {
+		upload_verify(x, xf, u);
+		return;
+	}
 	if (rs->size == x->d.size) {
 		u->code = XFER_OK;
 		u->found = true;
@@ -451,7 +507,7 @@ upload_rename(struct dctx *x, struct xfer *xf, const char *tmp,
 		deliver_crash_point("after_rename");
 	else if (e == XFER_ERR_EXISTS &&
 	         xfer_stat(xf, x->d.remote_name, &rs) == XFER_OK)
-		upload_exists(x, u, &rs);
+		upload_exists(x, xf, u, &rs);
 	else if (e == XFER_ERR_NOTFOUND) /* a lost reply, then taken */
 		upload_taken(x, u, tmp);
 	else
@@ -481,7 +537,7 @@ upload_fresh(struct dctx *x, struct xfer *xf, const char *local,
 			deliver_crash_point("after_rename");
 		if (e == XFER_ERR_EXISTS &&
 		    xfer_stat(xf, x->d.remote_name, &rs) == XFER_OK)
-			upload_exists(x, u, &rs);
+			upload_exists(x, xf, u, &rs);
 		else if (e != XFER_OK)
 			upload_err(u, xf, e);
 		return;
@@ -541,7 +597,7 @@ upload(struct dctx *x, const char *local, struct upload *u)
 	/* A crash (or a lost reply) after the rename: it is already there. */
 	e = xfer_stat(xf, x->d.remote_name, &rs);
 	if (e == XFER_OK)
-		upload_exists(x, u, &rs);
+		upload_exists(x, xf, u, &rs);
 	else if (e != XFER_ERR_NOTFOUND)
 		upload_err(u, xf, e);
 	else if ((tmp = stage_read(x)) != NULL) {

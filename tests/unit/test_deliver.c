@@ -207,8 +207,8 @@ closed_port(void)
 
 /* A failed delivery blocks its feed: tests that fail one use their own. */
 static const char *const feed_names[] = {
-    "plain", "enc",  "asc",   "badfpr", "down",    "crash", "busy",
-    "ret",   "lock", "nodir", "other",  "changed", "taken", NULL};
+    "plain", "enc",   "asc",   "badfpr",  "down",  "crash", "busy", "ret",
+    "lock",  "nodir", "other", "changed", "taken", "twin",  NULL};
 
 static void
 write_config(void)
@@ -253,6 +253,7 @@ write_config(void)
 	buf_addf(&b, "  busy: {destination: 'dir:%s/d/busy'}\n", fx.base);
 	buf_addf(&b, "  changed: {destination: 'dir:%s/d/changed'}\n", fx.base);
 	buf_addf(&b, "  taken: {destination: 'dir:%s/d/taken'}\n", fx.base);
+	buf_addf(&b, "  twin: {destination: 'dir:%s/d/twin'}\n", fx.base);
 	buf_addf(&b,
 	         "  ret:\n    destination: 'dir:%s/d/ret'\n"
 	         "    returns: {dir: %s/d/retin, pattern: '*.ack*', "
@@ -545,7 +546,7 @@ test_config_loaded(void **state)
 
 	while (names[n] != NULL)
 		n++;
-	assert_int_equal(n, 12);
+	assert_int_equal(n, 13);
 	f = deliver_feed_find(fx.dc, "enc");
 	assert_non_null(f);
 	assert_true(f->has_pgp);
@@ -913,6 +914,43 @@ test_collision_not_overwritten(void **state)
 	assert_string_equal(dl.failed_from, STORE_DELIVER_UPLOADING);
 	store_delivery_clear(&dl);
 	free(got);
+	free(target);
+	free(run_id);
+	free(bytes);
+	free(d);
+}
+
+/* Someone else's file of exactly our size under the name (a fixed-width
+ * file with as many records, a sequence reused after a restore): the hash
+ * tells it apart; it is neither overwritten nor taken for ours. */
+static void
+test_collision_same_size(void **state)
+{
+	char *d = dest("d/twin"), *run_id, *cause, *target, *got, *theirs;
+	struct store_delivery dl;
+	size_t len, n;
+	char *bytes = sample(20, &len);
+
+	run_id = make_run("twin", bytes, len);
+	target = xasprintf("%s/acme_twin_%03lld.csv", d,
+	                   (long long)sql_int("SELECT seq FROM feed_runs WHERE "
+	                                      "id = ?1",
+	                                      run_id));
+	theirs = xstrdup(bytes);
+	theirs[len - 2] ^= 1;
+	spew(target, theirs, len);
+	assert_int_equal(deliver(run_id, NULL, &cause), -1);
+	assert_non_null(strstr(cause, "another SHA-256"));
+	assert_non_null(strstr(cause, "refusing to overwrite it"));
+	free(cause);
+	got = slurp(target, &n);
+	assert_int_equal(n, len);
+	assert_memory_equal(got, theirs, len);
+	get_delivery(run_id, &dl);
+	assert_string_equal(dl.state, STORE_DELIVER_FAILED);
+	store_delivery_clear(&dl);
+	free(got);
+	free(theirs);
 	free(target);
 	free(run_id);
 	free(bytes);
@@ -1478,6 +1516,7 @@ main(void)
 	    cmocka_unit_test(test_wrong_vendor_key),
 	    cmocka_unit_test(test_missing_destination_dir),
 	    cmocka_unit_test(test_collision_not_overwritten),
+	    cmocka_unit_test(test_collision_same_size),
 	    cmocka_unit_test(test_rendered_file_changed),
 	    cmocka_unit_test(test_not_rendered),
 	    cmocka_unit_test(test_retry_backoff_then_give_up),
