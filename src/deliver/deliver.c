@@ -3,6 +3,7 @@
 /* Delivering rendered runs: encrypt, upload exactly once, retry, resume. */
 #include <errno.h>
 #include <fcntl.h>
+#include <fnmatch.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -285,34 +286,33 @@ leftover_pattern(const char *prefix, const char *name, const char *suffix)
 	return buf_detach(&b);
 }
 
+/*
+ * Temporary files a crashed attempt left behind; best effort. The staged
+ * name (.NAME.XXXXXXXX.part) and xfer_put's own temporary file for it
+ * (..NAME.XXXXXXXX.part.YYYYYYYY.part) both go; one listing finds both.
+ */
 static void
-remove_matching(struct xfer *xf, char *pat)
+remove_leftovers(struct xfer *xf, const char *name)
 {
+	char *staged = leftover_pattern(".", name, ".????????.part");
+	char *inner =
+	    leftover_pattern("..", name, ".????????.part.????????.part");
 	struct xfer_list l = {0};
 	size_t i;
 
-	if (xfer_list(xf, pat, &l) == XFER_OK) {
+	if (xfer_list(xf, ".*.part", &l) == XFER_OK) {
 		for (i = 0; i < l.n; i++) {
+			if (fnmatch(staged, l.names[i], FNM_PERIOD) != 0 &&
+			    fnmatch(inner, l.names[i], FNM_PERIOD) != 0)
+				continue;
 			if (xfer_remove(xf, l.names[i]) == XFER_OK)
 				log_info("deliver: removed leftover %s",
 				         l.names[i]);
 		}
 	}
 	xfer_list_free(&l);
-	free(pat);
-}
-
-/*
- * Temporary files a crashed attempt left behind; best effort. The staged
- * name (.NAME.XXXXXXXX.part) and xfer_put's own temporary file for it
- * (..NAME.XXXXXXXX.part.YYYYYYYY.part) both go.
- */
-static void
-remove_leftovers(struct xfer *xf, const char *name)
-{
-	remove_matching(xf, leftover_pattern(".", name, ".????????.part"));
-	remove_matching(
-	    xf, leftover_pattern("..", name, ".????????.part.????????.part"));
+	free(inner);
+	free(staged);
 }
 
 /*
