@@ -486,6 +486,12 @@ hris_dep_fields(struct hris_imp *x, const struct csv_field *f, size_t n,
 		    hris_cell(f, n, x->rel_idx, &len);
 		vals[HRIS_DEP_RELATIONSHIP].len = len;
 		vals[HRIS_DEP_RELATIONSHIP].kind = HRIS_V_STRING;
+		/* Stored as is: it must be text the store can hold. */
+		if (hris_utf8_bad(vals[HRIS_DEP_RELATIONSHIP].s, len) >= 0) {
+			hris_err(x, csv_row(x->csv), (size_t)x->rel_idx + 1,
+			         "not valid UTF-8; save the export as UTF-8");
+			ok = false;
+		}
 	}
 	return ok;
 }
