@@ -815,10 +815,55 @@ fmt_x12_or(const char *v, const char *def)
 	return v != NULL && v[0] != '\0' ? v : def;
 }
 
+static bool
+fmt_x12_digits(const char *v, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (v[i] < '0' || v[i] > '9')
+			return false;
+	return v[n] == '\0';
+}
+
+/*
+ * N103/N104 of loop 1000A (sponsor: FI, 24, 94) or 1000B (payer: FI, 94,
+ * XV); allowed is that list, three 2-character codes. FI (federal
+ * taxpayer id) and 24 (employer id) are EINs: 9 digits.
+ */
+static int
+fmt_x12_n1_id(const char *who, const char *qual, const char *id,
+              const char allowed[3][3], char **cause)
+{
+	int i;
+
+	qual = fmt_x12_or(qual, "FI");
+	for (i = 0; i < 3 && strcmp(qual, allowed[i]) != 0; i++)
+		;
+	if (i == 3) {
+		*cause = xasprintf("834: %s_id_qualifier must be %s, %s or %s "
+		                   "(N103)",
+		                   who, allowed[0], allowed[1], allowed[2]);
+		return -1;
+	}
+	if ((strcmp(qual, "FI") == 0 || strcmp(qual, "24") == 0) &&
+	    id != NULL && !fmt_x12_digits(id, 9)) {
+		*cause = xasprintf("834: %s_id must be 9 digits (a tax id, "
+		                   "N103 %s); set %s_id_qualifier to 94 for "
+		                   "another identifier",
+		                   who, qual, who);
+		return -1;
+	}
+	return 0;
+}
+
 static int
 fmt_x12_check_opts(const struct fmt_x12_writer *x, const struct fmt_x12 *o,
                    char **cause)
 {
+	static const char sponsor_quals[3][3] = {"FI", "24", "94"};
+	static const char payer_quals[3][3] = {"FI", "94", "XV"};
+
 	if (fmt_x12_text(x, "isa05_sender_qual",
 	                 fmt_x12_or(o->isa05_sender_qual, "ZZ"), 2, 2,
 	                 cause) == -1 ||
@@ -845,6 +890,11 @@ fmt_x12_check_opts(const struct fmt_x12_writer *x, const struct fmt_x12 *o,
 	        -1 ||
 	    fmt_x12_text(x, "insurance_line", o->insurance_line, 2, 3, cause) ==
 	        -1)
+		return -1;
+	if (fmt_x12_n1_id("sponsor", o->sponsor_id_qual, o->sponsor_id,
+	                  sponsor_quals, cause) == -1 ||
+	    fmt_x12_n1_id("payer", o->payer_id_qual, o->payer_id, payer_quals,
+	                  cause) == -1)
 		return -1;
 	if (o->isa15_usage != 'P' && o->isa15_usage != 'T') {
 		*cause = xstrdup("834: isa15_usage must be 'P' or 'T'");
@@ -936,7 +986,7 @@ fmt_x12_header(struct fmt_writer *w, struct fmt_x12_writer *x,
 	fmt_x12_els(w, x, "P5");
 	fmt_x12_el(w, x, fmt_x12_or(o->sponsor_name, ""),
 	           strlen(fmt_x12_or(o->sponsor_name, "")), true);
-	fmt_x12_els(w, x, "FI");
+	fmt_x12_els(w, x, fmt_x12_or(o->sponsor_id_qual, "FI"));
 	fmt_x12_els(w, x, o->sponsor_id);
 	fmt_x12_end(w, x);
 
@@ -944,7 +994,7 @@ fmt_x12_header(struct fmt_writer *w, struct fmt_x12_writer *x,
 	fmt_x12_els(w, x, "IN");
 	fmt_x12_el(w, x, fmt_x12_or(o->payer_name, ""),
 	           strlen(fmt_x12_or(o->payer_name, "")), true);
-	fmt_x12_els(w, x, "FI");
+	fmt_x12_els(w, x, fmt_x12_or(o->payer_id_qual, "FI"));
 	fmt_x12_els(w, x, o->payer_id);
 	fmt_x12_end(w, x);
 }

@@ -797,6 +797,34 @@ test_value_cleanup(void **state)
 	free(out.data);
 }
 
+/* N103 qualifiers other than FI, with identifiers that are not tax ids. */
+static void
+test_n1_qualifiers(void **state)
+{
+	struct fmt_opts o = x12_opts(false);
+	struct fmt_writer *w;
+	char *cause = NULL;
+	struct out out;
+
+	o.x12.sponsor_id_qual = "94";
+	o.x12.sponsor_id = "ACME01";
+	o.x12.payer_id_qual = "XV";
+	o.x12.payer_id = "80001ABC1234567";
+	out_open(&out);
+	w = fmt_writer_new(&o, &run, out.f, &cause);
+	if (w == NULL)
+		fail_msg("refused: %s", cause);
+	assert_int_equal(fmt_writer_finish(w, &cause), 0);
+	fmt_writer_free(w);
+	out_close(&out);
+	assert_int_equal(check_interchange(out.data, out.len), 0);
+	assert_non_null(
+	    strstr(out.data, "\nN1*P5*ACME MANUFACTURING*94*ACME01~"));
+	assert_non_null(
+	    strstr(out.data, "\nN1*IN*SPRING HEALTH*XV*80001ABC1234567~"));
+	free(out.data);
+}
+
 static void
 test_option_errors(void **state)
 {
@@ -835,6 +863,15 @@ test_option_errors(void **state)
 	EXPECT_FAIL("payer_id");
 	o.x12.sponsor_name = "ACME*CORP";
 	EXPECT_FAIL("sponsor_name contains the element separator");
+	/* N103 FI is a federal tax id: 9 digits; other ids need 94 */
+	o.x12.sponsor_id = "ACME01";
+	EXPECT_FAIL("sponsor_id must be 9 digits");
+	o.x12.payer_id = "12-3456789";
+	EXPECT_FAIL("payer_id must be 9 digits");
+	o.x12.sponsor_id_qual = "XV";
+	EXPECT_FAIL("sponsor_id_qualifier must be FI, 24 or 94");
+	o.x12.payer_id_qual = "24";
+	EXPECT_FAIL("payer_id_qualifier must be FI, 94 or XV");
 	o.x12.insurance_line = NULL;
 	EXPECT_FAIL("insurance_line");
 	o.x12.isa15_usage = 'X';
@@ -911,6 +948,7 @@ main(void)
 	    cmocka_unit_test(test_record_errors),
 	    cmocka_unit_test(test_option_errors),
 	    cmocka_unit_test(test_value_cleanup),
+	    cmocka_unit_test(test_n1_qualifiers),
 	    cmocka_unit_test(test_many_members),
 	};
 
