@@ -237,6 +237,24 @@ class TestImportCli(ImportTestCase):
                       "eligibility:hireDate)", p.stderr)
         self.assertIn("the header does not match mapping workday", p.stderr)
 
+    def test_header_case_and_spaces(self):
+        # Spaces around a name are trimmed; its case must match, and
+        # the error points at the column that nearly does.
+        path = self.write("case.csv",
+                          HEADER.replace("email,", " email ,", 1)
+                          .replace("hire_date", "Hire_Date") + E1)
+        p = self.run_import(path, "--json")
+        self.assertEqual(p.returncode, 1)
+        j = json.loads(p.stdout)
+        self.assertEqual(j["error_list"], [{
+            "row": 1, "column": 7, "name": "Hire_Date",
+            "message": "missing column \"hire_date\" (mapped to "
+                       "eligibility:hireDate); the header has "
+                       "\"Hire_Date\": column names are case-sensitive"}])
+        path = self.write("spaces.csv",
+                          HEADER.replace("email,", " email ,", 1) + E1)
+        self.assertEqual(self.run_import(path).returncode, 0)
+
     def test_dry_run(self):
         path = self.csv(E1, E2)
         p = self.run_import(path, "--dry-run")
