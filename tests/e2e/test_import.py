@@ -214,6 +214,8 @@ class TestImportCli(ImportTestCase):
              "stray quote in an unquoted field"),
             ('E2,EE,b@x.com,"Bob"x,Ray,,01/02/2020,A,Legal,,\n', 4,
              "stray quote: text after the closing quote"),
+            ('E2,EE,b@x.com,"Bo\x00b",Ray,,01/02/2020,A,Legal,,\n', 4,
+             "NUL byte in field"),
             ("E2,EE,b@x.com,Bob\n", 5, "expected 11 fields, found 4"),
             ("E2,EE,b@x.com,Bob,Ray,,01/02/2020,A,Legal,,,x\n", 12,
              "expected 11 fields, found 12"),
