@@ -141,7 +141,7 @@ struct feed_profile {
 	int slot_termdate; /* eligibility terminationDate */
 	/* owned storage behind fmt */
 	struct fmt_column *fcols;
-	char *x12_strings[12];
+	char *x12_strings[14]; /* the string keys of x12_keys[] */
 };
 
 struct feed_profiles {

@@ -445,6 +445,39 @@ test_fixed_and_terms(void **state)
 	    "terminations: lookback\n");
 }
 
+/* N103 qualifiers: FI by default, another code when the profile says. */
+static void
+test_x12_qualifiers(void **state)
+{
+	const struct feed_profile *p;
+	struct loaded l;
+
+	(void)state;
+	load(&l,
+	     "feeds:\n"
+	     "  f1:\n"
+	     "    tenant: acme\n"
+	     "    eligibility: active eq true\n"
+	     "    format: x12-834\n"
+	     "    x12: {sender_id: S, receiver_id: R, sponsor_name: A,\n"
+	     "          sponsor_id: ACME01, sponsor_id_qualifier: '94',\n"
+	     "          payer_name: P, payer_id: '987654321'}\n"
+	     "    columns:\n"
+	     "      - {name: member_id, source: externalId}\n"
+	     "      - {name: relationship, source: $relationship}\n"
+	     "      - {name: last_name, source: name.familyName}\n"
+	     "      - {name: coverage_start, source: eligibility:hireDate}\n");
+	if (l.cfg->nerrors > 0)
+		fprintf(stderr, "%s", buf_str(&l.cfg->errors));
+	assert_int_equal(l.cfg->nerrors, 0);
+	p = feed_profiles_find(l.ps, "f1");
+	assert_non_null(p);
+	assert_string_equal(p->fmt.x12.sponsor_id_qual, "94");
+	assert_string_equal(p->fmt.x12.payer_id_qual, "FI");
+	assert_string_equal(p->fmt.x12.insurance_line, "HLT");
+	unload(&l);
+}
+
 static void
 test_x12_errors(void **state)
 {
@@ -656,6 +689,7 @@ main(void)
 	    cmocka_unit_test(test_fixed_and_terms),
 	    cmocka_unit_test(test_mode_both),
 	    cmocka_unit_test(test_x12_errors),
+	    cmocka_unit_test(test_x12_qualifiers),
 	    cmocka_unit_test(test_approval_and_names),
 	    cmocka_unit_test(test_abbrev),
 	    cmocka_unit_test(test_template_check),
