@@ -2,6 +2,7 @@
 /* Copyright (c) 2026 rosterd developers */
 /* ANSI X12 834 005010X220A1 writer (benefit enrollment and maintenance). */
 #include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -87,10 +88,12 @@ struct fmt_x12_writer {
 	char isa13[10];
 	char gs06[10];
 	char st02[10];
-	uint64_t segs;      /* segments since ST, ST included */
-	size_t pending;     /* empty elements not yet written */
-	char *err;          /* first error of the record being checked */
-	const char *cur_id; /* its member_id, when printable, for errors */
+	uint64_t segs;       /* segments since ST, ST included */
+	size_t pending;      /* empty elements not yet written */
+	char *err;           /* first error of the record being checked */
+	const char *cur_id;  /* its member_id, when printable, for errors */
+	char *tl[X_NFIELDS]; /* transliterated values of the record */
+	size_t tlcap[X_NFIELDS];
 };
 
 /* One member, checked, ready to write. */
@@ -343,6 +346,100 @@ fmt_x12_postal(struct fmt_x12_rec *r, size_t len)
 	return n;
 }
 
+/*
+ * Latin letters U+00C0..U+017F as ASCII, the way names are written on
+ * cards and in 834 files ("José" as "JOSE", "Łukasz" as "LUKASZ"); NULL
+ * where there is no letter (× ÷), which stays refused.
+ */
+static const char *const fmt_x12_latin[192] = {
+    "A", "A", "A",  "A",  "A", "A", "AE", "C",  "E", "E",  "E",  "E", "I", "I",
+    "I", "I", "D",  "N",  "O", "O", "O",  "O",  "O", NULL, "O",  "U", "U", "U",
+    "U", "Y", "TH", "ss", "a", "a", "a",  "a",  "a", "a",  "ae", "c", "e", "e",
+    "e", "e", "i",  "i",  "i", "i", "d",  "n",  "o", "o",  "o",  "o", "o", NULL,
+    "o", "u", "u",  "u",  "u", "y", "th", "y",  "A", "a",  "A",  "a", "A", "a",
+    "C", "c", "C",  "c",  "C", "c", "C",  "c",  "D", "d",  "D",  "d", "E", "e",
+    "E", "e", "E",  "e",  "E", "e", "E",  "e",  "G", "g",  "G",  "g", "G", "g",
+    "G", "g", "H",  "h",  "H", "h", "I",  "i",  "I", "i",  "I",  "i", "I", "i",
+    "I", "i", "IJ", "ij", "J", "j", "K",  "k",  "k", "L",  "l",  "L", "l", "L",
+    "l", "L", "l",  "L",  "l", "N", "n",  "N",  "n", "N",  "n",  "n", "N", "n",
+    "O", "o", "O",  "o",  "O", "o", "OE", "oe", "R", "r",  "R",  "r", "R", "r",
+    "S", "s", "S",  "s",  "S", "s", "S",  "s",  "T", "t",  "T",  "t", "T", "t",
+    "U", "u", "U",  "u",  "U", "u", "U",  "u",  "U", "u",  "U",  "u", "W", "w",
+    "Y", "y", "Y",  "Z",  "z", "Z", "z",  "Z",  "z", "s",
+};
+
+/* The ASCII for one code point, or NULL. */
+static const char *
+fmt_x12_ascii_of(unsigned cp)
+{
+	if (cp >= 0xc0 && cp <= 0x17f)
+		return fmt_x12_latin[cp - 0xc0];
+	if (cp == 0xa0)
+		return " ";
+	if (cp >= 0x2010 && cp <= 0x2015)
+		return "-";
+	if (cp >= 0x2018 && cp <= 0x201b)
+		return "'";
+	if (cp >= 0x201c && cp <= 0x201f)
+		return "\"";
+	return NULL;
+}
+
+/* A two- or three-byte UTF-8 sequence at s (n bytes left), or 0. */
+static unsigned
+fmt_x12_utf8(const unsigned char *s, size_t n, size_t *used)
+{
+	if (n >= 2 && s[0] >= 0xc2 && s[0] <= 0xdf && (s[1] & 0xc0) == 0x80) {
+		*used = 2;
+		return (unsigned)(s[0] & 0x1f) << 6 | (s[1] & 0x3f);
+	}
+	if (n >= 3 && s[0] == 0xe2 && (s[1] & 0xc0) == 0x80 &&
+	    (s[2] & 0xc0) == 0x80) {
+		*used = 3;
+		return (unsigned)(s[0] & 0x0f) << 12 |
+		       (unsigned)(s[1] & 0x3f) << 6 | (s[2] & 0x3f);
+	}
+	return 0;
+}
+
+/*
+ * Latin letters, dashes and quotes of a UTF-8 value as ASCII, into the
+ * writer's buffer for field f; anything else is copied as it is, for the
+ * character check to refuse. The result is never longer than the value.
+ */
+static const char *
+fmt_x12_translit(struct fmt_x12_writer *x, int f, const char *v)
+{
+	const unsigned char *s = (const unsigned char *)v;
+	size_t n = strlen(v), i = 0, o = 0, used;
+	const char *a;
+	unsigned cp;
+
+	if (x->tlcap[f] < n + 1) {
+		x->tlcap[f] = n + 1;
+		x->tl[f] = xrealloc(x->tl[f], x->tlcap[f]);
+	}
+	while (i < n) {
+		if (s[i] >= 0x80 && (cp = fmt_x12_utf8(s + i, n - i, &used)) &&
+		    (a = fmt_x12_ascii_of(cp)) != NULL) {
+			o += (size_t)sprintf(x->tl[f] + o, "%s", a);
+			i += used;
+		} else
+			x->tl[f][o++] = (char)s[i++];
+	}
+	x->tl[f][o] = '\0';
+	return x->tl[f];
+}
+
+static bool
+fmt_x12_has_high(const char *v)
+{
+	for (; *v != '\0'; v++)
+		if ((unsigned char)*v >= 0x80)
+			return true;
+	return false;
+}
+
 /* Check one present value's form and length against its element. */
 static void
 fmt_x12_check_len(struct fmt_writer *w, struct fmt_x12_writer *x,
@@ -387,6 +484,8 @@ fmt_x12_fetch(struct fmt_writer *w, struct fmt_x12_writer *x,
 	for (f = 0; f < X_NFIELDS; f++) {
 		name = fmt_x12_fields[f].name;
 		v = x->col[f] >= 0 ? rec->values[x->col[f]] : NULL;
+		if (v != NULL && fmt_x12_has_high(v))
+			v = fmt_x12_translit(x, f, v);
 		r->v[f] = v != NULL ? v : "";
 		r->len[f] = 0;
 		if ((c = fmt_x12_scan(x, r->v[f], &len)) != -1) {
@@ -663,8 +762,11 @@ fmt_x12_free(struct fmt_writer *w)
 {
 	struct fmt_x12_writer *x = w->impl;
 
-	if (x != NULL)
+	if (x != NULL) {
 		free(x->err);
+		for (int f = 0; f < X_NFIELDS; f++)
+			free(x->tl[f]);
+	}
 	free(x);
 	w->impl = NULL;
 }

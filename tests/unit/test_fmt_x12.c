@@ -714,8 +714,11 @@ test_record_errors(void **state)
 	     "\"coverage_level\" is "
 	     "shorter"},
 	    {2, FMT_CHANGE, NULL, C_STATE, "W.", "state must be a 2-letter"},
-	    /* outside the X12 character sets (UTF-8 "Zoë", Latin-1 0xe9) */
-	    {2, FMT_CHANGE, NULL, C_FIRST, "Zo\xc3\xab", "non-ASCII byte 0xc3"},
+	    /* outside the X12 character sets and not a Latin letter (UTF-8
+	     * "山", U+00D7 "×", Latin-1 0xe9) */
+	    {2, FMT_CHANGE, NULL, C_FIRST, "\xe5\xb1\xb1",
+	     "non-ASCII byte 0xe5"},
+	    {2, FMT_CHANGE, NULL, C_FIRST, "A\xc3\x97", "non-ASCII byte 0xc3"},
 	    {2, FMT_CHANGE, NULL, C_CITY,
 	     "Montr\xe9"
 	     "al",
@@ -794,6 +797,40 @@ test_value_cleanup(void **state)
 	assert_non_null(strstr(out.data, "\nN4*MADISON*WI*537031234~"));
 	assert_non_null(strstr(out.data, "*FAM~"));
 	assert_non_null(strstr(out.data, "\nDTP*348*D8*20240229~"));
+	free(out.data);
+}
+
+/* Latin letters, dashes and curly quotes are written as ASCII. */
+static void
+test_transliteration(void **state)
+{
+	struct fmt_opts o = x12_opts(false);
+	struct fmt_writer *w;
+	struct member m = changes[2];
+	char *cause = NULL;
+	struct out out;
+
+	m.v[C_LAST] = "O\xe2\x80\x99"
+	              "Br\xc3\xad"
+	              "an-M\xc3\xbcller";
+	m.v[C_FIRST] = "\xc5\x81"
+	               "ukasz";
+	m.v[C_ADDR1] = "1 Stra\xc3\x9f"
+	               "e \xe2\x80\x93 \xc3\x86"
+	               "bel";
+	m.v[C_CITY] = "S\xc3\xa3o Jo\xc3\xa3o";
+	out_open(&out);
+	w = fmt_writer_new(&o, &run, out.f, &cause);
+	assert_non_null(w);
+	if (add_member(w, &m, &cause) != 0)
+		fail_msg("refused: %s", cause);
+	assert_int_equal(fmt_writer_finish(w, &cause), 0);
+	fmt_writer_free(w);
+	out_close(&out);
+	assert_int_equal(check_interchange(out.data, out.len), 1);
+	assert_non_null(strstr(out.data, "\nNM1*IL*1*O'BRIAN-MULLER*LUKASZ*"));
+	assert_non_null(strstr(out.data, "\nN3*1 STRASSE - AEBEL~"));
+	assert_non_null(strstr(out.data, "\nN4*SAO JOAO*"));
 	free(out.data);
 }
 
@@ -948,6 +985,7 @@ main(void)
 	    cmocka_unit_test(test_record_errors),
 	    cmocka_unit_test(test_option_errors),
 	    cmocka_unit_test(test_value_cleanup),
+	    cmocka_unit_test(test_transliteration),
 	    cmocka_unit_test(test_n1_qualifiers),
 	    cmocka_unit_test(test_many_members),
 	};
