@@ -20,7 +20,7 @@ PACKAGES=(
 	libevent-dev libjansson-dev libsqlite3-dev libsodium-dev libssl-dev
 	libcmocka-dev libcurl4-openssl-dev libgpgme-dev libfyaml-dev
 	# tests and tools
-	sqlite3 python3 gnupg openssh-server openssh-client openssl
+	sqlite3 python3 python3-yaml gnupg openssh-server openssh-client openssl
 	ca-certificates curl valgrind tzdata libx12-parser-perl
 	# benchmark
 	wrk nginx-light util-linux procps

@@ -77,6 +77,8 @@ const struct cmd_entry cmd_feed_render_entry = {
             "                 server.outbox)\n"
             "  --full         a full file whatever the profile's mode\n"
             "  --changes      a change file whatever the profile's mode\n"
+            "                 (without either: the mode's file; a change\n"
+            "                 file for mode: both)\n"
             "  --as-of DATE   run as of this date (default: today, UTC, or\n"
             "                 the date of $ROSTERD_NOW)\n"
             "  --by NAME      who runs it (default: $USER)\n" HELP_CONFIG,
@@ -536,10 +538,10 @@ counts_json(const struct feed_profile *p, const struct feed_plan_counts *c)
 static void
 plan_json_head(const struct feed_profile *p, const char *as_of)
 {
-	json_t *j = json_pack("{ss ss ss ss ss}", "feed", p->name, "tenant",
-	                      p->tenant, "as_of", as_of, "mode",
-	                      p->mode == FEED_MODE_FULL ? "full" : "change",
-	                      "eligibility", p->eligibility);
+	json_t *j =
+	    json_pack("{ss ss ss ss ss}", "feed", p->name, "tenant", p->tenant,
+	              "as_of", as_of, "mode", feed_mode_name(p->mode),
+	              "eligibility", p->eligibility);
 	char *s = json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER);
 
 	/* Everything but the closing brace, then the streamed list. */

@@ -2,6 +2,8 @@
 /* Copyright (c) 2026 rosterd developers */
 /* Delivering rendered runs: encrypt, upload exactly once, retry, resume. */
 #include <errno.h>
+#include <fcntl.h>
+#include <fnmatch.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -267,40 +269,130 @@ step_encrypted(struct dctx *x)
 	return STEP_NEXT;
 }
 
-/* fnmatch(3) pattern matching exactly our temporary names for name. */
+/* fnmatch(3) pattern: prefix, name escaped, suffix. */
 static char *
-leftover_pattern(const char *name)
+leftover_pattern(const char *prefix, const char *name, const char *suffix)
 {
 	struct buf b;
 
 	buf_init(&b, 0);
-	buf_addch(&b, '.');
+	buf_addstr(&b, prefix);
 	for (; *name != '\0'; name++) {
 		if (strchr("*?[]\\", *name) != NULL)
 			buf_addch(&b, '\\');
 		buf_addch(&b, *name);
 	}
-	buf_addstr(&b, ".????????.part");
+	buf_addstr(&b, suffix);
 	return buf_detach(&b);
 }
 
-/* Temporary files a crashed attempt left behind; best effort. */
+/*
+ * Temporary files a crashed attempt left behind; best effort. The staged
+ * name (.NAME.XXXXXXXX.part) and xfer_put's own temporary file for it
+ * (..NAME.XXXXXXXX.part.YYYYYYYY.part) both go; one listing finds both.
+ */
 static void
 remove_leftovers(struct xfer *xf, const char *name)
 {
+	char *staged = leftover_pattern(".", name, ".????????.part");
+	char *inner =
+	    leftover_pattern("..", name, ".????????.part.????????.part");
 	struct xfer_list l = {0};
-	char *pat = leftover_pattern(name);
 	size_t i;
 
-	if (xfer_list(xf, pat, &l) == XFER_OK) {
+	if (xfer_list(xf, ".*.part", &l) == XFER_OK) {
 		for (i = 0; i < l.n; i++) {
+			if (fnmatch(staged, l.names[i], FNM_PERIOD) != 0 &&
+			    fnmatch(inner, l.names[i], FNM_PERIOD) != 0)
+				continue;
 			if (xfer_remove(xf, l.names[i]) == XFER_OK)
 				log_info("deliver: removed leftover %s",
 				         l.names[i]);
 		}
 	}
 	xfer_list_free(&l);
-	free(pat);
+	free(inner);
+	free(staged);
+}
+
+/*
+ * The stage marker, DATA/spool/RUN/.staged, holds the temporary remote
+ * name under which the complete file was uploaded, written (and synced)
+ * before that name is renamed to the final one and kept until the run is
+ * recorded delivered. After a crash or a lost reply it tells "renamed, and
+ * the vendor has already taken the file away" (neither name left) apart
+ * from "never renamed" (no marker: the upload is repeated).
+ */
+static char *
+spool_dir(const struct dctx *x)
+{
+	return xasprintf("%s/spool/%s",
+	                 x->env->data_dir != NULL ? x->env->data_dir : ".",
+	                 x->d.run_id);
+}
+
+static char *
+stage_read(const struct dctx *x)
+{
+	char *dir = spool_dir(x), *path, buf[XFER_NAME_MAX + 1];
+	ssize_t n = -1;
+	int fd;
+
+	path = xasprintf("%s/.staged", dir);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) != -1) {
+		n = read(fd, buf, sizeof(buf));
+		close(fd);
+	}
+	free(path);
+	free(dir);
+	if (n <= 0 || (size_t)n > XFER_NAME_MAX)
+		return NULL;
+	return xstrndup(buf, (size_t)n);
+}
+
+static void
+stage_clear(const struct dctx *x)
+{
+	char *dir = spool_dir(x), *path = xasprintf("%s/.staged", dir);
+
+	if (unlink(path) == -1 && errno != ENOENT)
+		log_warn("deliver: removing %s", path);
+	free(path);
+	free(dir);
+}
+
+/* Write the marker durably (temporary file, fsync, rename, fsync dir). */
+static int
+stage_write(struct dctx *x, const char *tmp, char **err)
+{
+	char *dir, *path = NULL, *part = NULL;
+	int fd = -1, dfd = -1, rc = -1;
+	size_t n = strlen(tmp);
+
+	if ((dir = deliver_data_path(x->env, err, "spool", x->d.run_id)) ==
+	    NULL)
+		return -1;
+	path = xasprintf("%s/.staged", dir);
+	part = xasprintf("%s/.staged.part", dir);
+	fd = open(part, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd == -1 || write(fd, tmp, n) != (ssize_t)n || fsync(fd) == -1 ||
+	    rename(part, path) == -1 ||
+	    (dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1 ||
+	    fsync(dfd) == -1)
+		*err = xasprintf("recording the upload in %s: %s", path,
+		                 strerror(errno));
+	else
+		rc = 0;
+	if (fd != -1)
+		close(fd);
+	if (dfd != -1)
+		close(dfd);
+	if (rc == -1)
+		unlink(part);
+	free(part);
+	free(path);
+	free(dir);
+	return rc;
 }
 
 /* The upload of this attempt: XFER_OK, or the code with *msg set. */
@@ -317,10 +409,66 @@ upload_err(struct upload *u, struct xfer *xf, enum xfer_err code)
 	u->msg = xstrdup(xfer_error(xf));
 }
 
+/*
+ * The remote file has the manifest's size: download it and compare the
+ * SHA-256 too, so a foreign file of the same size (a fixed-width file with
+ * as many records, a sequence number reused after a restore) is never
+ * taken for this run's. A server that does not let us read it back leaves
+ * the size as the only check.
+ */
+static void
+upload_verify(struct dctx *x, struct xfer *xf, struct upload *u)
+{
+	char *dir, *copy, hex[DELIVER_SHA256_HEX], *err = NULL;
+	enum xfer_err e;
+	int64_t size;
+
+	u->code = XFER_OK;
+	u->found = true;
+	if ((dir = deliver_data_path(x->env, &err, "spool", x->d.run_id)) ==
+	    NULL) {
+		u->code = XFER_ERR_LOCAL;
+		u->msg = err;
+		return;
+	}
+	copy = xasprintf("%s/.remote-copy", dir);
+	e = xfer_get(xf, x->d.remote_name, copy);
+	if (e == XFER_ERR_PERM || e == XFER_ERR_NOTFOUND)
+		log_info(
+		    "deliver: run %s: %s is at %s with the manifest's size; "
+		    "not readable to compare its SHA-256 (%s), taken as "
+		    "this run's",
+		    x->d.run_id, x->d.remote_name, x->d.destination,
+		    xfer_error(xf));
+	else if (e != XFER_OK)
+		upload_err(u, xf, e);
+	else if (deliver_hash_file(copy, hex, &size, &err) == -1) {
+		u->code = XFER_ERR_LOCAL;
+		u->msg = err;
+	} else if (strcmp(hex, x->d.sha256) != 0) {
+		u->code = XFER_ERR_EXISTS;
+		u->msg = xasprintf("%s already exists at %s with the size of "
+		                   "this run's file but another SHA-256 (%s, "
+		                   "not %s); refusing to overwrite it",
+		                   x->d.remote_name, x->d.destination, hex,
+		                   x->d.sha256);
+	}
+	if (u->code != XFER_OK)
+		u->found = false;
+	unlink(copy);
+	free(copy);
+	free(dir);
+}
+
 /* A file named like ours is at the destination: ours, or a collision? */
 static void
-upload_exists(struct dctx *x, struct upload *u, const struct xfer_stat *rs)
+upload_exists(struct dctx *x, struct xfer *xf, struct upload *u,
+              const struct xfer_stat *rs)
 {
+	if (rs->size == x->d.size && x->d.sha256 != NULL) {
+		upload_verify(x, xf, u);
+		return;
+	}
 	if (rs->size == x->d.size) {
 		u->code = XFER_OK;
 		u->found = true;
@@ -334,6 +482,101 @@ upload_exists(struct dctx *x, struct upload *u, const struct xfer_stat *rs)
 	                   (long long)rs->size, (long long)x->d.size);
 }
 
+/* The staged file and the final name are both gone: it was renamed into
+ * place and the vendor has taken it since. */
+static void
+upload_taken(struct dctx *x, struct upload *u, const char *tmp)
+{
+	log_info("deliver: run %s: %s was renamed to %s before the last "
+	         "attempt ended and is no longer at %s (taken by the vendor); "
+	         "not sending it again",
+	         x->d.run_id, tmp, x->d.remote_name, x->d.destination);
+	u->code = XFER_OK;
+	u->found = true;
+}
+
+/* Staged file tmp -> the final name. */
+static void
+upload_rename(struct dctx *x, struct xfer *xf, const char *tmp,
+              struct upload *u)
+{
+	struct xfer_stat rs;
+	enum xfer_err e = xfer_rename(xf, tmp, x->d.remote_name);
+
+	if (e == XFER_OK)
+		deliver_crash_point("after_rename");
+	else if (e == XFER_ERR_EXISTS &&
+	         xfer_stat(xf, x->d.remote_name, &rs) == XFER_OK)
+		upload_exists(x, xf, u, &rs);
+	else if (e == XFER_ERR_NOTFOUND) /* a lost reply, then taken */
+		upload_taken(x, u, tmp);
+	else
+		upload_err(u, xf, e);
+}
+
+/* Names too long to stage are put directly (upload and rename in one). */
+static bool
+can_stage(const char *name)
+{
+	return strlen(name) + 2 * sizeof(".XXXXXXXX.part") <= XFER_NAME_MAX;
+}
+
+/* No marker: upload under a staged name, record it, rename. */
+static void
+upload_fresh(struct dctx *x, struct xfer *xf, const char *local,
+             struct upload *u)
+{
+	struct xfer_stat rs;
+	char *tmp, *err = NULL;
+	enum xfer_err e;
+
+	remove_leftovers(xf, x->d.remote_name);
+	if (!can_stage(x->d.remote_name)) {
+		e = xfer_put(xf, local, x->d.remote_name);
+		if (e == XFER_OK)
+			deliver_crash_point("after_rename");
+		if (e == XFER_ERR_EXISTS &&
+		    xfer_stat(xf, x->d.remote_name, &rs) == XFER_OK)
+			upload_exists(x, xf, u, &rs);
+		else if (e != XFER_OK)
+			upload_err(u, xf, e);
+		return;
+	}
+	tmp = xfer_temp_name(x->d.remote_name);
+	if ((e = xfer_put(xf, local, tmp)) != XFER_OK)
+		upload_err(u, xf, e);
+	else if (stage_write(x, tmp, &err) == -1) {
+		u->code = XFER_ERR_LOCAL;
+		u->msg = err;
+		xfer_remove(xf, tmp);
+	} else {
+		deliver_crash_point("uploaded");
+		upload_rename(x, xf, tmp, u);
+	}
+	free(tmp);
+}
+
+/* A marker from an earlier attempt: finish that upload, never repeat it. */
+static void
+upload_resume(struct dctx *x, struct xfer *xf, const char *local,
+              const char *tmp, struct upload *u)
+{
+	struct xfer_stat ts;
+	enum xfer_err e = xfer_stat(xf, tmp, &ts);
+
+	if (e == XFER_OK && ts.size == x->d.size)
+		upload_rename(x, xf, tmp, u);
+	else if (e == XFER_ERR_NOTFOUND)
+		upload_taken(x, u, tmp);
+	else if (e != XFER_OK)
+		upload_err(u, xf, e);
+	else { /* not what we staged (changed on the server): start over */
+		xfer_remove(xf, tmp);
+		stage_clear(x);
+		upload_fresh(x, xf, local, u);
+	}
+}
+
 static void
 upload(struct dctx *x, const char *local, struct upload *u)
 {
@@ -341,6 +584,7 @@ upload(struct dctx *x, const char *local, struct upload *u)
 	struct xfer_stat rs;
 	struct xfer *xf = NULL;
 	enum xfer_err e;
+	char *tmp;
 
 	deliver_xfer_opts(x->f, x->d.destination, &o);
 	if ((e = xfer_open(&o, &xf, &u->msg)) != XFER_OK) {
@@ -353,20 +597,14 @@ upload(struct dctx *x, const char *local, struct upload *u)
 	/* A crash (or a lost reply) after the rename: it is already there. */
 	e = xfer_stat(xf, x->d.remote_name, &rs);
 	if (e == XFER_OK)
-		upload_exists(x, u, &rs);
+		upload_exists(x, xf, u, &rs);
 	else if (e != XFER_ERR_NOTFOUND)
 		upload_err(u, xf, e);
-	else {
-		remove_leftovers(xf, x->d.remote_name);
-		e = xfer_put(xf, local, x->d.remote_name);
-		if (e == XFER_OK)
-			deliver_crash_point("after_rename");
-		if (e == XFER_ERR_EXISTS &&
-		    xfer_stat(xf, x->d.remote_name, &rs) == XFER_OK)
-			upload_exists(x, u, &rs);
-		else if (e != XFER_OK)
-			upload_err(u, xf, e);
-	}
+	else if ((tmp = stage_read(x)) != NULL) {
+		upload_resume(x, xf, local, tmp, u);
+		free(tmp);
+	} else
+		upload_fresh(x, xf, local, u);
 	xfer_close(xf);
 }
 
@@ -457,21 +695,18 @@ step_upload(struct dctx *x)
 	return rc;
 }
 
-/* After delivery the encrypted spool copy has served its purpose. */
+/* After delivery the spool (encrypted copy, stage marker) has served. */
 static void
 clean_spool(struct dctx *x)
 {
 	char *dir;
 
-	if (x->d.enc_path == NULL)
-		return;
-	if (unlink(x->d.enc_path) == -1 && errno != ENOENT)
+	if (x->d.enc_path != NULL && unlink(x->d.enc_path) == -1 &&
+	    errno != ENOENT)
 		log_warn("deliver: removing %s", x->d.enc_path);
-	dir = xstrdup(x->d.enc_path);
-	if (strrchr(dir, '/') != NULL) {
-		*strrchr(dir, '/') = '\0';
-		rmdir(dir);
-	}
+	stage_clear(x);
+	dir = spool_dir(x);
+	rmdir(dir);
 	free(dir);
 }
 

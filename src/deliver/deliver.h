@@ -94,6 +94,8 @@ struct deliver_feed {
 	struct deliver_pgp pgp;
 	char *schedule; /* five-field cron, or NULL */
 	struct cron_expr *cron;
+	char *full_schedule; /* full files of a mode: both feed, or NULL */
+	struct cron_expr *full_cron;
 	char *timezone; /* IANA name; "UTC" when not given */
 	struct cron_tz *tz;
 	bool offcycle;

@@ -292,7 +292,7 @@ parse_pgp(struct dp *dp, struct fy_node *n)
 }
 
 static void
-parse_schedule(struct dp *dp, struct fy_node *sched, struct fy_node *tz)
+parse_tz(struct dp *dp, struct fy_node *tz)
 {
 	struct deliver_feed *f = dp->f;
 	char *cause = NULL;
@@ -301,20 +301,65 @@ parse_schedule(struct dp *dp, struct fy_node *sched, struct fy_node *tz)
 		if ((f->tz = cron_tz_load(f->timezone, &cause)) == NULL) {
 			derr(dp, tz, "timezone", "%s", cause);
 			free(cause);
-			cause = NULL;
 		}
 	} else if (tz == NULL) {
 		f->timezone = xstrdup("UTC");
 		f->tz = cron_tz_utc();
 	}
-	if (sched == NULL || cfg_node_is_null(sched))
+}
+
+/* One cron expression into *text and *expr; nothing for null. */
+static void
+parse_cron(struct dp *dp, struct fy_node *n, const char *key, char **text,
+           struct cron_expr **expr)
+{
+	char *cause = NULL;
+
+	if (n == NULL || cfg_node_is_null(n))
 		return;
-	if ((f->schedule = dup_str(dp, sched, sched, "schedule")) == NULL)
+	if ((*text = dup_str(dp, n, n, key)) == NULL)
 		return;
-	if ((f->cron = cron_parse(f->schedule, &cause)) == NULL) {
-		derr(dp, sched, "schedule", "%s", cause);
+	if ((*expr = cron_parse(*text, &cause)) == NULL) {
+		derr(dp, n, key, "%s", cause);
 		free(cause);
 	}
+}
+
+/* The feed profile's mode as written, or NULL (the default, change). */
+static const char *
+profile_mode(struct dp *dp)
+{
+	struct fy_node *feeds = cfg_section(dp->c, "feeds"), *prof, *mode;
+
+	if (feeds == NULL || !fy_node_is_mapping(feeds) ||
+	    (prof = fy_node_mapping_lookup_by_string(feeds, dp->f->name,
+	                                             FY_NT)) == NULL ||
+	    !fy_node_is_mapping(prof) ||
+	    (mode = fy_node_mapping_lookup_by_string(prof, "mode", FY_NT)) ==
+	        NULL)
+		return NULL;
+	return fy_node_get_scalar0(mode);
+}
+
+static void
+parse_schedule(struct dp *dp, struct fy_node **v)
+{
+	const char *mode;
+
+	parse_tz(dp, v[2]);
+	parse_cron(dp, v[0], "schedule", &dp->f->schedule, &dp->f->cron);
+	if (v[1] == NULL || cfg_node_is_null(v[1]))
+		return;
+	mode = profile_mode(dp);
+	if (mode == NULL || strcmp(mode, "both") != 0) {
+		derr(dp, v[1], "full_schedule",
+		     "needs mode: both in feeds.%s (change files on schedule, "
+		     "full files on full_schedule)",
+		     dp->f->name);
+		return;
+	}
+	parse_cron(dp, v[1], "full_schedule", &dp->f->full_schedule,
+	           &dp->f->full_cron);
 }
 
 static void
@@ -453,6 +498,7 @@ enum {
 	K_MODE,
 	K_PGP,
 	K_SCHEDULE,
+	K_FULL_SCHEDULE,
 	K_TZ,
 	K_OFFCYCLE,
 	K_RETRIES,
@@ -471,6 +517,7 @@ entry_body(struct dp *dp, struct fy_node *map, struct fy_node *at)
 	                                    [K_MODE] = "remote_mode",
 	                                    [K_PGP] = "pgp",
 	                                    [K_SCHEDULE] = "schedule",
+	                                    [K_FULL_SCHEDULE] = "full_schedule",
 	                                    [K_TZ] = "timezone",
 	                                    [K_OFFCYCLE] = "offcycle",
 	                                    [K_RETRIES] = "retries",
@@ -485,7 +532,7 @@ entry_body(struct dp *dp, struct fy_node *map, struct fy_node *at)
 	parse_ssh(dp, v + K_SSH_KEY, at);
 	parse_mode(dp, v[K_MODE]);
 	parse_pgp(dp, v[K_PGP]);
-	parse_schedule(dp, v[K_SCHEDULE], v[K_TZ]);
+	parse_schedule(dp, v + K_SCHEDULE);
 	parse_offcycle(dp, v[K_OFFCYCLE]);
 	parse_retries(dp, v[K_RETRIES]);
 	parse_timeouts(dp, v[K_TIMEOUTS]);
@@ -521,6 +568,8 @@ feed_free(struct deliver_feed *f)
 	free(f->pgp.fingerprint);
 	free(f->schedule);
 	cron_free(f->cron);
+	free(f->full_schedule);
+	cron_free(f->full_cron);
 	free(f->timezone);
 	cron_tz_free(f->tz);
 	free(f->returns.dir);

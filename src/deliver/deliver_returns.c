@@ -233,6 +233,26 @@ parse_header(struct csv *csv, const struct deliver_returns_cfg *r,
 	return NULL;
 }
 
+/*
+ * A record too short to hold its key or status is malformed: stored, it
+ * would be a rejection of nobody, and the run would look answered.
+ */
+static char *
+row_short(struct csv *csv, const struct cols *c,
+          const struct deliver_returns_cfg *r, size_t n)
+{
+	bool key_last = c->key > c->status;
+	long need = key_last ? c->key : c->status;
+
+	if ((long)n > need)
+		return NULL;
+	return xasprintf("row %lld, column %ld (%s): missing; the row has %zu "
+	                 "field%s, the header %zu",
+	                 (long long)csv_row(csv), need + 1,
+	                 key_last ? r->key_column : r->status_column, n,
+	                 n == 1 ? "" : "s", c->n);
+}
+
 /* Parse the CSV at path into the store; NULL or why it failed. */
 static char *
 parse_records(struct rctx *x, const char *path, int64_t file_id,
@@ -263,6 +283,8 @@ parse_records(struct rctx *x, const char *path, int64_t file_id,
 			err = buf_detach(&eb);
 			break;
 		}
+		if ((err = row_short(csv, &c, r, n)) != NULL)
+			break;
 		rec = &b->v[b->n++];
 		memset(rec, 0, sizeof(*rec));
 		rec->file_id = file_id;

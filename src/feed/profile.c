@@ -989,10 +989,18 @@ parse_key(struct pp *pp, struct fy_node **v, struct fy_node *at)
 		     s);
 }
 
+const char *
+feed_mode_name(enum feed_mode m)
+{
+	static const char *const names[] = {"full", "change", "both"};
+
+	return names[m];
+}
+
 static void
 parse_mode(struct pp *pp, struct fy_node **v, struct fy_node *at)
 {
-	static const char *const modes[] = {"full", "change", NULL};
+	static const char *const modes[] = {"full", "change", "both", NULL};
 	static const char *const terms[] = {"explicit", "lookback", "omit",
 	                                    NULL};
 	struct feed_profile *p = pp->p;
@@ -1017,7 +1025,7 @@ parse_mode(struct pp *pp, struct fy_node **v, struct fy_node *at)
 	         get_long(pp, v[PK_LOOKBACK], at, "lookback_days", 1,
 	                  FEED_LOOKBACK_MAX, &days))
 		p->lookback_days = (int)days;
-	if (p->terms == FEED_TERMS_OMIT && p->mode == FEED_MODE_CHANGE)
+	if (p->terms == FEED_TERMS_OMIT && p->mode != FEED_MODE_FULL)
 		perr(pp, v[PK_TERMINATIONS], "terminations",
 		     "omit needs mode: full (a change file has no other way "
 		     "to say that a member left)");
@@ -1078,6 +1086,8 @@ enum {
 	XK_PAYER_ID,
 	XK_POLICY,
 	XK_LINE,
+	XK_SPONSOR_QUAL,
+	XK_PAYER_QUAL,
 	XK_USAGE,
 	XK_ELEMENT_SEP,
 	XK_SEGMENT_TERM,
@@ -1086,6 +1096,11 @@ enum {
 	XK_NEWLINE,
 	XK__N
 };
+
+/* The keys before XK_USAGE are strings kept in x12_strings[]. */
+_Static_assert(XK_USAGE == sizeof(((struct feed_profile *)0)->x12_strings) /
+                               sizeof(char *),
+               "x12_strings[] holds every string key");
 
 static const char *const x12_keys[] = {"sender_qualifier",
                                        "sender_id",
@@ -1099,6 +1114,8 @@ static const char *const x12_keys[] = {"sender_qualifier",
                                        "payer_id",
                                        "policy_number",
                                        "insurance_line",
+                                       "sponsor_id_qualifier",
+                                       "payer_id_qualifier",
                                        "usage",
                                        "element_separator",
                                        "segment_terminator",
@@ -1158,7 +1175,7 @@ x12_check_chars(struct pp *pp, struct fy_node **v, struct fy_node *at)
 	                      &x->component_sep, &x->repetition_sep};
 	size_t i, j;
 
-	for (i = 0; i < 12; i++) {
+	for (i = 0; i < XK_USAGE; i++) {
 		const char *s = pp->p->x12_strings[i];
 
 		for (j = 0; s != NULL && j < 4; j++)
@@ -1213,6 +1230,8 @@ parse_x12(struct pp *pp, struct fy_node *n, struct fy_node *at)
 	x->payer_id = x12_str(pp, v, n, XK_PAYER_ID, NULL, true);
 	x->policy_number = x12_str(pp, v, n, XK_POLICY, NULL, false);
 	x->insurance_line = x12_str(pp, v, n, XK_LINE, "HLT", false);
+	x->sponsor_id_qual = x12_str(pp, v, n, XK_SPONSOR_QUAL, "FI", false);
+	x->payer_id_qual = x12_str(pp, v, n, XK_PAYER_QUAL, "FI", false);
 	x->isa15_usage = 'P';
 	if (v[XK_USAGE] != NULL &&
 	    (i = get_enum(pp, v[XK_USAGE], n, "x12.usage", usages)) != -1)
@@ -1418,7 +1437,7 @@ profile_free(struct feed_profile *p)
 	}
 	free(p->cols);
 	free(p->fcols);
-	for (i = 0; i < 12; i++)
+	for (i = 0; i < XK_USAGE; i++)
 		free(p->x12_strings[i]);
 	free(p->name);
 	free(p->tenant);

@@ -31,7 +31,15 @@
 #define FEED_FILE_NAME_MAX 255
 #define FEED_HASH_LEN 64 /* hex SHA-256 */
 
-enum feed_mode { FEED_MODE_FULL, FEED_MODE_CHANGE };
+/*
+ * full: every file is the whole roster; change: only what changed; both:
+ * change files by default, full files on the delivery's full_schedule and
+ * with `feed render --full` (two cadences, one member state).
+ */
+enum feed_mode { FEED_MODE_FULL, FEED_MODE_CHANGE, FEED_MODE_BOTH };
+
+/* "full", "change" or "both". */
+const char *feed_mode_name(enum feed_mode);
 enum feed_terms { FEED_TERMS_EXPLICIT, FEED_TERMS_LOOKBACK, FEED_TERMS_OMIT };
 
 /* Where a column's value comes from. */
@@ -133,7 +141,7 @@ struct feed_profile {
 	int slot_termdate; /* eligibility terminationDate */
 	/* owned storage behind fmt */
 	struct fmt_column *fcols;
-	char *x12_strings[12];
+	char *x12_strings[14]; /* the string keys of x12_keys[] */
 };
 
 struct feed_profiles {

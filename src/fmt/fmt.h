@@ -53,18 +53,20 @@ struct fmt_x12 {
 	const char *isa08_receiver_id;
 	const char *gs02_sender_code;
 	const char *gs03_receiver_code;
-	char isa15_usage;           /* 'P' production, 'T' test */
-	const char *sponsor_name;   /* N1*P5 */
-	const char *sponsor_id;     /* N1*P5 ..*FI*<id> (tax id) */
-	const char *payer_name;     /* N1*IN */
-	const char *payer_id;       /* N1*IN ..*FI*<id> */
-	const char *policy_number;  /* REF*38 master policy */
-	const char *insurance_line; /* HD03, e.g. "HLT" */
-	char element_sep;           /* '*' */
-	char segment_term;          /* '~' */
-	char component_sep;         /* ':' (ISA16) */
-	char repetition_sep;        /* '^' (ISA11) */
-	bool newline_after_segment; /* "~\n" for readability */
+	char isa15_usage;            /* 'P' production, 'T' test */
+	const char *sponsor_name;    /* N1*P5 */
+	const char *sponsor_id;      /* N1*P5 ..*<qual>*<id> */
+	const char *sponsor_id_qual; /* N103: "FI" (tax id), "24", "94" */
+	const char *payer_name;      /* N1*IN */
+	const char *payer_id;        /* N1*IN ..*<qual>*<id> */
+	const char *payer_id_qual;   /* N103: "FI" (tax id), "94", "XV" */
+	const char *policy_number;   /* REF*38 master policy */
+	const char *insurance_line;  /* HD03, e.g. "HLT" */
+	char element_sep;            /* '*' */
+	char segment_term;           /* '~' */
+	char component_sep;          /* ':' (ISA16) */
+	char repetition_sep;         /* '^' (ISA11) */
+	bool newline_after_segment;  /* "~\n" for readability */
 };
 
 struct fmt_opts {

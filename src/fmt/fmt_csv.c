@@ -37,6 +37,26 @@ fmt_csv_needs_guard(const char *v)
 	}
 }
 
+/*
+ * A formula hidden after a separator: "x;=HYPERLINK(...)" is one field of
+ * a comma file, but a spreadsheet that splits on ';' (its list separator
+ * in many locales) or ',' or TAB starts a cell at the '='. OWASP's CSV
+ * injection advice: mind separators inside values, quote the field.
+ */
+static bool
+fmt_csv_hidden_formula(const char *v)
+{
+	const char *p;
+
+	for (p = strpbrk(v, ",;\t|"); p != NULL; p = strpbrk(p + 1, ",;\t|")) {
+		while (p[1] == ' ')
+			p++;
+		if (p[1] == '=' || p[1] == '+' || p[1] == '-' || p[1] == '@')
+			return true;
+	}
+	return false;
+}
+
 static const char *
 fmt_csv_delim_name(char d)
 {
@@ -142,7 +162,8 @@ fmt_csv_put_field(struct fmt_writer *w, const char *v,
 	default:
 		/* A lone empty field would make an empty line, which many
 		 * readers skip: quote it so the record survives. */
-		quote = special || (*v == '\0' && w->opts->ncols == 1);
+		quote = special || (*v == '\0' && w->opts->ncols == 1) ||
+		        (c->guard && fmt_csv_hidden_formula(v));
 	}
 	if (quote) {
 		fmt_csv_put_quoted(w, v, len, guard);

@@ -2,6 +2,7 @@
 /* Copyright (c) 2026 rosterd developers */
 /* ANSI X12 834 005010X220A1 writer (benefit enrollment and maintenance). */
 #include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -41,34 +42,40 @@ enum fmt_x12_field {
 #define XF_REQUIRED 0x1 /* the profile must have this column */
 #define XF_UPPER 0x2    /* written upper-cased (names, addresses, codes) */
 #define XF_DATE 0x4     /* CCYYMMDD */
+#define XF_POSTAL 0x8   /* N403: written without '-' and spaces */
 
-/* max is the element's maximum length in 005010X220A1. */
+/*
+ * min and max are the element's lengths in 005010X220A1 (a present value
+ * shorter than min is as invalid as a longer one: N401 is AN 2/30, N402
+ * ID 2/2, N403 ID 3/15, HD05 ID 3/3); elem names it in messages.
+ */
 static const struct {
 	const char *name;
-	size_t max;
+	const char *elem;
+	size_t min, max;
 	int flags;
 } fmt_x12_fields[X_NFIELDS] = {
-    [X_MEMBER_ID] = {"member_id", 50, XF_REQUIRED},
-    [X_RELATIONSHIP] = {"relationship", 2, XF_REQUIRED | XF_UPPER},
-    [X_LAST] = {"last_name", 60, XF_REQUIRED | XF_UPPER},
-    [X_FIRST] = {"first_name", 35, XF_UPPER},
-    [X_MIDDLE] = {"middle_name", 25, XF_UPPER},
-    [X_SSN] = {"ssn", 11, 0},
-    [X_ADDR1] = {"address1", 55, XF_UPPER},
-    [X_ADDR2] = {"address2", 55, XF_UPPER},
-    [X_CITY] = {"city", 30, XF_UPPER},
-    [X_STATE] = {"state", 2, XF_UPPER},
-    [X_ZIP] = {"zip", 15, 0},
-    [X_BIRTH] = {"birth_date", 8, XF_DATE},
-    [X_GENDER] = {"gender", 1, XF_UPPER},
-    [X_EMPLOYMENT] = {"employment_status", 2, XF_UPPER},
-    [X_HIRE] = {"hire_date", 8, XF_DATE},
-    [X_COV_START] = {"coverage_start", 8, XF_REQUIRED | XF_DATE},
-    [X_COV_END] = {"coverage_end", 8, XF_DATE},
-    [X_PLAN] = {"plan_code", 50, 0},
-    [X_COV_LEVEL] = {"coverage_level", 3, XF_UPPER},
-    [X_ELIG_START] = {"eligibility_start", 8, XF_DATE},
-    [X_REPORTING] = {"reporting_category", 50, 0},
+    [X_MEMBER_ID] = {"member_id", "REF02", 1, 50, XF_REQUIRED},
+    [X_RELATIONSHIP] = {"relationship", "INS02", 1, 2, XF_REQUIRED | XF_UPPER},
+    [X_LAST] = {"last_name", "NM103", 1, 60, XF_REQUIRED | XF_UPPER},
+    [X_FIRST] = {"first_name", "NM104", 1, 35, XF_UPPER},
+    [X_MIDDLE] = {"middle_name", "NM105", 1, 25, XF_UPPER},
+    [X_SSN] = {"ssn", "NM109", 1, 11, 0},
+    [X_ADDR1] = {"address1", "N301", 1, 55, XF_UPPER},
+    [X_ADDR2] = {"address2", "N302", 1, 55, XF_UPPER},
+    [X_CITY] = {"city", "N401", 2, 30, XF_UPPER},
+    [X_STATE] = {"state", "N402", 2, 2, XF_UPPER},
+    [X_ZIP] = {"zip", "N403", 3, 15, XF_POSTAL},
+    [X_BIRTH] = {"birth_date", "DMG02", 8, 8, XF_DATE},
+    [X_GENDER] = {"gender", "DMG03", 1, 1, XF_UPPER},
+    [X_EMPLOYMENT] = {"employment_status", "INS08", 1, 2, XF_UPPER},
+    [X_HIRE] = {"hire_date", "DTP03", 8, 8, XF_DATE},
+    [X_COV_START] = {"coverage_start", "DTP03", 8, 8, XF_REQUIRED | XF_DATE},
+    [X_COV_END] = {"coverage_end", "DTP03", 8, 8, XF_DATE},
+    [X_PLAN] = {"plan_code", "HD04", 1, 50, 0},
+    [X_COV_LEVEL] = {"coverage_level", "HD05", 3, 3, XF_UPPER},
+    [X_ELIG_START] = {"eligibility_start", "DTP03", 8, 8, XF_DATE},
+    [X_REPORTING] = {"reporting_category", "REF02", 1, 50, 0},
 };
 
 struct fmt_x12_writer {
@@ -81,10 +88,12 @@ struct fmt_x12_writer {
 	char isa13[10];
 	char gs06[10];
 	char st02[10];
-	uint64_t segs;      /* segments since ST, ST included */
-	size_t pending;     /* empty elements not yet written */
-	char *err;          /* first error of the record being checked */
-	const char *cur_id; /* its member_id, when printable, for errors */
+	uint64_t segs;       /* segments since ST, ST included */
+	size_t pending;      /* empty elements not yet written */
+	char *err;           /* first error of the record being checked */
+	const char *cur_id;  /* its member_id, when printable, for errors */
+	char *tl[X_NFIELDS]; /* transliterated values of the record */
+	size_t tlcap[X_NFIELDS];
 };
 
 /* One member, checked, ready to write. */
@@ -92,6 +101,7 @@ struct fmt_x12_rec {
 	const char *v[X_NFIELDS];
 	size_t len[X_NFIELDS];
 	char ssn[10];
+	char zip[24]; /* N403 without punctuation: up to 20 bytes in */
 	bool subscriber;
 	const char *ins03;
 	const char *ins04;
@@ -202,19 +212,26 @@ fmt_x12_seg3(struct fmt_writer *w, struct fmt_x12_writer *x, const char *id,
 
 /* --- checks -------------------------------------------------------- */
 
+/* A CCYYMMDD date that exists (X12 DT: 20230229 and 20260431 do not). */
 static bool
 fmt_x12_is_date(const char *v)
 {
-	int m, d, i;
+	static const int mdays[12] = {31, 29, 31, 30, 31, 30,
+	                              31, 31, 30, 31, 30, 31};
+	int y, m, d, i;
 
 	for (i = 0; i < 8; i++)
 		if (v[i] < '0' || v[i] > '9')
 			return false;
 	if (v[8] != '\0')
 		return false;
+	y = atoi(v) / 10000;
 	m = (v[4] - '0') * 10 + (v[5] - '0');
 	d = (v[6] - '0') * 10 + (v[7] - '0');
-	return m >= 1 && m <= 12 && d >= 1 && d <= 31;
+	if (m < 1 || m > 12 || d < 1 || d > mdays[m - 1])
+		return false;
+	return m != 2 || d != 29 ||
+	       (y % 4 == 0 && (y % 100 != 0 || y % 400 == 0));
 }
 
 static bool
@@ -254,6 +271,11 @@ fmt_x12_bad_char(const struct fmt_x12_writer *x, unsigned char c)
 		return xasprintf("the component separator '%c'", c);
 	if (c == (unsigned char)x->rep)
 		return xasprintf("the repetition separator '%c'", c);
+	if (c >= 0x80)
+		return xasprintf("the non-ASCII byte 0x%02x (X12 5010 "
+		                 "carries only its basic and extended "
+		                 "character sets, which are ASCII)",
+		                 c);
 	return xasprintf("the control character 0x%02x", c);
 }
 
@@ -307,7 +329,149 @@ fmt_x12_fail(struct fmt_x12_writer *x, const struct fmt_writer *w,
 	free(msg);
 }
 
-/* Fetch and check every named value of rec into r. */
+/*
+ * N403 is a postal code "excluding punctuation and blanks": ZIP+4 written
+ * 12345-6789 goes out as 123456789. Returns the new length.
+ */
+static size_t
+fmt_x12_postal(struct fmt_x12_rec *r, size_t len)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < len; i++)
+		if (r->v[X_ZIP][i] != '-' && r->v[X_ZIP][i] != ' ')
+			r->zip[n++] = r->v[X_ZIP][i];
+	r->zip[n] = '\0';
+	r->v[X_ZIP] = r->zip;
+	return n;
+}
+
+/*
+ * Latin letters U+00C0..U+017F as ASCII, the way names are written on
+ * cards and in 834 files ("José" as "JOSE", "Łukasz" as "LUKASZ"); NULL
+ * where there is no letter (× ÷), which stays refused.
+ */
+static const char *const fmt_x12_latin[192] = {
+    "A", "A", "A",  "A",  "A", "A", "AE", "C",  "E", "E",  "E",  "E", "I", "I",
+    "I", "I", "D",  "N",  "O", "O", "O",  "O",  "O", NULL, "O",  "U", "U", "U",
+    "U", "Y", "TH", "ss", "a", "a", "a",  "a",  "a", "a",  "ae", "c", "e", "e",
+    "e", "e", "i",  "i",  "i", "i", "d",  "n",  "o", "o",  "o",  "o", "o", NULL,
+    "o", "u", "u",  "u",  "u", "y", "th", "y",  "A", "a",  "A",  "a", "A", "a",
+    "C", "c", "C",  "c",  "C", "c", "C",  "c",  "D", "d",  "D",  "d", "E", "e",
+    "E", "e", "E",  "e",  "E", "e", "E",  "e",  "G", "g",  "G",  "g", "G", "g",
+    "G", "g", "H",  "h",  "H", "h", "I",  "i",  "I", "i",  "I",  "i", "I", "i",
+    "I", "i", "IJ", "ij", "J", "j", "K",  "k",  "k", "L",  "l",  "L", "l", "L",
+    "l", "L", "l",  "L",  "l", "N", "n",  "N",  "n", "N",  "n",  "n", "N", "n",
+    "O", "o", "O",  "o",  "O", "o", "OE", "oe", "R", "r",  "R",  "r", "R", "r",
+    "S", "s", "S",  "s",  "S", "s", "S",  "s",  "T", "t",  "T",  "t", "T", "t",
+    "U", "u", "U",  "u",  "U", "u", "U",  "u",  "U", "u",  "U",  "u", "W", "w",
+    "Y", "y", "Y",  "Z",  "z", "Z", "z",  "Z",  "z", "s",
+};
+
+/* The ASCII for one code point, or NULL. */
+static const char *
+fmt_x12_ascii_of(unsigned cp)
+{
+	if (cp >= 0xc0 && cp <= 0x17f)
+		return fmt_x12_latin[cp - 0xc0];
+	if (cp == 0xa0)
+		return " ";
+	if (cp >= 0x2010 && cp <= 0x2015)
+		return "-";
+	if (cp >= 0x2018 && cp <= 0x201b)
+		return "'";
+	if (cp >= 0x201c && cp <= 0x201f)
+		return "\"";
+	return NULL;
+}
+
+/* A two- or three-byte UTF-8 sequence at s (n bytes left), or 0. */
+static unsigned
+fmt_x12_utf8(const unsigned char *s, size_t n, size_t *used)
+{
+	if (n >= 2 && s[0] >= 0xc2 && s[0] <= 0xdf && (s[1] & 0xc0) == 0x80) {
+		*used = 2;
+		return (unsigned)(s[0] & 0x1f) << 6 | (s[1] & 0x3f);
+	}
+	if (n >= 3 && s[0] == 0xe2 && (s[1] & 0xc0) == 0x80 &&
+	    (s[2] & 0xc0) == 0x80) {
+		*used = 3;
+		return (unsigned)(s[0] & 0x0f) << 12 |
+		       (unsigned)(s[1] & 0x3f) << 6 | (s[2] & 0x3f);
+	}
+	return 0;
+}
+
+/*
+ * Latin letters, dashes and quotes of a UTF-8 value as ASCII, into the
+ * writer's buffer for field f; anything else is copied as it is, for the
+ * character check to refuse. The result is never longer than the value.
+ */
+static const char *
+fmt_x12_translit(struct fmt_x12_writer *x, int f, const char *v)
+{
+	const unsigned char *s = (const unsigned char *)v;
+	size_t n = strlen(v), i = 0, o = 0, used;
+	const char *a;
+	unsigned cp;
+
+	if (x->tlcap[f] < n + 1) {
+		x->tlcap[f] = n + 1;
+		x->tl[f] = xrealloc(x->tl[f], x->tlcap[f]);
+	}
+	while (i < n) {
+		if (s[i] >= 0x80 && (cp = fmt_x12_utf8(s + i, n - i, &used)) &&
+		    (a = fmt_x12_ascii_of(cp)) != NULL) {
+			o += (size_t)sprintf(x->tl[f] + o, "%s", a);
+			i += used;
+		} else
+			x->tl[f][o++] = (char)s[i++];
+	}
+	x->tl[f][o] = '\0';
+	return x->tl[f];
+}
+
+static bool
+fmt_x12_has_high(const char *v)
+{
+	for (; *v != '\0'; v++)
+		if ((unsigned char)*v >= 0x80)
+			return true;
+	return false;
+}
+
+/* Check one present value's form and length against its element. */
+static void
+fmt_x12_check_len(struct fmt_writer *w, struct fmt_x12_writer *x,
+                  const struct fmt_x12_rec *r, int f)
+{
+	const char *name = fmt_x12_fields[f].name;
+	size_t len = r->len[f];
+
+	if (len == 0)
+		return;
+	if ((fmt_x12_fields[f].flags & XF_DATE) && !fmt_x12_is_date(r->v[f]))
+		fmt_x12_fail(x, w, "column \"%s\" is not a CCYYMMDD date",
+		             name);
+	else if (len > fmt_x12_fields[f].max)
+		fmt_x12_fail(x, w,
+		             "column \"%s\" is longer than the %zu "
+		             "characters its element allows (%s)",
+		             name, fmt_x12_fields[f].max,
+		             fmt_x12_fields[f].elem);
+	else if (len < fmt_x12_fields[f].min)
+		fmt_x12_fail(x, w,
+		             "column \"%s\" is shorter than the %zu "
+		             "characters its element needs (%s)",
+		             name, fmt_x12_fields[f].min,
+		             fmt_x12_fields[f].elem);
+}
+
+/*
+ * Fetch and check every named value of rec into r. Trailing spaces are
+ * dropped: X12 suppresses them in variable-length elements, and a value
+ * of spaces only is no value (an AN element needs a non-space).
+ */
 static void
 fmt_x12_fetch(struct fmt_writer *w, struct fmt_x12_writer *x,
               const struct fmt_record *rec, struct fmt_x12_rec *r)
@@ -320,6 +484,8 @@ fmt_x12_fetch(struct fmt_writer *w, struct fmt_x12_writer *x,
 	for (f = 0; f < X_NFIELDS; f++) {
 		name = fmt_x12_fields[f].name;
 		v = x->col[f] >= 0 ? rec->values[x->col[f]] : NULL;
+		if (v != NULL && fmt_x12_has_high(v))
+			v = fmt_x12_translit(x, f, v);
 		r->v[f] = v != NULL ? v : "";
 		r->len[f] = 0;
 		if ((c = fmt_x12_scan(x, r->v[f], &len)) != -1) {
@@ -329,16 +495,14 @@ fmt_x12_fetch(struct fmt_writer *w, struct fmt_x12_writer *x,
 			free(what);
 			continue;
 		}
+		if (!(fmt_x12_fields[f].flags & XF_DATE))
+			while (len > 0 && r->v[f][len - 1] == ' ')
+				len--;
+		/* Longer ones stay as they are, for the length check. */
+		if ((fmt_x12_fields[f].flags & XF_POSTAL) && len <= 20)
+			len = fmt_x12_postal(r, len);
 		r->len[f] = len;
-		if ((fmt_x12_fields[f].flags & XF_DATE) && len > 0 &&
-		    !fmt_x12_is_date(r->v[f]))
-			fmt_x12_fail(
-			    x, w, "column \"%s\" is not a CCYYMMDD date", name);
-		else if (len > fmt_x12_fields[f].max)
-			fmt_x12_fail(x, w,
-			             "column \"%s\" is longer than the %zu "
-			             "characters its element allows",
-			             name, fmt_x12_fields[f].max);
+		fmt_x12_check_len(w, x, r, f);
 	}
 }
 
@@ -350,7 +514,7 @@ fmt_x12_ssn(struct fmt_writer *w, struct fmt_x12_writer *x,
 	const char *p;
 	size_t n = 0;
 
-	for (p = r->v[X_SSN]; *p; p++) {
+	for (p = r->v[X_SSN]; p < r->v[X_SSN] + r->len[X_SSN]; p++) {
 		if (*p == '-')
 			continue;
 		if (*p < '0' || *p > '9' || n == 9) {
@@ -381,7 +545,8 @@ fmt_x12_check(struct fmt_writer *w, struct fmt_x12_writer *x,
 		fmt_x12_fail(x, w,
 		             "relationship must be a 2-character code "
 		             "(INS02: 18 self, 01 spouse, 19 child, ...)");
-	r->subscriber = strcmp(r->v[X_RELATIONSHIP], "18") == 0;
+	r->subscriber = r->len[X_RELATIONSHIP] == 2 &&
+	                memcmp(r->v[X_RELATIONSHIP], "18", 2) == 0;
 	if (r->subscriber && r->len[X_EMPLOYMENT] == 0)
 		fmt_x12_fail(x, w,
 		             "a subscriber needs employment_status "
@@ -392,15 +557,20 @@ fmt_x12_check(struct fmt_writer *w, struct fmt_x12_writer *x,
 		fmt_x12_fail(x, w,
 		             "employment_status must be a 2-character "
 		             "code (INS08)");
-	if (g[0] != '\0' && strchr("MmFfUu", g[0]) == NULL)
+	if (r->len[X_GENDER] != 0 && strchr("MmFfUu", g[0]) == NULL)
 		fmt_x12_fail(x, w, "gender must be M, F or U (DMG03)");
-	if (g[0] != '\0' && r->len[X_BIRTH] == 0)
+	if (r->len[X_GENDER] != 0 && r->len[X_BIRTH] == 0)
 		fmt_x12_fail(x, w, "gender needs birth_date (DMG02)");
 	if (r->len[X_CITY] == 0 && (r->len[X_STATE] + r->len[X_ZIP]) != 0)
 		fmt_x12_fail(x, w, "state and zip need city (N401)");
 	if (r->len[X_COV_LEVEL] != 0 &&
 	    !fmt_x12_is_code(r->v[X_COV_LEVEL], r->len[X_COV_LEVEL]))
-		fmt_x12_fail(x, w, "coverage_level must be a code (HD05)");
+		fmt_x12_fail(x, w,
+		             "coverage_level must be a 3-character code "
+		             "(HD05: EMP, ESP, ECH, FAM, ...)");
+	if (r->len[X_STATE] != 0 &&
+	    !fmt_x12_is_code(r->v[X_STATE], r->len[X_STATE]))
+		fmt_x12_fail(x, w, "state must be a 2-letter code (N402)");
 	fmt_x12_ssn(w, x, r);
 
 	r->term = NULL;
@@ -592,8 +762,11 @@ fmt_x12_free(struct fmt_writer *w)
 {
 	struct fmt_x12_writer *x = w->impl;
 
-	if (x != NULL)
+	if (x != NULL) {
 		free(x->err);
+		for (int f = 0; f < X_NFIELDS; f++)
+			free(x->tl[f]);
+	}
 	free(x);
 	w->impl = NULL;
 }
@@ -671,7 +844,10 @@ fmt_x12_seps(struct fmt_x12_writer *x, char **cause)
 	memset(x->bad, 0, sizeof(x->bad));
 	for (i = 0; i < 0x20; i++)
 		x->bad[i] = true;
-	x->bad[0x7f] = true;
+	/* Not in the X12 character sets: accented letters and any other
+	 * UTF-8 must be transliterated before they reach the file. */
+	for (i = 0x7f; i < 0x100; i++)
+		x->bad[i] = true;
 	for (i = 0; i < 4; i++)
 		x->bad[(unsigned char)s[i]] = true;
 	return 0;
@@ -741,10 +917,55 @@ fmt_x12_or(const char *v, const char *def)
 	return v != NULL && v[0] != '\0' ? v : def;
 }
 
+static bool
+fmt_x12_digits(const char *v, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (v[i] < '0' || v[i] > '9')
+			return false;
+	return v[n] == '\0';
+}
+
+/*
+ * N103/N104 of loop 1000A (sponsor: FI, 24, 94) or 1000B (payer: FI, 94,
+ * XV); allowed is that list, three 2-character codes. FI (federal
+ * taxpayer id) and 24 (employer id) are EINs: 9 digits.
+ */
+static int
+fmt_x12_n1_id(const char *who, const char *qual, const char *id,
+              const char allowed[3][3], char **cause)
+{
+	int i;
+
+	qual = fmt_x12_or(qual, "FI");
+	for (i = 0; i < 3 && strcmp(qual, allowed[i]) != 0; i++)
+		;
+	if (i == 3) {
+		*cause = xasprintf("834: %s_id_qualifier must be %s, %s or %s "
+		                   "(N103)",
+		                   who, allowed[0], allowed[1], allowed[2]);
+		return -1;
+	}
+	if ((strcmp(qual, "FI") == 0 || strcmp(qual, "24") == 0) &&
+	    id != NULL && !fmt_x12_digits(id, 9)) {
+		*cause = xasprintf("834: %s_id must be 9 digits (a tax id, "
+		                   "N103 %s); set %s_id_qualifier to 94 for "
+		                   "another identifier",
+		                   who, qual, who);
+		return -1;
+	}
+	return 0;
+}
+
 static int
 fmt_x12_check_opts(const struct fmt_x12_writer *x, const struct fmt_x12 *o,
                    char **cause)
 {
+	static const char sponsor_quals[3][3] = {"FI", "24", "94"};
+	static const char payer_quals[3][3] = {"FI", "94", "XV"};
+
 	if (fmt_x12_text(x, "isa05_sender_qual",
 	                 fmt_x12_or(o->isa05_sender_qual, "ZZ"), 2, 2,
 	                 cause) == -1 ||
@@ -771,6 +992,11 @@ fmt_x12_check_opts(const struct fmt_x12_writer *x, const struct fmt_x12 *o,
 	        -1 ||
 	    fmt_x12_text(x, "insurance_line", o->insurance_line, 2, 3, cause) ==
 	        -1)
+		return -1;
+	if (fmt_x12_n1_id("sponsor", o->sponsor_id_qual, o->sponsor_id,
+	                  sponsor_quals, cause) == -1 ||
+	    fmt_x12_n1_id("payer", o->payer_id_qual, o->payer_id, payer_quals,
+	                  cause) == -1)
 		return -1;
 	if (o->isa15_usage != 'P' && o->isa15_usage != 'T') {
 		*cause = xstrdup("834: isa15_usage must be 'P' or 'T'");
@@ -862,7 +1088,7 @@ fmt_x12_header(struct fmt_writer *w, struct fmt_x12_writer *x,
 	fmt_x12_els(w, x, "P5");
 	fmt_x12_el(w, x, fmt_x12_or(o->sponsor_name, ""),
 	           strlen(fmt_x12_or(o->sponsor_name, "")), true);
-	fmt_x12_els(w, x, "FI");
+	fmt_x12_els(w, x, fmt_x12_or(o->sponsor_id_qual, "FI"));
 	fmt_x12_els(w, x, o->sponsor_id);
 	fmt_x12_end(w, x);
 
@@ -870,7 +1096,7 @@ fmt_x12_header(struct fmt_writer *w, struct fmt_x12_writer *x,
 	fmt_x12_els(w, x, "IN");
 	fmt_x12_el(w, x, fmt_x12_or(o->payer_name, ""),
 	           strlen(fmt_x12_or(o->payer_name, "")), true);
-	fmt_x12_els(w, x, "FI");
+	fmt_x12_els(w, x, fmt_x12_or(o->payer_id_qual, "FI"));
 	fmt_x12_els(w, x, o->payer_id);
 	fmt_x12_end(w, x);
 }

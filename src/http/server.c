@@ -40,6 +40,14 @@
 #define PRIO_COUNT 3
 #define PRIO_COMMIT 2
 #define BATCH_MAX 512
+/*
+ * How long a write waits for another process's write lock (an HRIS import,
+ * a feed render) before 503, and how often it looks. The event loop keeps
+ * serving meanwhile: reads never wait for the lock.
+ */
+#define WRITE_WAIT_S 10.0
+#define WRITE_RETRY_MS 10
+#define WRITE_RETRY_AFTER "5"
 #define AUTH_CACHE 64
 
 enum route_flags {
@@ -94,6 +102,9 @@ struct server {
 	int64_t auth_ver;
 	struct req *pending; /* replies waiting for the batch commit */
 	struct req **pending_tail;
+	struct req *parked; /* writes waiting for the write lock, in order */
+	struct req **parked_tail;
+	struct event *park_ev;
 	size_t batch;
 	double batch_started;
 };
@@ -220,6 +231,8 @@ req_body_json(struct req *r, size_t max, struct scim_err *e)
 
 /* ---- replies and group commit ---- */
 
+static void reply_status(struct req *, int, const char *, const char *);
+
 static void
 req_free(struct req *r)
 {
@@ -314,12 +327,112 @@ static void
 server_conn_closed(struct evhttp_connection *evcon, void *arg)
 {
 	struct server *srv = arg;
+	struct req *lists[2] = {srv->pending, srv->parked}, *r;
+	size_t i;
+
+	for (i = 0; i < 2; i++)
+		for (r = lists[i]; r != NULL; r = r->next)
+			if (r->ev != NULL &&
+			    evhttp_request_get_connection(r->ev) == evcon)
+				r->ev = NULL;
+}
+
+/*
+ * The write lock for a write about to run: the open batch when it can take
+ * one more, else a new transaction if no other process holds the lock.
+ * -1 when it does; the caller waits rather than block the loop.
+ */
+static int
+write_lock_try(struct server *srv)
+{
+	if (store_in_tx(srv->st)) {
+		if (srv->batch < BATCH_MAX &&
+		    (srv->batch == 0 ||
+		     now_mono() - srv->batch_started <= 0.005))
+			return 0;
+		server_commit(srv);
+	}
+	if (store_begin_nowait(srv->st) != STORE_OK)
+		return -1;
+	srv->batch_started = now_mono();
+	event_active(srv->commit_ev, 0, 0);
+	return 0;
+}
+
+static void
+park_arm(struct server *srv)
+{
+	struct timeval tv = {0, WRITE_RETRY_MS * 1000};
+
+	if (!evtimer_pending(srv->park_ev, NULL))
+		evtimer_add(srv->park_ev, &tv);
+}
+
+static struct req *
+park_pop(struct server *srv)
+{
+	struct req *r = srv->parked;
+
+	if ((srv->parked = r->next) == NULL)
+		srv->parked_tail = &srv->parked;
+	r->next = NULL;
+	return r;
+}
+
+static void
+park_expire(struct req *r)
+{
+	req_set_header(r, "Retry-After", WRITE_RETRY_AFTER);
+	reply_status(r, 503, NULL,
+	             "the store is busy with another writer (an import or "
+	             "a feed run); retry later");
+}
+
+/* Run the parked writes, in order, while the lock can be had. */
+static void
+server_park_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct server *srv = arg;
 	struct req *r;
 
-	for (r = srv->pending; r != NULL; r = r->next)
-		if (r->ev != NULL &&
-		    evhttp_request_get_connection(r->ev) == evcon)
-			r->ev = NULL;
+	while ((r = srv->parked) != NULL) {
+		if (r->ev == NULL) { /* the client went away */
+			req_free(park_pop(srv));
+			continue;
+		}
+		if (write_lock_try(srv) == 0) {
+			park_pop(srv);
+			r->handler(r);
+		} else if (now_mono() - r->parked_at > WRITE_WAIT_S)
+			park_expire(park_pop(srv));
+		else
+			break;
+	}
+	if (srv->parked != NULL)
+		park_arm(srv);
+}
+
+/*
+ * Run a write now, or queue it behind the writes already waiting while
+ * another process holds the write lock.
+ */
+static void
+req_run_write(struct req *r, void (*fn)(struct req *))
+{
+	struct server *srv = r->srv;
+
+	if (srv->parked == NULL && write_lock_try(srv) == 0) {
+		fn(r);
+		return;
+	}
+	r->handler = fn;
+	r->parked_at = now_mono();
+	r->next = NULL;
+	*srv->parked_tail = r;
+	srv->parked_tail = &r->next;
+	evhttp_connection_set_closecb(evhttp_request_get_connection(r->ev),
+	                              server_conn_closed, srv);
+	park_arm(srv);
 }
 
 int
@@ -669,6 +782,16 @@ req_authenticate(struct req *r)
 	return req_rate_limit(r, a);
 }
 
+/* Everything but reads and searches may write. */
+static bool
+req_is_write(const struct req *r)
+{
+	if (r->method == EVHTTP_REQ_GET || r->method == EVHTTP_REQ_HEAD ||
+	    r->method == EVHTTP_REQ_OPTIONS)
+		return false;
+	return r->nseg == 0 || strcmp(r->seg[r->nseg - 1], ".search") != 0;
+}
+
 static void
 req_dispatch(struct req *r)
 {
@@ -697,7 +820,10 @@ req_dispatch(struct req *r)
 			continue;
 		if (!(rt->flags & ROUTE_PUBLIC) && req_authenticate(r) == -1)
 			return;
-		rt->fn(r);
+		if (req_is_write(r))
+			req_run_write(r, rt->fn);
+		else
+			rt->fn(r);
 		return;
 	}
 	if (path_ok)
@@ -900,6 +1026,7 @@ server_new(const struct server_config *cfg, char **cause)
 	srv->cfg = *cfg;
 	snprintf(srv->addr, sizeof(srv->addr), "%s", cfg->listen);
 	srv->pending_tail = &srv->pending;
+	srv->parked_tail = &srv->parked;
 	srv->auth = xcalloc(AUTH_CACHE, sizeof(*srv->auth));
 	srv->st = store_open(cfg->db, cause);
 	if (srv->st == NULL)
@@ -919,6 +1046,7 @@ server_new(const struct server_config *cfg, char **cause)
 	srv->rl = ratelimit_new();
 	srv->commit_ev = event_new(srv->base, -1, 0, server_commit_cb, srv);
 	event_priority_set(srv->commit_ev, PRIO_COMMIT);
+	srv->park_ev = evtimer_new(srv->base, server_park_cb, srv);
 	srv->sigterm = evsignal_new(srv->base, SIGTERM, server_signal_cb, srv);
 	srv->sigint = evsignal_new(srv->base, SIGINT, server_signal_cb, srv);
 	event_add(srv->sigterm, NULL);
@@ -947,6 +1075,12 @@ server_free(struct server *srv)
 		return;
 	if (srv->commit_ev != NULL)
 		event_free(srv->commit_ev);
+	if (srv->park_ev != NULL)
+		event_free(srv->park_ev);
+	/* Writes still waiting at shutdown: evhttp_free() drops the
+	 * connections; the clients see them close and retry. */
+	while (srv->parked != NULL)
+		req_free(park_pop(srv));
 	if (srv->sigterm != NULL)
 		event_free(srv->sigterm);
 	if (srv->sigint != NULL)

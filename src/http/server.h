@@ -61,7 +61,10 @@ struct req {
 	struct store_actor actor;
 	char *base_url;   /* SCIM base URL for locations */
 	bool write;       /* inside a savepoint of the batch */
-	struct req *next; /* pending-commit queue */
+	struct req *next; /* pending-commit or write-lock queue */
+	/* a write waiting for another process's write lock */
+	void (*handler)(struct req *);
+	double parked_at;
 	/* reply */
 	int status;
 	struct buf out;

@@ -295,6 +295,10 @@ csv_field(struct csv *c, size_t p, size_t *endp)
 	}
 	if ((rc = csv_scan_quoted(c, p, sp, &after)) != P_DONE)
 		return rc;
+	/* Quotes protect delimiters and line breaks, not a NUL: the field
+	 * would silently end there once it is a C string. */
+	if (memchr(c->data + sp->off, '\0', sp->len) != NULL)
+		csv_rec_problem(c, CSV_E_NUL, col, "NUL byte in field");
 	if (after < c->len && c->data[after] != c->delim &&
 	    c->data[after] != '\n' && c->data[after] != '\r') {
 		csv_rec_problem(c, CSV_E_QUOTE, col,

@@ -331,6 +331,63 @@ hris_typed(const struct scim_attr *a, struct hris_value *v, struct buf *err)
 	return 0;
 }
 
+/* Length of the UTF-8 sequence lead byte c starts, 0 if c cannot lead. */
+static size_t
+hris_u8_seqlen(unsigned char c)
+{
+	if (c < 0x80)
+		return 1;
+	if (c >= 0xc2 && c <= 0xdf)
+		return 2;
+	if (c >= 0xe0 && c <= 0xef)
+		return 3;
+	if (c >= 0xf0 && c <= 0xf4)
+		return 4;
+	return 0;
+}
+
+ssize_t
+hris_utf8_bad(const char *s, size_t len)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t i = 0, n, k;
+
+	while (i < len) {
+		if ((n = hris_u8_seqlen(p[i])) == 0 || n > len - i)
+			return (ssize_t)i;
+		for (k = 1; k < n; k++)
+			if ((p[i + k] & 0xc0) != 0x80)
+				return (ssize_t)i;
+		/* Overlong 3- and 4-byte forms, surrogates, > U+10FFFF. */
+		if ((p[i] == 0xe0 && p[i + 1] < 0xa0) ||
+		    (p[i] == 0xed && p[i + 1] > 0x9f) ||
+		    (p[i] == 0xf0 && p[i + 1] < 0x90) ||
+		    (p[i] == 0xf4 && p[i + 1] > 0x8f))
+			return (ssize_t)i;
+		i += n;
+	}
+	return -1;
+}
+
+/*
+ * A cell that is not UTF-8 (an export saved as Latin-1 or Windows-1252)
+ * is a row error here, with its column, rather than a JSON failure when
+ * the row is applied. The message names the byte, not the value.
+ */
+static int
+hris_utf8_check(const char *s, size_t len, struct buf *err)
+{
+	ssize_t bad = hris_utf8_bad(s, len);
+
+	if (bad < 0)
+		return 0;
+	buf_addf(err,
+	         "not valid UTF-8 (byte 0x%02x at position %zd of the cell); "
+	         "save the export as UTF-8",
+	         (unsigned char)s[bad], bad + 1);
+	return -1;
+}
+
 int
 hris_cell_value(const struct hris_col *col, const char *s, size_t len,
                 struct hris_value *v, struct buf *err)
@@ -343,6 +400,8 @@ hris_cell_value(const struct hris_col *col, const char *s, size_t len,
 		v->kind = HRIS_V_NONE;
 		return 0;
 	}
+	if (hris_utf8_check(s, len, err) == -1)
+		return -1;
 	if (hris_conv_apply(&col->conv, col->leaf->date_only, v, err) == -1)
 		return -1;
 	if (v->kind == HRIS_V_NONE)
@@ -362,6 +421,8 @@ hris_dep_value(const struct hris_dep_col *col, const char *s, size_t len,
 		v->kind = HRIS_V_NONE;
 		return 0;
 	}
+	if (hris_utf8_check(s, len, err) == -1)
+		return -1;
 	return hris_conv_apply(&col->conv, col->field == HRIS_DEP_BIRTH_DATE, v,
 	                       err);
 }

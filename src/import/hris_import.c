@@ -486,6 +486,12 @@ hris_dep_fields(struct hris_imp *x, const struct csv_field *f, size_t n,
 		    hris_cell(f, n, x->rel_idx, &len);
 		vals[HRIS_DEP_RELATIONSHIP].len = len;
 		vals[HRIS_DEP_RELATIONSHIP].kind = HRIS_V_STRING;
+		/* Stored as is: it must be text the store can hold. */
+		if (hris_utf8_bad(vals[HRIS_DEP_RELATIONSHIP].s, len) >= 0) {
+			hris_err(x, csv_row(x->csv), (size_t)x->rel_idx + 1,
+			         "not valid UTF-8; save the export as UTF-8");
+			ok = false;
+		}
 	}
 	return ok;
 }
@@ -703,6 +709,27 @@ hris_orphans(struct hris_imp *x)
 
 /*--- The header ---*/
 
+/*
+ * Header names match exactly (after trimming). When only the case
+ * differs, say so: "Employee_ID" for employee_id is the usual slip.
+ */
+static void
+hris_missing_column(struct hris_imp *x, char *const *names, size_t n,
+                    const char *name, const char *what)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (strcasecmp(names[i], name) == 0) {
+			hris_err(x, 1, i + 1,
+			         "missing column \"%s\" (%s); the header has "
+			         "\"%s\": column names are case-sensitive",
+			         name, what, names[i]);
+			return;
+		}
+	hris_err(x, 0, 0, "missing column \"%s\" (%s)", name, what);
+}
+
 /* The field index of column name, or -1; a duplicate is an error. */
 static int
 hris_find_column(struct hris_imp *x, char *const *names, size_t n,
@@ -724,7 +751,7 @@ hris_find_column(struct hris_imp *x, char *const *names, size_t n,
 		found = (int)i;
 	}
 	if (found < 0)
-		hris_err(x, 0, 0, "missing column \"%s\" (%s)", name, what);
+		hris_missing_column(x, names, n, name, what);
 	return found;
 }
 

@@ -225,8 +225,12 @@ struct wfeed {
 	int64_t tenant_id; /* 0 until the tenant exists */
 	bool tenant_warned;
 	bool eval_warned;
-	bool sched_loaded;
-	int64_t seen, last_fire;
+	/* [0] schedule, [1] full_schedule (mode: both) */
+	struct wsched {
+		const struct cron_expr *cron;
+		bool loaded;
+		int64_t seen, last_fire;
+	} sched[2];
 	bool wait_logged;
 	bool undelivered;      /* a rendered run awaits delivery (this tick) */
 	struct wrids deferred; /* due, but the feed was busy */
@@ -951,29 +955,82 @@ requeue_cb(const struct store_sched_pending *p, void *arg)
 	return 0;
 }
 
+/* schedule_state's key: the feed, or "FEED#full" ('#' is no name's). */
+static const char *
+sched_key(const struct wfeed *f, int i, char *buf, size_t len)
+{
+	if (i == 0)
+		return f->p->name;
+	snprintf(buf, len, "%s#full", f->p->name);
+	return buf;
+}
+
+static int
+sched_load(struct worker *w, struct wfeed *f, int i, time_t now)
+{
+	struct wsched *ws = &f->sched[i];
+	char buf[FEED_NAME_MAX + 8];
+	const char *key;
+	int rc;
+
+	if (ws->loaded)
+		return 0;
+	key = sched_key(f, i, buf, sizeof(buf));
+	rc = store_sched_schedule_get(w->st, key, &ws->seen, &ws->last_fire);
+	if (rc == STORE_NOTFOUND) {
+		ws->seen = now;
+		ws->last_fire = 0;
+		rc = store_sched_schedule_put(w->st, key, now, 0);
+	}
+	if (rc != STORE_OK)
+		return -1;
+	ws->loaded = true;
+	return 0;
+}
+
+static int
+sched_fired(struct worker *w, struct wfeed *f, int i, time_t now)
+{
+	struct wsched *ws = &f->sched[i];
+	char key[FEED_NAME_MAX + 8];
+
+	if (store_sched_schedule_put(w->st, sched_key(f, i, key, sizeof(key)),
+	                             ws->seen, now) != STORE_OK)
+		return -1;
+	ws->last_fire = now;
+	return 0;
+}
+
+/*
+ * Render the feed for the schedules that are due (due[i]): a full file
+ * when the full schedule is among them, since it carries every change
+ * too; one run either way.
+ */
 static void
-schedule_fire(struct worker *w, struct wfeed *f, time_t now)
+schedule_fire(struct worker *w, struct wfeed *f, const bool due[2], time_t now)
 {
 	struct feed_render_opts o;
 	struct store_feed_run run;
 	struct debounce_batch *b;
 	char *cause = NULL;
+	int i;
 
-	if (store_sched_schedule_put(w->st, f->p->name, f->seen, now) !=
-	    STORE_OK)
-		return;
-	f->last_fire = now;
+	for (i = 0; i < 2; i++)
+		if (due[i] && sched_fired(w, f, i, now) == -1)
+			return;
 	/* The run covers every termination waiting for the feed. */
 	if ((b = debounce_take_all(w->deb, f->p->name, now)) != NULL)
 		debounce_batch_free(b);
 	rids_clear(&f->deferred);
 	render_opts(w, &o);
+	if (due[1])
+		o.want = FEED_WANT_FULL;
 	if (feed_render(w->st, f->p, f->tenant_id, &o, &run, &cause) == 0) {
 		store_sched_pending_attach(w->st, f->p->name, 0, run.id);
-		log_info("schedule: feed %s: run %s %s (%" PRId64
+		log_info("schedule: feed %s: run %s %s (%s file, %" PRId64
 		         " adds, %" PRId64 " changes, %" PRId64 " terms)%s",
-		         f->p->name, run.id, run.state, run.adds, run.changes,
-		         run.terms,
+		         f->p->name, run.id, run.state, run.mode, run.adds,
+		         run.changes, run.terms,
 		         strcmp(run.state, STORE_FEED_PENDING) == 0
 		             ? "; waiting for rosterd feed approve"
 		             : "");
@@ -991,29 +1048,25 @@ static void
 schedule_feed(struct worker *w, struct wfeed *f, time_t now)
 {
 	struct worker_feed_status s;
-	enum worker_due due;
-	int rc;
+	bool due[2] = {false, false}, busy = false, checked = false;
+	struct wsched *ws;
+	int i;
 
-	if (!f->sched_loaded) {
-		rc = store_sched_schedule_get(w->st, f->p->name, &f->seen,
-		                              &f->last_fire);
-		if (rc == STORE_NOTFOUND) {
-			f->seen = now;
-			f->last_fire = 0;
-			rc =
-			    store_sched_schedule_put(w->st, f->p->name, now, 0);
-		}
-		if (rc != STORE_OK)
-			return;
-		f->sched_loaded = true;
+	for (i = 0; i < 2; i++) {
+		ws = &f->sched[i];
+		if (ws->cron == NULL || sched_load(w, f, i, now) == -1 ||
+		    worker_schedule_due(ws->cron, f->conf->tz, ws->seen,
+		                        ws->last_fire, now,
+		                        false) == WORKER_DUE_NO)
+			continue;
+		if (!checked)
+			busy = feed_busy(w, f, &s);
+		checked = true;
+		due[i] = true;
 	}
-	due = worker_schedule_due(f->conf->cron, f->conf->tz, f->seen,
-	                          f->last_fire, now, false);
-	if (due == WORKER_DUE_NO)
+	if (!due[0] && !due[1])
 		return;
-	due = worker_schedule_due(f->conf->cron, f->conf->tz, f->seen,
-	                          f->last_fire, now, feed_busy(w, f, &s));
-	if (due == WORKER_DUE_WAIT) {
+	if (busy) {
 		if (!f->wait_logged)
 			log_info("schedule: feed %s: due, waiting for its "
 			         "unfinished run",
@@ -1022,7 +1075,7 @@ schedule_feed(struct worker *w, struct wfeed *f, time_t now)
 		return;
 	}
 	f->wait_logged = false;
-	schedule_fire(w, f, now);
+	schedule_fire(w, f, due, now);
 }
 
 static void
@@ -1031,7 +1084,8 @@ worker_schedules(struct worker *w, time_t now)
 	size_t i;
 
 	for (i = 0; i < w->nfeeds && !worker_stopping(w); i++)
-		if (w->feeds[i].conf->cron != NULL &&
+		if ((w->feeds[i].sched[0].cron != NULL ||
+		     w->feeds[i].sched[1].cron != NULL) &&
 		    w->feeds[i].tenant_id != 0)
 			schedule_feed(w, &w->feeds[i], now);
 }
@@ -1349,6 +1403,8 @@ worker_feeds(struct worker *w, char **cause)
 			return -1;
 		}
 		w->feeds[w->nfeeds].conf = fc;
+		w->feeds[w->nfeeds].sched[0].cron = fc->cron;
+		w->feeds[w->nfeeds].sched[1].cron = fc->full_cron;
 		w->feeds[w->nfeeds++].p = p;
 	}
 	return 0;

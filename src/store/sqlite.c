@@ -767,6 +767,24 @@ sq_begin(struct store *base)
 }
 
 static int
+sq_begin_nowait(struct store *base)
+{
+	struct sq *s = sq_of(base);
+	sqlite3_stmt *st = s->st[ST_BEGIN];
+	int rc;
+
+	sqlite3_busy_timeout(s->db, 0);
+	rc = sqlite3_step(st);
+	sqlite3_busy_timeout(s->db, SQ_BUSY_MS);
+	sq_done(st);
+	if (rc == SQLITE_DONE)
+		return STORE_OK;
+	if ((rc & 0xff) == SQLITE_BUSY || (rc & 0xff) == SQLITE_LOCKED)
+		return STORE_CONFLICT;
+	return sq_fail(s, __func__);
+}
+
+static int
 sq_commit(struct store *base)
 {
 	struct sq *s = sq_of(base);
@@ -2000,6 +2018,7 @@ const struct store_ops store_sqlite_ops = {
     .close = sq_close,
     .migrate = sq_migrate,
     .begin = sq_begin,
+    .begin_nowait = sq_begin_nowait,
     .commit = sq_commit,
     .rollback = sq_rollback,
     .in_tx = sq_in_tx,

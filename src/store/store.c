@@ -130,6 +130,12 @@ store_begin(struct store *st)
 }
 
 int
+store_begin_nowait(struct store *st)
+{
+	return st->ops->begin_nowait(st);
+}
+
+int
 store_commit(struct store *st)
 {
 	return st->ops->commit(st);

@@ -126,6 +126,12 @@ void store_close(struct store *);
 int store_migrate(struct store *, char **cause);
 
 int store_begin(struct store *);
+/*
+ * store_begin() without waiting: STORE_CONFLICT at once while another
+ * process holds the write lock, so an event loop can do other work and
+ * try again.
+ */
+int store_begin_nowait(struct store *);
 int store_commit(struct store *);
 int store_rollback(struct store *);
 bool store_in_tx(struct store *);

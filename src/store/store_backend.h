@@ -42,6 +42,7 @@ struct store_ops {
 	int (*migrate)(struct store *, char **cause);
 
 	int (*begin)(struct store *);
+	int (*begin_nowait)(struct store *);
 	int (*commit)(struct store *);
 	int (*rollback)(struct store *);
 	bool (*in_tx)(struct store *);

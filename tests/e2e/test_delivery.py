@@ -174,7 +174,7 @@ class DeliveryTest(unittest.TestCase):
         cls.slow = Relay(cls.sshd.port).start()
         cls.root = cls.sshd.root
         for d in ("enc", "wrongfp", "nofp", "down", "cut", "crash", "kill",
-                  "ret", "big", "out"):
+                  "ret", "big", "out", "taken"):
             os.makedirs(os.path.join(cls.root, d), exist_ok=True)
         cls.vhome = os.path.join(cls.tmp, "vendor")
         os.mkdir(cls.vhome, 0o700)
@@ -246,7 +246,7 @@ class DeliveryTest(unittest.TestCase):
     @classmethod
     def config_text(cls, nofp=False):
         feeds = ["e2e-enc", "e2e-wrongfp", "e2e-nofp", "e2e-down", "e2e-cut",
-                 "e2e-crash", "e2e-kill", "e2e-ret", "e2e-big"]
+                 "e2e-crash", "e2e-kill", "e2e-ret", "e2e-big", "e2e-taken"]
         text = "server:\n  outbox: %s\n" % cls.outbox + MAPPING + "feeds:\n"
         for f in feeds:
             text += FEED.format(name=f)
@@ -267,6 +267,7 @@ class DeliveryTest(unittest.TestCase):
             "'*.ack.csv*', key_column: Member ID, status_column: Status, "
             "message_column: Message, accepted: [A, ACCEPTED]}\n" % cls.root)
         text += cls.entry("e2e-big")
+        text += cls.entry("e2e-taken")
         return text
 
     def rosterd(self, *args, env=None, check=None, timeout=TIMEOUT):
@@ -461,6 +462,48 @@ class DeliveryTest(unittest.TestCase):
         # Every run of the feed: one file each, nothing else.
         names, _ = self.remote("e2e-crash")
         self.assertEqual(len(names), 4)
+
+    def test_killed_after_rename_and_taken_is_not_resent(self):
+        """Killed between the rename and the commit, and the vendor's
+        pickup job moved the file away before rosterd came back: the
+        server no longer shows it, and it must not be sent again."""
+        run, plain, _ = self.render("e2e-taken")
+        name = os.path.basename(plain) + ".pgp"
+        self.rosterd("deliver", run, check=137,
+                     env={"ROSTERD_TEST_CRASH_AT": "after_rename"})
+        names, d = self.remote("e2e-taken")
+        self.assertEqual(names, [name])
+        os.rename(os.path.join(d, name), os.path.join(self.root, name))
+        self.rosterd("deliver", run, check=0)
+        self.assertEqual(self.remote("e2e-taken")[0], [])
+        st = self.status("e2e-taken", run)
+        self.assertEqual(st["state"], "delivered")
+        self.assertEqual([a["outcome"] for a in st["attempt_log"]],
+                         ["interrupted", "found"])
+        os.unlink(os.path.join(self.root, name))
+
+    def test_killed_with_the_file_staged_renames_it(self):
+        """Killed after the upload, before the rename: the staged file is
+        renamed into place, not uploaded a second time."""
+        run, plain, data = self.render("e2e-taken")
+        name = os.path.basename(plain) + ".pgp"
+        self.rosterd("deliver", run, check=137,
+                     env={"ROSTERD_TEST_CRASH_AT": "uploaded"})
+        names, d = self.remote("e2e-taken")
+        self.assertEqual(len(names), 1)
+        self.assertTrue(names[0].startswith("." + name + "."), names)
+        staged = os.stat(os.path.join(d, names[0]))
+        self.rosterd("deliver", run, check=0)
+        self.assertEqual(self.remote("e2e-taken")[0], [name])
+        # The same inode: renamed, not written again.
+        self.assertEqual(os.stat(os.path.join(d, name)).st_ino,
+                         staged.st_ino)
+        out, _ = self.decrypt(os.path.join(d, name))
+        self.assertEqual(out, data)
+        st = self.status("e2e-taken", run)
+        self.assertEqual([a["outcome"] for a in st["attempt_log"]],
+                         ["interrupted", "sent"])
+        os.unlink(os.path.join(d, name))
 
     def test_sigkill_mid_upload_then_restarted(self):
         run, plain, data = self.render("e2e-kill")

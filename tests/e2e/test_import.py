@@ -168,6 +168,69 @@ class TestImportCli(ImportTestCase):
         self.assertIn("row 3, column 3 (email): quoted field not closed: "
                       "the file ends inside it (truncated file?)", p.stderr)
 
+    def write_bytes(self, name, data):
+        path = os.path.join(self.dir, name)
+        with open(path, "wb") as f:
+            f.write(data)
+        return path
+
+    def test_not_utf8_is_a_row_error(self):
+        # An export saved as Latin-1: "José" is 4a 6f 73 e9. The error is
+        # found while validating, with its row and column, not as a
+        # failed PATCH without a column while applying.
+        row = "E2,EE,jo@x.com,Jos\xe9,Ray,,12/31/2019,A,Legal,,\n"
+        path = self.write_bytes("latin1.csv",
+                                (HEADER + E1 + row).encode("latin-1"))
+        p = self.run_import(path, "--json")
+        self.assertEqual(p.returncode, 1, p.stderr)
+        j = json.loads(p.stdout)
+        self.assertEqual(j["status"], "rejected")
+        self.assertEqual(j["error_list"], [{
+            "row": 3, "column": 4, "name": "first_name",
+            "message": "not valid UTF-8 (byte 0xe9 at position 4 of the "
+                       "cell); save the export as UTF-8"}])
+        self.assertEqual(j["created"], 0)
+        # The same name in UTF-8 is fine.
+        path = self.write_bytes("utf8.csv",
+                                (HEADER + E1 + row).encode("utf-8"))
+        self.assertEqual(self.run_import(path).returncode, 0)
+
+    def test_rfc4180_edge_cases(self):
+        # BOM, CRLF, a quoted CRLF and doubled quotes: one record each.
+        ok = ("\ufeff" + HEADER.replace("\n", "\r\n")
+              + 'E1,EE,ann@x.com,"A""n\r\nn",Lee,,01/02/2020,A,'
+                '"Sales, East",,\r\n'
+              + "\r\n"  # an empty line: skipped, but counted
+              + "E2,EE,bob@x.com,Bob,Ray,,13/02/2020,A,Legal,,\r\n")
+        p = self.run_import(self.write("crlf.csv", ok), "--json")
+        j = json.loads(p.stdout)
+        # Rows are records (a quoted line break does not start one) and
+        # empty lines count: header 1, E1 2, blank 3, E2 4.
+        self.assertEqual(j["error_list"], [{
+            "row": 4, "column": 7, "name": "hire_date",
+            "message": "\"13/02/2020\" is not a date in %m/%d/%Y"}])
+        cases = [
+            ('E2,EE,b@x.com,Bo"b,Ray,,01/02/2020,A,Legal,,\n', 4,
+             "stray quote in an unquoted field"),
+            ('E2,EE,b@x.com,"Bob"x,Ray,,01/02/2020,A,Legal,,\n', 4,
+             "stray quote: text after the closing quote"),
+            ('E2,EE,b@x.com,"Bo\x00b",Ray,,01/02/2020,A,Legal,,\n', 4,
+             "NUL byte in field"),
+            ("E2,EE,b@x.com,Bob\n", 5, "expected 11 fields, found 4"),
+            ("E2,EE,b@x.com,Bob,Ray,,01/02/2020,A,Legal,,,x\n", 12,
+             "expected 11 fields, found 12"),
+        ]
+        for row, col, msg in cases:
+            with self.subTest(row=row):
+                p = self.run_import(self.csv(E1, row), "--json")
+                self.assertEqual(p.returncode, 1, p.stderr)
+                j = json.loads(p.stdout)
+                self.assertEqual(j["created"], 0)
+                self.assertEqual(len(j["error_list"]), 1, j["error_list"])
+                e = j["error_list"][0]
+                self.assertEqual((e["row"], e["column"]), (3, col))
+                self.assertIn(msg, e["message"])
+
     def test_missing_column(self):
         path = self.write("short.csv", "employee_id,rel,email\nE1,EE,a@x\n")
         p = self.run_import(path)
@@ -175,6 +238,24 @@ class TestImportCli(ImportTestCase):
         self.assertIn("missing column \"hire_date\" (mapped to "
                       "eligibility:hireDate)", p.stderr)
         self.assertIn("the header does not match mapping workday", p.stderr)
+
+    def test_header_case_and_spaces(self):
+        # Spaces around a name are trimmed; its case must match, and
+        # the error points at the column that nearly does.
+        path = self.write("case.csv",
+                          HEADER.replace("email,", " email ,", 1)
+                          .replace("hire_date", "Hire_Date") + E1)
+        p = self.run_import(path, "--json")
+        self.assertEqual(p.returncode, 1)
+        j = json.loads(p.stdout)
+        self.assertEqual(j["error_list"], [{
+            "row": 1, "column": 7, "name": "Hire_Date",
+            "message": "missing column \"hire_date\" (mapped to "
+                       "eligibility:hireDate); the header has "
+                       "\"Hire_Date\": column names are case-sensitive"}])
+        path = self.write("spaces.csv",
+                          HEADER.replace("email,", " email ,", 1) + E1)
+        self.assertEqual(self.run_import(path).returncode, 0)
 
     def test_dry_run(self):
         path = self.csv(E1, E2)

@@ -97,6 +97,16 @@ feeds:
       - {{name: member_id, source: externalId}}
     file_name: 'yearly-{{seq:4}}.csv'
     approval: {{first_run: false}}
+  twofold:
+    tenant: acme
+    eligibility: 'active eq true'
+    mode: both
+    format: csv
+    line_ending: lf
+    columns:
+      - {{name: member_id, source: externalId}}
+    file_name: 'twofold-{{seq:4}}.csv'
+    approval: {{first_run: false}}
 delivery:
   minutely:
     destination: {url_min}
@@ -110,6 +120,12 @@ delivery:
     host_key_sha256: "SHA256:{fpr}"
     schedule: "0 0 1 1 *"
     timezone: UTC
+  twofold:
+    destination: {url_two}
+    ssh_key: {key}
+    host_key_sha256: "SHA256:{fpr}"
+    schedule: "0 0 1 1 *"
+    full_schedule: "0 0 1 1 *"
 """
 
 RUN_RE = re.compile(r"^run (run_[0-9a-f]{16}) ", re.M)
@@ -425,13 +441,14 @@ class ScheduleTest(WorkerCase):
 
     @classmethod
     def prepare(cls):
-        for d in ("min", "year"):
+        for d in ("min", "year", "two"):
             os.mkdir(os.path.join(cls.sshd.root, d), 0o700)
         with open(cls.config, "w") as f:
             f.write(SCHEDULED.format(
                 outbox=cls.outbox,
                 url_min=cls.sshd.url(os.path.join(cls.sshd.root, "min")),
                 url_year=cls.sshd.url(os.path.join(cls.sshd.root, "year")),
+                url_two=cls.sshd.url(os.path.join(cls.sshd.root, "two")),
                 key=cls.sshd.key_path, fpr=cls.sshd.fingerprint))
 
     @classmethod
@@ -488,6 +505,65 @@ class ScheduleTest(WorkerCase):
         time.sleep(3.0)
         self.assertEqual(self.remote("year"), names)
         self.assertEqual(len(self.runs("yearly")), 1)
+
+    def missed(self, *keys):
+        """Restart with the given schedule_state rows two years back."""
+        self.assertEqual(self.daemon.stop(), 0)
+        two_years = int(time.time()) - 2 * 366 * 86400
+        con = sqlite3.connect(self.db)
+        with con:
+            for k in keys:
+                n = con.execute("UPDATE schedule_state SET seen = ?, "
+                                "last_fire = ? WHERE feed = ?",
+                                (two_years, two_years, k)).rowcount
+                self.assertEqual(n, 1, k)
+        con.close()
+        self.daemon.start()
+
+    def wait_runs(self, feed, n, timeout=15.0):
+        deadline = time.monotonic() + timeout
+        while True:
+            runs = self.runs(feed)
+            if len(runs) >= n and all(
+                    r["state"] in ("delivered", "acknowledged") for r in runs):
+                return runs
+            if time.monotonic() > deadline:
+                self.fail("expected %d delivered runs of %s, have %r"
+                          % (n, feed, runs))
+            time.sleep(0.2)
+
+    def test_3_mode_both_two_cadences(self):
+        # mode: both keeps two schedules, each with its own state row:
+        # the full one renders a full file...
+        self.missed("twofold#full")
+        runs = self.wait_runs("twofold", 1)
+        self.assertEqual([r["mode"] for r in runs], ["full"])
+        self.assertEqual(self.remote("two"), ["twofold-0001.csv"])
+        with open(os.path.join(self.sshd.root, "two",
+                               "twofold-0001.csv")) as f:
+            self.assertEqual(f.read(), "member_id\nS1\nS2\n")
+        # ...the other a change file...
+        self.missed("twofold")
+        runs = self.wait_runs("twofold", 2)
+        self.assertEqual(sorted(r["mode"] for r in runs),
+                         ["change", "full"])
+        # ...and when both are due at once, one full file covers both.
+        self.missed("twofold", "twofold#full")
+        runs = self.wait_runs("twofold", 3)
+        time.sleep(3.0)
+        runs = self.runs("twofold")
+        self.assertEqual(sorted(r["mode"] for r in runs),
+                         ["change", "full", "full"])
+        self.assertRegex(self.daemon.log_text(),
+                         r"schedule: feed twofold: run run_[0-9a-f]{16} "
+                         r"rendered \(full file")
+        con = sqlite3.connect(self.db)
+        fired = dict(con.execute("SELECT feed, last_fire FROM "
+                                 "schedule_state WHERE feed LIKE "
+                                 "'twofold%'").fetchall())
+        con.close()
+        self.assertGreater(fired["twofold"], time.time() - 3600)
+        self.assertGreater(fired["twofold#full"], time.time() - 3600)
 
 
 if __name__ == "__main__":

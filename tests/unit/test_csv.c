@@ -248,6 +248,26 @@ test_nul_byte(void **state)
 	src_close(&x);
 }
 
+/* Inside quotes too: "x\0y" must not become "x" without a word. */
+static void
+test_nul_byte_quoted(void **state)
+{
+	static const char s[] = "a,b\n1,\"x\0y\"\n2,ok\n";
+	const struct csv_field *f;
+	struct src x;
+	size_t n;
+
+	src_open(&x, s, sizeof(s) - 1, NULL);
+	assert_int_equal(csv_header(x.c, &f, &n), CSV_RECORD);
+	assert_int_equal(csv_next(x.c, &f, &n), CSV_ERROR);
+	assert_int_equal(csv_last_error(x.c)->kind, CSV_E_NUL);
+	assert_int_equal(csv_last_error(x.c)->row, 2);
+	assert_int_equal(csv_last_error(x.c)->col, 2);
+	assert_int_equal(csv_next(x.c, &f, &n), CSV_RECORD);
+	assert_string_equal(f[1].s, "ok");
+	src_close(&x);
+}
+
 static void
 test_errors_then_continue(void **state)
 {
@@ -440,6 +460,7 @@ main(void)
 	    cmocka_unit_test(test_stray_quote),
 	    cmocka_unit_test(test_field_count),
 	    cmocka_unit_test(test_nul_byte),
+	    cmocka_unit_test(test_nul_byte_quoted),
 	    cmocka_unit_test(test_errors_then_continue),
 	    cmocka_unit_test(test_empty_file),
 	    cmocka_unit_test(test_record_too_long),

@@ -207,8 +207,8 @@ closed_port(void)
 
 /* A failed delivery blocks its feed: tests that fail one use their own. */
 static const char *const feed_names[] = {
-    "plain", "enc",  "asc",   "badfpr", "down",    "crash", "busy",
-    "ret",   "lock", "nodir", "other",  "changed", "taken", NULL};
+    "plain", "enc",   "asc",   "badfpr",  "down",  "crash", "busy", "ret",
+    "lock",  "nodir", "other", "changed", "taken", "twin",  NULL};
 
 static void
 write_config(void)
@@ -253,6 +253,7 @@ write_config(void)
 	buf_addf(&b, "  busy: {destination: 'dir:%s/d/busy'}\n", fx.base);
 	buf_addf(&b, "  changed: {destination: 'dir:%s/d/changed'}\n", fx.base);
 	buf_addf(&b, "  taken: {destination: 'dir:%s/d/taken'}\n", fx.base);
+	buf_addf(&b, "  twin: {destination: 'dir:%s/d/twin'}\n", fx.base);
 	buf_addf(&b,
 	         "  ret:\n    destination: 'dir:%s/d/ret'\n"
 	         "    returns: {dir: %s/d/retin, pattern: '*.ack*', "
@@ -545,7 +546,7 @@ test_config_loaded(void **state)
 
 	while (names[n] != NULL)
 		n++;
-	assert_int_equal(n, 12);
+	assert_int_equal(n, 13);
 	f = deliver_feed_find(fx.dc, "enc");
 	assert_non_null(f);
 	assert_true(f->has_pgp);
@@ -574,6 +575,7 @@ static const char bad_config[] = "feeds:\n"
                                  "  a: {}\n"
                                  "  b: {}\n"
                                  "  c: {}\n"
+                                 "  d: {mode: both}\n"
                                  "delivery:\n"
                                  "  a:\n"
                                  "    destination: sftp://u@h/in\n"
@@ -590,6 +592,10 @@ static const char bad_config[] = "feeds:\n"
                                  "  c:\n"
                                  "    destination: dir:/tmp\n"
                                  "    host_key_sha256: 'MD5:16:27'\n"
+                                 "    full_schedule: '0 6 * * 1'\n"
+                                 "  d:\n"
+                                 "    destination: dir:/tmp\n"
+                                 "    full_schedule: '0 6 * * 8'\n"
                                  "  zzz: {destination: 'dir:/tmp'}\n";
 
 static void
@@ -605,7 +611,7 @@ test_config_errors(void **state)
 	assert_non_null(c);
 	dc = deliver_config_load(c);
 	e = buf_str(&c->errors);
-	assert_non_null(strstr(e, "bad.yaml:6:3: delivery.a.host_key_sha256: "
+	assert_non_null(strstr(e, "bad.yaml:7:3: delivery.a.host_key_sha256: "
 	                          "required for an sftp:// destination"));
 	assert_non_null(strstr(e, "delivery.a.remote_mode: expected an octal "
 	                          "mode"));
@@ -615,6 +621,10 @@ test_config_errors(void **state)
 	assert_non_null(strstr(e, "delivery.a.retries.cap_ms: must not be "
 	                          "below retries.base_ms (500)"));
 	assert_non_null(strstr(e, "delivery.a.colour: unknown key"));
+	assert_non_null(strstr(e, "delivery.c.full_schedule: needs mode: both "
+	                          "in feeds.c (change files on schedule, full "
+	                          "files on full_schedule)"));
+	assert_non_null(strstr(e, "delivery.d.full_schedule: cron "));
 	assert_non_null(strstr(e, "delivery.b.destination: expected "
 	                          "sftp://USER@HOST[:PORT]/DIR or dir:/PATH"));
 	assert_non_null(strstr(e, "delivery.b.pgp.recipient_key: missing "
@@ -628,9 +638,9 @@ test_config_errors(void **state)
 	                          "list"));
 	assert_non_null(strstr(e, "delivery.c: ssh_key, ssh_public_key and "
 	                          "host_key_sha256 apply only to an sftp://"));
-	assert_non_null(strstr(e, "bad.yaml:21:3: delivery.zzz: no feed "
+	assert_non_null(strstr(e, "bad.yaml:26:3: delivery.zzz: no feed "
 	                          "profile named zzz in feeds"));
-	assert_int_equal(c->nerrors, 15);
+	assert_int_equal(c->nerrors, 17);
 	assert_non_null(dc);
 	assert_null(deliver_feed_find(dc, "a"));
 	deliver_config_free(dc);
@@ -919,6 +929,43 @@ test_collision_not_overwritten(void **state)
 	free(d);
 }
 
+/* Someone else's file of exactly our size under the name (a fixed-width
+ * file with as many records, a sequence reused after a restore): the hash
+ * tells it apart; it is neither overwritten nor taken for ours. */
+static void
+test_collision_same_size(void **state)
+{
+	char *d = dest("d/twin"), *run_id, *cause, *target, *got, *theirs;
+	struct store_delivery dl;
+	size_t len, n;
+	char *bytes = sample(20, &len);
+
+	run_id = make_run("twin", bytes, len);
+	target = xasprintf("%s/acme_twin_%03lld.csv", d,
+	                   (long long)sql_int("SELECT seq FROM feed_runs WHERE "
+	                                      "id = ?1",
+	                                      run_id));
+	theirs = xstrdup(bytes);
+	theirs[len - 2] ^= 1;
+	spew(target, theirs, len);
+	assert_int_equal(deliver(run_id, NULL, &cause), -1);
+	assert_non_null(strstr(cause, "another SHA-256"));
+	assert_non_null(strstr(cause, "refusing to overwrite it"));
+	free(cause);
+	got = slurp(target, &n);
+	assert_int_equal(n, len);
+	assert_memory_equal(got, theirs, len);
+	get_delivery(run_id, &dl);
+	assert_string_equal(dl.state, STORE_DELIVER_FAILED);
+	store_delivery_clear(&dl);
+	free(got);
+	free(theirs);
+	free(target);
+	free(run_id);
+	free(bytes);
+	free(d);
+}
+
 static void
 test_rendered_file_changed(void **state)
 {
@@ -1124,6 +1171,85 @@ test_crash_after_rename(void **state)
 	crash_at("after_rename", STORE_DELIVER_UPLOADING);
 }
 
+/* The outcomes of a run's attempts, oldest first ("interrupted found"). */
+static char *
+outcomes(const char *run_id)
+{
+	return sql_text("SELECT group_concat(outcome, ' ') FROM "
+	                "(SELECT outcome FROM delivery_attempts "
+	                "WHERE run_id = ?1 ORDER BY n)",
+	                run_id);
+}
+
+/*
+ * Killed after the rename, and the vendor's pickup job took the file away
+ * before rosterd came back: the final name is gone, and the run must not
+ * send the file a second time.
+ */
+static void
+test_crash_after_rename_then_taken(void **state)
+{
+	char *d = dest("d/crash"), *run_id, *cause, *target, *o;
+	struct store_delivery dl;
+	size_t len;
+	char *bytes = sample(30, &len);
+
+	run_id = make_run("crash", bytes, len);
+	assert_int_equal(crash_child(run_id, "after_rename"), 137);
+	get_delivery(run_id, &dl);
+	target = xasprintf("%s/%s", d, dl.remote_name);
+	assert_int_equal(entries(d), 1);
+	assert_int_equal(unlink(target), 0); /* picked up by the vendor */
+	store_delivery_clear(&dl);
+	assert_int_equal(deliver(run_id, NULL, &cause), 0);
+	assert_null(cause);
+	get_delivery(run_id, &dl);
+	assert_string_equal(dl.state, STORE_DELIVER_DELIVERED);
+	assert_int_equal(entries(d), 0); /* not sent again */
+	o = outcomes(run_id);
+	assert_string_equal(o, "interrupted found");
+	free(o);
+	store_delivery_clear(&dl);
+	free(target);
+	free(run_id);
+	free(bytes);
+	free(d);
+}
+
+/* Killed with the complete file staged, before the rename: the staged
+ * file is renamed, not uploaded again, and nothing else is left. */
+static void
+test_crash_after_upload(void **state)
+{
+	char *d = dest("d/crash"), *run_id, *cause, *target, *o;
+	struct store_delivery dl;
+	size_t len;
+	char *bytes = sample(40, &len);
+
+	run_id = make_run("crash", bytes, len);
+	assert_int_equal(crash_child(run_id, "uploaded"), 137);
+	get_delivery(run_id, &dl);
+	assert_string_equal(dl.state, STORE_DELIVER_UPLOADING);
+	target = xasprintf("%s/%s", d, dl.remote_name);
+	assert_int_equal(entries(d), 1); /* the staged file only */
+	assert_false(exists(target));
+	store_delivery_clear(&dl);
+	assert_int_equal(deliver(run_id, NULL, &cause), 0);
+	assert_null(cause);
+	get_delivery(run_id, &dl);
+	assert_string_equal(dl.state, STORE_DELIVER_DELIVERED);
+	assert_int_equal(entries(d), 1);
+	assert_decrypts_to(target, bytes, len);
+	o = outcomes(run_id);
+	assert_string_equal(o, "interrupted sent");
+	free(o);
+	store_delivery_clear(&dl);
+	free(target);
+	free(run_id);
+	free(bytes);
+	free(d);
+}
+
 static void
 test_one_active_per_feed(void **state)
 {
@@ -1233,7 +1359,7 @@ rec_cb(const struct store_return_record *r, void *arg)
 static void
 test_returns(void **state)
 {
-	char *in = path("d/retin"), *r1, *r2, *cause, *p, *s;
+	char *in = path("d/retin"), *r1, *r2, *r3, *cause, *p, *s;
 	struct store_delivery dl;
 	struct recs x = {0};
 	size_t len;
@@ -1306,6 +1432,29 @@ test_returns(void **state)
 	assert_string_equal(s, "no column \"Status\" (columns: Member ID, "
 	                       "Result)");
 	free(s);
+	/* A row too short for its status: the row and column, no ack. */
+	r3 = make_run("ret", bytes, len);
+	assert_int_equal(deliver(r3, NULL, &cause), 0);
+	p = xasprintf("%s/short.ack.csv", in);
+	spew(p, "Member ID,Message,Status\nM1,ok,A\nM2\nM3,x,A\n", 43);
+	free(p);
+	assert_int_equal(deliver_returns(fx.st, fx.dc, &fx.env, "ret", &cause),
+	                 1);
+	s = sql_text("SELECT error FROM return_files WHERE name = "
+	             "'short.ack.csv'",
+	             NULL);
+	assert_non_null(s);
+	assert_string_equal(s, "row 3, column 3 (Status): missing; the row "
+	                       "has 1 field, the header 3");
+	free(s);
+	get_delivery(r3, &dl);
+	assert_string_equal(dl.state, STORE_DELIVER_DELIVERED);
+	store_delivery_clear(&dl);
+	assert_int_equal(sql_int("SELECT count(*) FROM return_records WHERE "
+	                         "key = ''",
+	                         NULL),
+	                 0);
+	free(r3);
 	assert_int_equal(
 	    deliver_returns(fx.st, fx.dc, &fx.env, "plain", &cause), -1);
 	assert_string_equal(cause, "feed plain has no returns section");
@@ -1376,6 +1525,7 @@ main(void)
 	    cmocka_unit_test(test_wrong_vendor_key),
 	    cmocka_unit_test(test_missing_destination_dir),
 	    cmocka_unit_test(test_collision_not_overwritten),
+	    cmocka_unit_test(test_collision_same_size),
 	    cmocka_unit_test(test_rendered_file_changed),
 	    cmocka_unit_test(test_not_rendered),
 	    cmocka_unit_test(test_retry_backoff_then_give_up),
@@ -1383,6 +1533,8 @@ main(void)
 	    cmocka_unit_test(test_crash_at_encrypted),
 	    cmocka_unit_test(test_crash_at_uploading),
 	    cmocka_unit_test(test_crash_after_rename),
+	    cmocka_unit_test(test_crash_after_rename_then_taken),
+	    cmocka_unit_test(test_crash_after_upload),
 	    cmocka_unit_test(test_one_active_per_feed),
 	    cmocka_unit_test(test_feed_lock),
 	    cmocka_unit_test(test_pending),

@@ -276,7 +276,7 @@ test_unknown_and_bad_values(void **state)
 	    "quote, "
 	    "header, line_ending, formula_guard, x12, columns, file_name or "
 	    "approval)\n"
-	    "F:6:11: feeds.f1.mode: expected full or change, not "
+	    "F:6:11: feeds.f1.mode: expected full, change or both, not "
 	    "\"sometimes\"\n"
 	    "F:5:13: feeds.f1.format: expected csv, pipe, tab, fixed or "
 	    "x12-834, "
@@ -366,6 +366,41 @@ test_column_errors(void **state)
 	    "it takes no value filter\n");
 }
 
+/* mode: both renders change files by default; omission cannot say who left. */
+static void
+test_mode_both(void **state)
+{
+	const struct feed_profile *p;
+	struct loaded l;
+
+	(void)state;
+	load(&l, "feeds:\n"
+	         "  f1:\n"
+	         "    tenant: acme\n"
+	         "    eligibility: active eq true\n"
+	         "    mode: both\n"
+	         "    format: csv\n"
+	         "    columns: [{name: id, source: $key}]\n");
+	assert_int_equal(l.cfg->nerrors, 0);
+	p = feed_profiles_find(l.ps, "f1");
+	assert_non_null(p);
+	assert_int_equal(p->mode, FEED_MODE_BOTH);
+	assert_string_equal(feed_mode_name(p->mode), "both");
+	assert_string_equal(feed_mode_name(FEED_MODE_FULL), "full");
+	unload(&l);
+	expect_errors("feeds:\n"
+	              "  f1:\n"
+	              "    tenant: acme\n"
+	              "    eligibility: active eq true\n"
+	              "    mode: both\n"
+	              "    terminations: omit\n"
+	              "    format: csv\n"
+	              "    columns: [{name: id, source: $key}]\n",
+	              "F:6:19: feeds.f1.terminations: omit needs mode: full "
+	              "(a change file has no other way to say that a member "
+	              "left)\n");
+}
+
 static void
 test_fixed_and_terms(void **state)
 {
@@ -408,6 +443,39 @@ test_fixed_and_terms(void **state)
 	    "stay in full files\n"
 	    "F:22:20: feeds.f3.lookback_days: only applies to "
 	    "terminations: lookback\n");
+}
+
+/* N103 qualifiers: FI by default, another code when the profile says. */
+static void
+test_x12_qualifiers(void **state)
+{
+	const struct feed_profile *p;
+	struct loaded l;
+
+	(void)state;
+	load(&l,
+	     "feeds:\n"
+	     "  f1:\n"
+	     "    tenant: acme\n"
+	     "    eligibility: active eq true\n"
+	     "    format: x12-834\n"
+	     "    x12: {sender_id: S, receiver_id: R, sponsor_name: A,\n"
+	     "          sponsor_id: ACME01, sponsor_id_qualifier: '94',\n"
+	     "          payer_name: P, payer_id: '987654321'}\n"
+	     "    columns:\n"
+	     "      - {name: member_id, source: externalId}\n"
+	     "      - {name: relationship, source: $relationship}\n"
+	     "      - {name: last_name, source: name.familyName}\n"
+	     "      - {name: coverage_start, source: eligibility:hireDate}\n");
+	if (l.cfg->nerrors > 0)
+		fprintf(stderr, "%s", buf_str(&l.cfg->errors));
+	assert_int_equal(l.cfg->nerrors, 0);
+	p = feed_profiles_find(l.ps, "f1");
+	assert_non_null(p);
+	assert_string_equal(p->fmt.x12.sponsor_id_qual, "94");
+	assert_string_equal(p->fmt.x12.payer_id_qual, "FI");
+	assert_string_equal(p->fmt.x12.insurance_line, "HLT");
+	unload(&l);
 }
 
 static void
@@ -619,7 +687,9 @@ main(void)
 	    cmocka_unit_test(test_bad_rule),
 	    cmocka_unit_test(test_column_errors),
 	    cmocka_unit_test(test_fixed_and_terms),
+	    cmocka_unit_test(test_mode_both),
 	    cmocka_unit_test(test_x12_errors),
+	    cmocka_unit_test(test_x12_qualifiers),
 	    cmocka_unit_test(test_approval_and_names),
 	    cmocka_unit_test(test_abbrev),
 	    cmocka_unit_test(test_template_check),

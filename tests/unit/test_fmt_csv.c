@@ -424,6 +424,58 @@ test_none_refuses_header(void **state)
 	free(out.data);
 }
 
+/* A formula after a separator another reader might split on is quoted,
+ * so no spreadsheet starts a cell at it (OWASP CSV injection). */
+static void
+test_guard_hidden_formula(void **state)
+{
+	static const struct fmt_column two[2] = {{.name = "id"}, {.name = "v"}};
+	static const char *const vals[][2] = {
+	    {"1", "x;=HYPERLINK(\"http://e\")"},
+	    {"2", "a; +1"},
+	    {"3", "a|@SUM(A1)"},
+	    {"4", "a;b"},   /* no formula: unquoted */
+	    {"5", "a-b;c"}, /* '-' not after a separator: unquoted */
+	};
+	struct fmt_opts o = csv_opts(',', FMT_QUOTE_MINIMAL, false, "\n", true);
+	struct fmt_record rec = {.action = FMT_SAME};
+	struct fmt_writer *w;
+	char *cause = NULL;
+	struct out out;
+	size_t i;
+
+	o.cols = two;
+	o.ncols = 2;
+	out_open(&out);
+	w = fmt_writer_new(&o, &run, out.f, &cause);
+	assert_non_null(w);
+	for (i = 0; i < sizeof(vals) / sizeof(vals[0]); i++) {
+		rec.values = vals[i];
+		assert_int_equal(fmt_writer_add(w, &rec, &cause), 0);
+	}
+	assert_int_equal(fmt_writer_finish(w, &cause), 0);
+	fmt_writer_free(w);
+	out_close(&out);
+	assert_string_equal(out.data, "1,\"x;=HYPERLINK(\"\"http://e\"\")\"\n"
+	                              "2,\"a; +1\"\n"
+	                              "3,\"a|@SUM(A1)\"\n"
+	                              "4,a;b\n"
+	                              "5,a-b;c\n");
+	free(out.data);
+	/* Without the guard, only RFC 4180 decides. */
+	o.formula_guard = false;
+	out_open(&out);
+	w = fmt_writer_new(&o, &run, out.f, &cause);
+	assert_non_null(w);
+	rec.values = vals[1];
+	assert_int_equal(fmt_writer_add(w, &rec, &cause), 0);
+	assert_int_equal(fmt_writer_finish(w, &cause), 0);
+	fmt_writer_free(w);
+	out_close(&out);
+	assert_string_equal(out.data, "2,a; +1\n");
+	free(out.data);
+}
+
 static void
 test_round_trip(void **state)
 {
@@ -635,6 +687,7 @@ main(void)
 	    cmocka_unit_test(test_round_trip),
 	    cmocka_unit_test(test_round_trip_large),
 	    cmocka_unit_test(test_single_empty_column),
+	    cmocka_unit_test(test_guard_hidden_formula),
 	    cmocka_unit_test(test_bad_options),
 	    cmocka_unit_test(test_after_finish),
 	    cmocka_unit_test(test_write_error),

@@ -696,6 +696,36 @@ test_record_errors(void **state)
 	     "longer than the 60"},
 	    {2, FMT_CHANGE, NULL, C_STATE, "WIS", "\"state\" is longer"},
 	    {2, FMT_CHANGE, NULL, C_LEVEL, "E-1", "coverage_level"},
+	    /* DT dates must exist, not only have a month 1-12, a day 1-31 */
+	    {2, FMT_CHANGE, NULL, C_BIRTH, "19850230", "birth_date"},
+	    {2, FMT_CHANGE, NULL, C_COV_START, "20230229", "coverage_start"},
+	    {2, FMT_CHANGE, NULL, C_HIRE, "20260431", "hire_date"},
+	    {2, FMT_CHANGE, NULL, C_COV_START, "21000229", "coverage_start"},
+	    /* minimum lengths: N401 AN 2/30, N402 ID 2/2, N403 ID 3/15,
+	     * HD05 ID 3/3 */
+	    {2, FMT_CHANGE, NULL, C_CITY, "X",
+	     "\"city\" is shorter than the 2"},
+	    {2, FMT_CHANGE, NULL, C_STATE, "W", "\"state\" is shorter"},
+	    {2, FMT_CHANGE, NULL, C_ZIP, "53", "\"zip\" is shorter"},
+	    {2, FMT_CHANGE, NULL, C_ZIP, "1234-5678-9012-3456",
+	     "\"zip\" is "
+	     "longer"},
+	    {2, FMT_CHANGE, NULL, C_LEVEL, "FA",
+	     "\"coverage_level\" is "
+	     "shorter"},
+	    {2, FMT_CHANGE, NULL, C_STATE, "W.", "state must be a 2-letter"},
+	    /* outside the X12 character sets and not a Latin letter (UTF-8
+	     * "山", U+00D7 "×", Latin-1 0xe9) */
+	    {2, FMT_CHANGE, NULL, C_FIRST, "\xe5\xb1\xb1",
+	     "non-ASCII byte 0xe5"},
+	    {2, FMT_CHANGE, NULL, C_FIRST, "A\xc3\x97", "non-ASCII byte 0xc3"},
+	    {2, FMT_CHANGE, NULL, C_CITY,
+	     "Montr\xe9"
+	     "al",
+	     "non-ASCII byte 0xe9"},
+	    {2, FMT_CHANGE, NULL, C_LAST, "Doe\x7f", "control character 0x7f"},
+	    /* spaces only are no value */
+	    {2, FMT_CHANGE, NULL, C_LAST, "   ", "last_name is empty"},
 	};
 	struct fmt_opts o = x12_opts(false);
 	struct fmt_writer *w;
@@ -733,6 +763,102 @@ test_record_errors(void **state)
 	out_close(&out);
 	/* an empty but well-formed interchange */
 	assert_int_equal(check_interchange(out.data, out.len), 0);
+	free(out.data);
+}
+
+/* Trailing spaces are suppressed; N403 loses its punctuation; a leap day
+ * is a date. */
+static void
+test_value_cleanup(void **state)
+{
+	struct fmt_opts o = x12_opts(false);
+	struct fmt_writer *w;
+	struct member m = changes[2];
+	char *cause = NULL;
+	struct out out;
+
+	m.v[C_LAST] = "Doe  ";
+	m.v[C_CITY] = "Madison ";
+	m.v[C_ZIP] = "53703-1234";
+	m.v[C_LEVEL] = "FAM ";
+	m.v[C_REL] = "18 ";
+	m.v[C_COV_START] = "20240229";
+	out_open(&out);
+	w = fmt_writer_new(&o, &run, out.f, &cause);
+	assert_non_null(w);
+	if (add_member(w, &m, &cause) != 0)
+		fail_msg("refused: %s", cause);
+	assert_int_equal(fmt_writer_finish(w, &cause), 0);
+	fmt_writer_free(w);
+	out_close(&out);
+	assert_int_equal(check_interchange(out.data, out.len), 1);
+	assert_non_null(strstr(out.data, "\nINS*Y*18*001*AI*A***FT~"));
+	assert_non_null(strstr(out.data, "\nNM1*IL*1*DOE*JANE*Q***34*"));
+	assert_non_null(strstr(out.data, "\nN4*MADISON*WI*537031234~"));
+	assert_non_null(strstr(out.data, "*FAM~"));
+	assert_non_null(strstr(out.data, "\nDTP*348*D8*20240229~"));
+	free(out.data);
+}
+
+/* Latin letters, dashes and curly quotes are written as ASCII. */
+static void
+test_transliteration(void **state)
+{
+	struct fmt_opts o = x12_opts(false);
+	struct fmt_writer *w;
+	struct member m = changes[2];
+	char *cause = NULL;
+	struct out out;
+
+	m.v[C_LAST] = "O\xe2\x80\x99"
+	              "Br\xc3\xad"
+	              "an-M\xc3\xbcller";
+	m.v[C_FIRST] = "\xc5\x81"
+	               "ukasz";
+	m.v[C_ADDR1] = "1 Stra\xc3\x9f"
+	               "e \xe2\x80\x93 \xc3\x86"
+	               "bel";
+	m.v[C_CITY] = "S\xc3\xa3o Jo\xc3\xa3o";
+	out_open(&out);
+	w = fmt_writer_new(&o, &run, out.f, &cause);
+	assert_non_null(w);
+	if (add_member(w, &m, &cause) != 0)
+		fail_msg("refused: %s", cause);
+	assert_int_equal(fmt_writer_finish(w, &cause), 0);
+	fmt_writer_free(w);
+	out_close(&out);
+	assert_int_equal(check_interchange(out.data, out.len), 1);
+	assert_non_null(strstr(out.data, "\nNM1*IL*1*O'BRIAN-MULLER*LUKASZ*"));
+	assert_non_null(strstr(out.data, "\nN3*1 STRASSE - AEBEL~"));
+	assert_non_null(strstr(out.data, "\nN4*SAO JOAO*"));
+	free(out.data);
+}
+
+/* N103 qualifiers other than FI, with identifiers that are not tax ids. */
+static void
+test_n1_qualifiers(void **state)
+{
+	struct fmt_opts o = x12_opts(false);
+	struct fmt_writer *w;
+	char *cause = NULL;
+	struct out out;
+
+	o.x12.sponsor_id_qual = "94";
+	o.x12.sponsor_id = "ACME01";
+	o.x12.payer_id_qual = "XV";
+	o.x12.payer_id = "80001ABC1234567";
+	out_open(&out);
+	w = fmt_writer_new(&o, &run, out.f, &cause);
+	if (w == NULL)
+		fail_msg("refused: %s", cause);
+	assert_int_equal(fmt_writer_finish(w, &cause), 0);
+	fmt_writer_free(w);
+	out_close(&out);
+	assert_int_equal(check_interchange(out.data, out.len), 0);
+	assert_non_null(
+	    strstr(out.data, "\nN1*P5*ACME MANUFACTURING*94*ACME01~"));
+	assert_non_null(
+	    strstr(out.data, "\nN1*IN*SPRING HEALTH*XV*80001ABC1234567~"));
 	free(out.data);
 }
 
@@ -774,6 +900,15 @@ test_option_errors(void **state)
 	EXPECT_FAIL("payer_id");
 	o.x12.sponsor_name = "ACME*CORP";
 	EXPECT_FAIL("sponsor_name contains the element separator");
+	/* N103 FI is a federal tax id: 9 digits; other ids need 94 */
+	o.x12.sponsor_id = "ACME01";
+	EXPECT_FAIL("sponsor_id must be 9 digits");
+	o.x12.payer_id = "12-3456789";
+	EXPECT_FAIL("payer_id must be 9 digits");
+	o.x12.sponsor_id_qual = "XV";
+	EXPECT_FAIL("sponsor_id_qualifier must be FI, 24 or 94");
+	o.x12.payer_id_qual = "24";
+	EXPECT_FAIL("payer_id_qualifier must be FI, 94 or XV");
 	o.x12.insurance_line = NULL;
 	EXPECT_FAIL("insurance_line");
 	o.x12.isa15_usage = 'X';
@@ -849,6 +984,9 @@ main(void)
 	    cmocka_unit_test(test_separators_refused),
 	    cmocka_unit_test(test_record_errors),
 	    cmocka_unit_test(test_option_errors),
+	    cmocka_unit_test(test_value_cleanup),
+	    cmocka_unit_test(test_transliteration),
+	    cmocka_unit_test(test_n1_qualifiers),
 	    cmocka_unit_test(test_many_members),
 	};
 

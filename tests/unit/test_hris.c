@@ -507,7 +507,35 @@ test_cell_values(void **state)
 	                    "\"13/45/2020\" is not a date in %m/%d/%Y");
 	assert_int_equal(hris_cell_value(&m->cols[5], "", 0, &v, &err), 0);
 	assert_int_equal(v.kind, HRIS_V_NONE);
+	/* Latin-1 "José": an error of the cell, naming the byte only. */
+	buf_reset(&err);
+	assert_int_equal(hris_cell_value(&m->cols[1], "Jos\xe9", 4, &v, &err),
+	                 -1);
+	assert_string_equal(buf_str(&err),
+	                    "not valid UTF-8 (byte 0xe9 at position 4 of the "
+	                    "cell); save the export as UTF-8");
+	buf_reset(&err);
+	assert_int_equal(
+	    hris_cell_value(&m->cols[1], "Jos\xc3\xa9", 5, &v, &err), 0);
 	buf_free(&err);
+}
+
+static void
+test_utf8(void **state)
+{
+	assert_int_equal(hris_utf8_bad("", 0), -1);
+	assert_int_equal(hris_utf8_bad("plain", 5), -1);
+	assert_int_equal(
+	    hris_utf8_bad("\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80", 9), -1);
+	assert_int_equal(hris_utf8_bad("a\xe9", 2), 1);        /* Latin-1 */
+	assert_int_equal(hris_utf8_bad("a\xc3", 2), 1);        /* cut short */
+	assert_int_equal(hris_utf8_bad("\xc0\xaf", 2), 0);     /* overlong */
+	assert_int_equal(hris_utf8_bad("\xe0\x80\xaf", 3), 0); /* overlong */
+	assert_int_equal(hris_utf8_bad("\xed\xa0\x80", 3), 0); /* surrogate */
+	assert_int_equal(hris_utf8_bad("\xf4\x90\x80\x80", 4),
+	                 0);                             /* > 10FFFF */
+	assert_int_equal(hris_utf8_bad("ab\x80", 3), 2); /* lone continuation */
+	assert_int_equal(hris_utf8_bad("\xff", 1), 0);
 }
 
 /*--- Import ---*/
@@ -1234,6 +1262,7 @@ main(void)
 	    cmocka_unit_test_setup_teardown(test_mapping_prefixes_and_lists,
 	                                    setup, teardown),
 	    cmocka_unit_test(test_dates),
+	    cmocka_unit_test(test_utf8),
 	    cmocka_unit_test_setup_teardown(test_cell_values, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_import_creates, setup,
 	                                    teardown),
