@@ -755,10 +755,6 @@ fp_compare(struct fparser *p, const struct tok *at, struct scim_filter *f)
 	return f->value != NULL ? 0 : -1;
 }
 
-/*
- * attrExp or valuePath; the current token is a word. vp is the enclosing
- * value-path attribute, or NULL at the top level.
- */
 static struct scim_filter *fp_attrexp(struct fparser *,
                                       const struct scim_attrpath *);
 
@@ -787,6 +783,10 @@ fp_valpath_sub(struct fparser *p, struct scim_filter *f)
 	return f;
 }
 
+/*
+ * attrExp or valuePath; the current token is a word. vp is the enclosing
+ * value-path attribute, or NULL at the top level.
+ */
 static struct scim_filter *
 fp_attrexp(struct fparser *p, const struct scim_attrpath *vp)
 {
