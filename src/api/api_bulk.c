@@ -17,6 +17,7 @@ struct bulk {
 	struct req *req;
 	json_t *ids;     /* bulkId -> created id */
 	json_t *pending; /* bulkIds declared by POSTs not yet run */
+	json_t *cycle;   /* bulkIds of POSTs left waiting on each other */
 	int errors;
 	int fail_on; /* 0: never stop */
 };
@@ -232,8 +233,16 @@ unresolved:
 		api_scim_call_clear(&c);
 		return NULL;
 	}
-	op_error(&c, SCIM_ET_INVALID_VALUE,
-	         "bulkId \"%s\" does not refer to a successful POST", missing);
+	if (json_object_get(b->cycle, missing) != NULL) {
+		/* RFC 7644 §3.7.1: a circular reference not resolved is 409. */
+		scim_err_set(&c.err, 409, NULL,
+		             "bulkId \"%s\" is part of a circular reference",
+		             missing);
+		c.status = 409;
+	} else
+		op_error(&c, SCIM_ET_INVALID_VALUE,
+		         "bulkId \"%s\" does not refer to a successful POST",
+		         missing);
 done:
 	(void)idx;
 	res = op_result(method, bulk_id, &c);
@@ -314,6 +323,7 @@ bulk_run(struct bulk *b, json_t *ops, json_t *results)
 		}
 		if (left && !progress) {
 			/* Circular references: nothing can run; fail them. */
+			json_object_update(b->cycle, b->pending);
 			json_object_clear(b->pending);
 			progress = true;
 		}
@@ -364,6 +374,7 @@ api_bulk_post(struct req *r)
 	b.req = r;
 	b.ids = json_object();
 	b.pending = bulk_pending(ops);
+	b.cycle = json_object();
 	results = json_array();
 	for (i = 0; i < json_array_size(ops); i++)
 		json_array_append_new(results, json_null());
@@ -381,5 +392,6 @@ api_bulk_post(struct req *r)
 	json_decref(results);
 	json_decref(b.ids);
 	json_decref(b.pending);
+	json_decref(b.cycle);
 	json_decref(body);
 }

@@ -279,3 +279,35 @@ class PatchRemoveRequiredTest(ScimTestCase):
             "op": "remove", "path": "displayName"}), 400, "mutability")
         self.assertEqual(self.get_user(u["id"])["meta"]["version"],
                          u["meta"]["version"])
+
+
+class BulkCircularTest(ScimTestCase):
+    """RFC 7644 §3.7.1: a service provider MUST try to resolve circular
+    bulkId references and MAY stop after a failed attempt and return 409
+    (Conflict); a reference to a POST that failed is not a cycle."""
+
+    def test_unresolved_cycle_is_409(self):
+        t = harness.tag("cy")
+        grp = harness.URN_GROUP
+        r = self.request("POST", "/Bulk", {"schemas": [URN_BULKREQ],
+                                           "Operations": [
+            {"method": "POST", "path": "/Groups", "bulkId": "a",
+             "data": {"schemas": [grp], "displayName": t + "a",
+                      "members": [{"value": "bulkId:b", "type": "Group"}]}},
+            {"method": "POST", "path": "/Groups", "bulkId": "b",
+             "data": {"schemas": [grp], "displayName": t + "b",
+                      "members": [{"value": "bulkId:a", "type": "Group"}]}},
+            {"method": "POST", "path": "/Users", "bulkId": "bad",
+             "data": {"schemas": [URN_USER]}},
+            {"method": "POST", "path": "/Groups", "bulkId": "c",
+             "data": {"schemas": [grp], "displayName": t + "c",
+                      "members": [{"value": "bulkId:bad"}]}}]})
+        self.assertStatus(r, 200)
+        got = {o["bulkId"]: o for o in r.json["Operations"]}
+        self.assertEqual(got["a"]["status"], "409")
+        self.assertEqual(got["b"]["status"], "409")
+        self.assertEqual(got["a"]["response"]["status"], "409")
+        self.assertEqual(got["bad"]["status"], "400")
+        self.assertEqual(got["c"]["status"], "400")
+        r = self.get("/Groups?filter=" + quote('displayName sw "%s"' % t))
+        self.assertEqual(self.assertListResponse(r)["totalResults"], 0)
