@@ -419,6 +419,13 @@ out:
 	return ret;
 }
 
+static bool
+members_delta_empty(const struct scim_patch_members *m)
+{
+	return !m->replace_all && json_array_size(m->add) == 0 &&
+	       json_array_size(m->remove) == 0;
+}
+
 /* The ids of a member-id string array; entries are borrowed. */
 static const char **
 id_strings(json_t *arr, size_t *n)
@@ -503,13 +510,20 @@ static int
 patch_commit(struct scim_call *c, struct store_res *res, json_t *old,
              json_t *doc, struct scim_patch_members *mem)
 {
-	int mchg = mem != NULL ? members_changed(c, res, mem) : 0;
+	bool same = json_equal(old, doc);
+	int mchg = 0;
 	char *delta = NULL;
 	int rc = 0;
 
+	/*
+	 * The store is asked whether the member delta changes anything only
+	 * when nothing else does: otherwise the version moves anyway.
+	 */
+	if (mem != NULL && !members_delta_empty(mem))
+		mchg = same ? members_changed(c, res, mem) : 1;
 	if (mchg == -1)
 		return -1;
-	if (json_equal(old, doc) && !mchg)
+	if (same && !mchg)
 		return 0; /* nothing changed: no new version, no history */
 	res_from_doc(c->rt, res, doc);
 	if (mchg)
