@@ -268,6 +268,15 @@ req_send(struct req *r)
 		goto out;
 	}
 	req_set_header(r, "Content-Type", "application/scim+json");
+	if (r->head) {
+		/* evhttp would send a body given one, but no length. */
+		char n[32];
+
+		snprintf(n, sizeof(n), "%zu", r->out.len);
+		req_set_header(r, "Content-Length", n);
+		evhttp_send_reply(r->ev, r->status, NULL, NULL);
+		goto out;
+	}
 	ob = evbuffer_new();
 	/* Lend the body to libevent rather than copy a 50 KB page. */
 	len = r->out.len;
@@ -875,6 +884,11 @@ server_request_cb(struct evhttp_request *ev, void *arg)
 	r->srv = srv;
 	r->ev = ev;
 	r->method = evhttp_request_get_command(ev);
+	/* HEAD is GET without the body (RFC 9110 §9.3.2): see req_send(). */
+	if (r->method == EVHTTP_REQ_HEAD) {
+		r->method = EVHTTP_REQ_GET;
+		r->head = true;
+	}
 	buf_init(&r->out, 0);
 	r->path = evhttp_uridecode(path != NULL ? path : "/", 0, NULL);
 	if (q != NULL) {

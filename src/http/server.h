@@ -61,6 +61,7 @@ struct req {
 	struct store_actor actor;
 	char *base_url;   /* SCIM base URL for locations */
 	bool write;       /* inside a savepoint of the batch */
+	bool head;        /* HEAD: answered as GET, without the body */
 	struct req *next; /* pending-commit or write-lock queue */
 	/* a write waiting for another process's write lock */
 	void (*handler)(struct req *);

@@ -630,6 +630,9 @@ class OpenApiServerTest(ScimTestCase):
             for method in PROBE_METHODS:
                 if self.documented(method, path) is not None:
                     continue
+                if method == "HEAD" and \
+                        self.documented("GET", path) is not None:
+                    continue    # test_head_is_get_without_body
                 with self.subTest(method=method, path=path):
                     resp = self.request(method, path)
                     self.assertIn(resp.status, (404, 501),
@@ -644,6 +647,29 @@ class OpenApiServerTest(ScimTestCase):
         for path in ("/", "/scim", "/scim/v2x/Users", "/health"):
             resp = self.request("GET", path, base=False)
             self.assertEqual(resp.status, 404, "%s: %r" % (path, resp))
+
+    def test_head_is_get_without_body(self):
+        """HEAD answers as GET does (RFC 9110 §9.3.2), without the body
+        but with its Content-Length, on every documented GET."""
+        uid = self.new_user()["id"]
+        gid = self.new_group()["id"]
+        for tpl in self.doc["paths"]:
+            if tpl == "/healthz":
+                continue
+            path = self.concrete(tpl, uid, gid)
+            if self.documented("GET", path) is None:
+                continue
+            with self.subTest(path=path):
+                get = self.request("GET", path)
+                head = self.request("HEAD", path)
+                self.assertEqual(head.status, get.status, path)
+                self.assertEqual(head.raw, b"", path)
+                self.assertEqual(head.header("Content-Length"),
+                                 str(len(get.raw)), path)
+                self.assertEqual(head.header("Content-Type"),
+                                 get.header("Content-Type"), path)
+                self.assertEqual(head.header("ETag"), get.header("ETag"),
+                                 path)
 
     # ---- 3. real requests -----------------------------------------------------
 
