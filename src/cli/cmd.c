@@ -296,8 +296,10 @@ cmd_help_all(const struct cmd_find *f)
 	cmd_list(f);
 	printf("\nCommand words may be shortened to unique prefixes "
 	       "(\"tok cr\").\n"
-	       "The database is --db PATH, else $ROSTERD_DB, else "
-	       "./rosterd.db.\n");
+	       "The database is --db PATH, else the configuration's "
+	       "server.db,\n"
+	       "else $ROSTERD_DB, else ./rosterd.db; the configuration is\n"
+	       "--config FILE, else $ROSTERD_CONFIG.\n");
 	return 0;
 }
 

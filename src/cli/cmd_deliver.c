@@ -39,7 +39,7 @@ static int cmd_returns_fetch_exec(int, char **);
 const struct cmd_entry cmd_deliver_entry = {
     .name = "deliver",
     .synopsis = "RUN [--retry] [--once] [--config FILE] [--db PATH] | "
-                "status FEED [--json] [--db PATH]",
+                "status FEED [--json] [--config FILE] [--db PATH]",
     .summary = "Deliver a rendered run now, or show a feed's deliveries",
     .help =
         "deliver RUN: encrypt the run's file for the vendor (when the\n"

@@ -22,7 +22,7 @@ static int cmd_import_hris_exec(int, char **);
 
 const struct cmd_entry cmd_import_hris_entry = {
     .name = "import hris",
-    .synopsis = "FILE.csv --tenant NAME --mapping NAME --config FILE "
+    .synopsis = "FILE.csv --tenant NAME --mapping NAME [--config FILE] "
                 "[--db PATH] [--dry-run] [--allow-partial] [--force] "
                 "[--as-of DATE] [--json]",
     .summary = "Import an HRIS export (CSV) into a tenant's people",
