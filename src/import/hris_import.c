@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include <jansson.h>
+#include <pthread.h>
 #include <sodium.h>
 
 #include "import/csv.h"
@@ -122,6 +123,9 @@ struct hris_imp {
 	char *dump; /* hris_dump's buffer */
 	size_t dump_cap;
 };
+
+static void hris_scratch_init(struct hris_imp *);
+static void hris_scratch_free(struct hris_imp *);
 
 static const unsigned char hris_sipkey[crypto_shorthash_KEYBYTES] = {
     'r', 'o', 's', 't', 'e', 'r', 'd', '-', 'h', 'r', 'i', 's', '-', 'v', '1'};
@@ -1138,15 +1142,17 @@ hris_username_col(const struct hris_imp *x)
 	return (size_t)x->key_idx + 1;
 }
 
-/* Write the person; 0, -1 for a row error (reported), -2 store failure. */
+/*
+ * Store the person res holds (hris_res_fill'ed); 0, -1 for a row error
+ * (reported), -2 store failure.
+ */
 static int
-hris_write(struct hris_imp *x, struct hris_emp *e, struct store_res *res,
-           bool have, json_t *doc)
+hris_store_write(struct hris_imp *x, struct hris_emp *e, struct store_res *res,
+                 bool have)
 {
 	char id[40];
 	int rc;
 
-	hris_res_fill(x, res, doc);
 	if (!have) {
 		store_uuid(id, sizeof(id));
 		res->tenant_id = x->o->tenant_id;
@@ -1172,6 +1178,14 @@ hris_write(struct hris_imp *x, struct hris_emp *e, struct store_res *res,
 	else
 		x->r->created++;
 	return 0;
+}
+
+static int
+hris_write(struct hris_imp *x, struct hris_emp *e, struct store_res *res,
+           bool have, json_t *doc)
+{
+	hris_res_fill(x, res, doc);
+	return hris_store_write(x, e, res, have);
 }
 
 /* The person a record updates: by row id, else by externalId. */
@@ -1300,6 +1314,16 @@ hris_worklist(struct hris_imp *x, size_t *np)
 	return w;
 }
 
+/* An employee applied: flags for the dependents and hris_people. */
+static void
+hris_employee_done(struct hris_imp *x, struct hris_emp *e)
+{
+	if (x->m->dependents &&
+	    (!(e->flags & EMP_KNOWN) || e->old_dep != e->dep_hash))
+		e->flags |= EMP_DEPS;
+	e->flags |= EMP_PUT;
+}
+
 /* One employee of the work list: the person, then flags for the rest. */
 static int
 hris_employee(struct hris_imp *x, struct hris_emp *e)
@@ -1320,27 +1344,230 @@ hris_employee(struct hris_imp *x, struct hris_emp *e)
 		if (rc != 0)
 			return rc;
 	}
-	if (x->m->dependents &&
-	    (!(e->flags & EMP_KNOWN) || e->old_dep != e->dep_hash))
-		e->flags |= EMP_DEPS;
-	e->flags |= EMP_PUT;
+	hris_employee_done(x, e);
+	return 0;
+}
+
+/*--- Pass 2 on two threads ---*/
+
+/*
+ * In a first import, building each new person's document (PATCH,
+ * normalisation, JSON) is about 60% of pass 2 and the store the rest. New
+ * people who need no lookup (unknown to the last import, externalId
+ * scanned and free) have their documents made ahead, in work-list order,
+ * by a second thread with scratch of its own; everything else, and every
+ * store write, stays on this thread, in this transaction and in the same
+ * order as before, so the result is the same.
+ */
+#define HRIS_PIPE_RING 512
+
+struct hris_made {
+	struct store_res res; /* name, external_id, active, doc, modified */
+	char *err;            /* why the row cannot be applied, or NULL */
+	bool changed;         /* the file changed under the import */
+};
+
+struct hris_pipe {
+	struct hris_imp px;  /* the maker's scratch and reader; the rest is
+	                        borrowed from the importer's, read-only */
+	struct hris_emp **w; /* the work list ... */
+	const bool *ahead;   /* ... and which of it the maker makes */
+	size_t n;
+	struct hris_made ring[HRIS_PIPE_RING];
+	size_t head, tail; /* made and not taken: [tail, head), under mu */
+	bool stop;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	pthread_t thread;
+};
+
+/* Made ahead: a new person whose hris_find() needs no store. */
+static bool
+hris_make_ahead(const struct hris_emp *e)
+{
+	return !(e->flags & (EMP_KNOWN | EMP_AMBIG)) && e->rid <= 0 &&
+	       (e->flags & EMP_SCANNED);
+}
+
+/* hris_person() for such a person, up to the store (on the maker). */
+static void
+hris_make(struct hris_imp *px, struct hris_emp *e, struct hris_made *m)
+{
+	const struct csv_field *f;
+	struct scim_err err;
+	json_t *doc, *body, *norm = NULL;
+	size_t n;
+
+	memset(m, 0, sizeof(*m));
+	if (csv_seek(px->csv, e->off, e->row) == -1 ||
+	    csv_next(px->csv, &f, &n) != CSV_RECORD) {
+		m->changed = true;
+		return;
+	}
+	scim_err_init(&err);
+	doc = json_object();
+	body = hris_patch_body(px, e, f, n, true);
+	if (scim_patch_apply_paths(px->rt, px->paths, doc, body, NULL, &err) ==
+	    0)
+		norm = scim_schema_normalize(px->rt, doc, NULL,
+		                             SCIM_NORM_CREATE, &err);
+	if (norm == NULL)
+		m->err = xstrdup(err.detail);
+	else
+		hris_res_fill(px, &m->res, norm);
+	json_decref(norm);
+	json_decref(body);
+	json_decref(doc);
+}
+
+static void
+hris_made_clear(struct hris_made *m)
+{
+	store_res_clear(&m->res);
+	free(m->err);
+	memset(m, 0, sizeof(*m));
+}
+
+static void *
+hris_pipe_main(void *arg)
+{
+	struct hris_pipe *p = arg;
+	bool stop = false;
+	size_t i;
+
+	for (i = 0; i < p->n && !stop; i++) {
+		if (!p->ahead[i])
+			continue;
+		pthread_mutex_lock(&p->mu);
+		while (p->head - p->tail == HRIS_PIPE_RING && !p->stop)
+			pthread_cond_wait(&p->cv, &p->mu);
+		stop = p->stop;
+		pthread_mutex_unlock(&p->mu);
+		if (stop)
+			break;
+		hris_make(&p->px, p->w[i], &p->ring[p->head % HRIS_PIPE_RING]);
+		pthread_mutex_lock(&p->mu);
+		p->head++;
+		pthread_cond_broadcast(&p->cv);
+		pthread_mutex_unlock(&p->mu);
+	}
+	return NULL;
+}
+
+static struct hris_pipe *
+hris_pipe_start(struct hris_imp *x, struct hris_emp **w, const bool *ahead,
+                size_t n)
+{
+	struct hris_pipe *p = xcalloc(1, sizeof(*p));
+
+	p->px = *x;
+	hris_scratch_init(&p->px);
+	p->px.csv = csv_new(x->fd, &(struct csv_opts){.delim = x->m->delim});
+	p->w = w;
+	p->ahead = ahead;
+	p->n = n;
+	pthread_mutex_init(&p->mu, NULL);
+	pthread_cond_init(&p->cv, NULL);
+	if (pthread_create(&p->thread, NULL, hris_pipe_main, p) == 0)
+		return p;
+	csv_free(p->px.csv);
+	hris_scratch_free(&p->px);
+	pthread_mutex_destroy(&p->mu);
+	pthread_cond_destroy(&p->cv);
+	free(p);
+	return NULL;
+}
+
+static struct hris_made *
+hris_pipe_take(struct hris_pipe *p)
+{
+	pthread_mutex_lock(&p->mu);
+	while (p->head == p->tail)
+		pthread_cond_wait(&p->cv, &p->mu);
+	pthread_mutex_unlock(&p->mu);
+	return &p->ring[p->tail % HRIS_PIPE_RING];
+}
+
+static void
+hris_pipe_next(struct hris_pipe *p)
+{
+	hris_made_clear(&p->ring[p->tail % HRIS_PIPE_RING]);
+	pthread_mutex_lock(&p->mu);
+	p->tail++;
+	pthread_cond_broadcast(&p->cv);
+	pthread_mutex_unlock(&p->mu);
+}
+
+static void
+hris_pipe_end(struct hris_pipe *p)
+{
+	pthread_mutex_lock(&p->mu);
+	p->stop = true;
+	pthread_cond_broadcast(&p->cv);
+	pthread_mutex_unlock(&p->mu);
+	pthread_join(p->thread, NULL);
+	for (; p->tail != p->head; p->tail++)
+		hris_made_clear(&p->ring[p->tail % HRIS_PIPE_RING]);
+	csv_free(p->px.csv);
+	hris_scratch_free(&p->px);
+	pthread_mutex_destroy(&p->mu);
+	pthread_cond_destroy(&p->cv);
+	free(p);
+}
+
+/* hris_employee() for a person made ahead: the store's part. */
+static int
+hris_employee_made(struct hris_imp *x, struct hris_emp *e, struct hris_made *m)
+{
+	int rc;
+
+	if (m->changed) {
+		hris_fatal(x, "%s: changed while being imported", x->o->path);
+		return -2;
+	}
+	if (m->err != NULL) {
+		hris_err(x, e->row, 0, "cannot apply the row: %s", m->err);
+		e->flags |= EMP_BAD;
+		return 0;
+	}
+	if ((rc = hris_store_write(x, e, &m->res, false)) == -1) {
+		e->flags |= EMP_BAD;
+		return 0;
+	}
+	if (rc != 0)
+		return rc;
+	hris_employee_done(x, e);
 	return 0;
 }
 
 static int
 hris_employees(struct hris_imp *x)
 {
+	struct hris_pipe *p = NULL;
 	struct hris_emp **w;
-	size_t i, n;
+	size_t i, n, nahead = 0;
+	bool *ahead;
 	int rc = 0;
 
 	w = hris_worklist(x, &n);
+	ahead = xcalloc(n + 1, sizeof(*ahead));
+	for (i = 0; i < n; i++)
+		nahead += ahead[i] = hris_make_ahead(w[i]);
+	if (nahead > 0)
+		p = hris_pipe_start(x, w, ahead, n);
 	for (i = 0; i < n && rc == 0; i++) {
-		rc = hris_employee(x, w[i]);
+		if (p != NULL && ahead[i]) {
+			rc = hris_employee_made(x, w[i], hris_pipe_take(p));
+			hris_pipe_next(p);
+		} else
+			rc = hris_employee(x, w[i]);
 		if ((i + 1) % HRIS_PROGRESS_APPLY == 0)
 			hris_progress(x, "applying", i + 1, n);
 	}
+	if (p != NULL)
+		hris_pipe_end(p);
 	hris_progress(x, "applying", n, n);
+	free(ahead);
 	free(w);
 	return rc;
 }
@@ -1668,29 +1895,15 @@ hris_today(char out[11])
 	strftime(out, 11, "%Y-%m-%d", &tm);
 }
 
+/*
+ * What building a person's PATCH and document changes as it goes: the
+ * path cache, buffers and the PATCH objects refilled per person. Pass 2's
+ * second thread has its own (hris_pipe_start).
+ */
 static void
-hris_imp_init(struct hris_imp *x, struct store *st, const struct hris_opts *o,
-              struct hris_report *r)
+hris_scratch_init(struct hris_imp *x)
 {
-	size_t i;
-
-	memset(x, 0, sizeof(*x));
-	memset(r, 0, sizeof(*r));
-	x->st = st;
-	x->o = o;
-	x->m = o->map;
-	x->r = r;
-	x->rt = scim_rtype_user();
 	x->paths = scim_patch_paths_new();
-	x->fd = -1;
-	x->active_col = x->status_col = -1;
-	for (i = 0; i < x->m->ncols; i++)
-		if (!x->m->cols[i].filtered &&
-		    strcasecmp(x->m->cols[i].path, "active") == 0)
-			x->active_col = (int)i;
-	if (x->m->status != NULL)
-		x->status_col = (int)(x->m->status - x->m->cols);
-	hris_tab_grow(x);
 	buf_init(&x->hin, 0);
 	buf_init(&x->msg, 0);
 	x->schemas = json_pack("[s]", SCIM_URN_PATCHOP);
@@ -1706,21 +1919,27 @@ hris_imp_init(struct hris_imp *x, struct store *st, const struct hris_opts *o,
 	                    x->ops);
 	x->col_add = xcalloc(x->m->ncols + 1, sizeof(*x->col_add));
 	x->col_remove = xcalloc(x->m->ncols + 1, sizeof(*x->col_remove));
-	x->actor.source = "hris";
-	x->run.tenant_id = o->tenant_id;
-	x->run.mapping = xstrdup(o->map->name);
-	x->run.file = xstrdup(o->path);
-	if (o->as_of != NULL)
-		snprintf(x->as_of, sizeof(x->as_of), "%s", o->as_of);
-	else
-		hris_today(x->as_of);
+	x->op_username = x->op_active = NULL;
+	x->dump = NULL;
+	x->dump_cap = 0;
 }
 
 static void
-hris_ops_free(struct hris_imp *x)
+hris_scratch_free(struct hris_imp *x)
 {
 	size_t i;
 
+	scim_patch_paths_free(x->paths);
+	buf_free(&x->hin);
+	buf_free(&x->msg);
+	json_decref(x->schemas);
+	json_decref(x->op_add);
+	json_decref(x->op_remove);
+	json_decref(x->op_replace);
+	json_decref(x->path_active);
+	json_decref(x->path_username);
+	json_decref(x->path_status);
+	json_decref(x->path_termdate);
 	for (i = 0; i < x->m->ncols; i++) {
 		json_decref(x->col_add[i]);
 		json_decref(x->col_remove[i]);
@@ -1735,10 +1954,42 @@ hris_ops_free(struct hris_imp *x)
 }
 
 static void
+hris_imp_init(struct hris_imp *x, struct store *st, const struct hris_opts *o,
+              struct hris_report *r)
+{
+	size_t i;
+
+	memset(x, 0, sizeof(*x));
+	memset(r, 0, sizeof(*r));
+	x->st = st;
+	x->o = o;
+	x->m = o->map;
+	x->r = r;
+	x->rt = scim_rtype_user();
+	x->fd = -1;
+	x->active_col = x->status_col = -1;
+	for (i = 0; i < x->m->ncols; i++)
+		if (!x->m->cols[i].filtered &&
+		    strcasecmp(x->m->cols[i].path, "active") == 0)
+			x->active_col = (int)i;
+	if (x->m->status != NULL)
+		x->status_col = (int)(x->m->status - x->m->cols);
+	hris_tab_grow(x);
+	hris_scratch_init(x);
+	x->actor.source = "hris";
+	x->run.tenant_id = o->tenant_id;
+	x->run.mapping = xstrdup(o->map->name);
+	x->run.file = xstrdup(o->path);
+	if (o->as_of != NULL)
+		snprintf(x->as_of, sizeof(x->as_of), "%s", o->as_of);
+	else
+		hris_today(x->as_of);
+}
+
+static void
 hris_imp_free(struct hris_imp *x)
 {
 	hris_ahead_free(x->ahead);
-	scim_patch_paths_free(x->paths);
 	csv_free(x->csv);
 	if (x->fd != -1)
 		close(x->fd);
@@ -1749,17 +2000,7 @@ hris_imp_free(struct hris_imp *x)
 	free(x->keys);
 	free(x->deps);
 	free(x->term);
-	buf_free(&x->hin);
-	buf_free(&x->msg);
-	json_decref(x->schemas);
-	json_decref(x->op_add);
-	json_decref(x->op_remove);
-	json_decref(x->op_replace);
-	json_decref(x->path_active);
-	json_decref(x->path_username);
-	json_decref(x->path_status);
-	json_decref(x->path_termdate);
-	hris_ops_free(x);
+	hris_scratch_free(x);
 	store_hris_run_clear(&x->run);
 }
 
