@@ -318,7 +318,7 @@ cmd_import_json(const struct cmd_import_args *a, const struct hris_report *r,
 	o = json_pack(
 	    "{s:s, s:s, s:s, s:s, s:b, s:b, s:I, s:I, s:I, s:I, s:I, s:I, "
 	    "s:I, s:I, s:{s:I, s:I, s:I}, s:I, s:o, s:s?, s:s?, s:f, "
-	    "s:{s:f, s:f, s:f, s:f}, s:s}",
+	    "s:{s:f, s:f, s:f, s:f}}",
 	    "file", a->file, "tenant", a->tenant, "mapping", a->mapping,
 	    "status", store_hris_status_name(r->status), "dry_run", a->dry_run,
 	    "applied", r->applied, "run_id", (json_int_t)r->run_id, "rows",
@@ -332,8 +332,7 @@ cmd_import_json(const struct cmd_import_args *a, const struct hris_report *r,
 	    (json_int_t)r->nerrors, "error_list", cmd_import_error_list(r),
 	    "fatal", r->fatal, "warning", r->warning, "seconds", secs, "phases",
 	    "validate", r->t_validate, "load", r->t_load, "apply", r->t_apply,
-	    "commit", r->t_commit, "journal",
-	    r->bulk_journal ? "rollback" : "wal");
+	    "commit", r->t_commit);
 	s = json_dumps(o, JSON_INDENT(2));
 	printf("%s\n", s);
 	free(s);

@@ -170,10 +170,9 @@ struct hris_report {
 	 * holds, writing, and committing */
 	double t_validate, t_load, t_apply, t_commit;
 	enum hris_load_how load;
-	char *fatal;       /* why nothing was applied, beyond row errors */
-	char *warning;     /* e.g. terminations skipped */
-	bool applied;      /* changes were committed */
-	bool bulk_journal; /* written with a rollback journal (store.h) */
+	char *fatal;   /* why nothing was applied, beyond row errors */
+	char *warning; /* e.g. terminations skipped */
+	bool applied;  /* changes were committed */
 };
 
 /*

@@ -159,13 +159,6 @@ ha_join(struct hris_ahead *a)
 	a->running = false;
 }
 
-void
-hris_ahead_wait(struct hris_ahead *a)
-{
-	if (a != NULL)
-		ha_join(a);
-}
-
 bool
 hris_ahead_valid(struct hris_ahead *a, struct store *st)
 {

@@ -58,8 +58,6 @@ bool hris_ahead_has_ext(const struct hris_ahead *);
 int hris_ahead_external(const struct hris_ahead *,
                         int (*cb)(const char *, int64_t, void *), void *arg);
 
-/* Wait for the thread (its connection is closed then); NULL is fine. */
-void hris_ahead_wait(struct hris_ahead *);
 /* Wait for the thread if it runs, then free everything; NULL is fine. */
 void hris_ahead_free(struct hris_ahead *);
 

@@ -52,7 +52,6 @@ enum hris_emp_flag {
 
 /* Above this many unknown ids, one scan beats a lookup for each. */
 #define HRIS_SCAN_UNKNOWN 10000
-#define HRIS_BULK_JOURNAL_MIN 100000
 
 /* One employee id of the file. */
 struct hris_emp {
@@ -1817,31 +1816,6 @@ hris_zero_applied(struct hris_report *r)
 	r->dep_added = r->dep_updated = r->dep_removed = r->dependents = 0;
 }
 
-/*
- * A first import of a large roster (at least HRIS_BULK_JOURNAL_MIN more
- * employees than the tenant has people, or $ROSTERD_BULK_JOURNAL_MIN) is
- * written with a rollback journal when no other connection has the
- * database open: its gigabyte of new pages is then written once, not to
- * the WAL and again by the checkpoint (docs/import.md).
- */
-static bool
-hris_bulk_journal(struct hris_imp *x)
-{
-	const char *env = getenv("ROSTERD_BULK_JOURNAL_MIN");
-	long long min = HRIS_BULK_JOURNAL_MIN;
-	int64_t people;
-
-	if (env != NULL && *env != '\0')
-		min = strtoll(env, NULL, 10);
-	if (x->o->dry_run || min <= 0 ||
-	    store_res_count(x->st, x->o->tenant_id, STORE_USER, &people) !=
-	        STORE_OK ||
-	    x->r->employees - people < min)
-		return false;
-	hris_ahead_wait(x->ahead); /* its connection must be closed */
-	return store_bulk_journal(x->st, true) == STORE_OK;
-}
-
 static int
 hris_apply(struct hris_imp *x)
 {
@@ -1849,16 +1823,10 @@ hris_apply(struct hris_imp *x)
 	double t0;
 	int rc;
 
-	x->r->bulk_journal = hris_bulk_journal(x);
-	if (store_hris_bulk_begin(x->st, &bulk) != STORE_OK) {
-		if (x->r->bulk_journal)
-			store_bulk_journal(x->st, false);
+	if (store_hris_bulk_begin(x->st, &bulk) != STORE_OK)
 		return -2;
-	}
 	if (store_begin(x->st) != STORE_OK) {
 		store_hris_bulk_end(x->st, &bulk);
-		if (x->r->bulk_journal)
-			store_bulk_journal(x->st, false);
 		return -2;
 	}
 	t0 = hris_clock();
@@ -1875,8 +1843,6 @@ hris_apply(struct hris_imp *x)
 	} else if (store_in_tx(x->st))
 		store_rollback(x->st);
 	store_hris_bulk_end(x->st, &bulk);
-	if (x->r->bulk_journal)
-		store_bulk_journal(x->st, false);
 	x->r->t_commit = hris_clock() - t0;
 	if (rc != 0 && !x->o->dry_run)
 		hris_zero_applied(x->r);

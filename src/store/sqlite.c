@@ -1881,42 +1881,6 @@ sq_res_count(struct store *base, int64_t tenant_id, enum store_rtype type,
 	return rc;
 }
 
-/*
- * SQLite leaves WAL mode only when no other connection has the database
- * open, and says so by answering with the mode it kept. Going back waits
- * the usual busy time for a reader that came meanwhile; failing that, the
- * next open switches (sq_configure).
- */
-static int
-sq_bulk_journal(struct store *base, bool on)
-{
-	struct sq *s = sq_of(base);
-	const char *want = on ? "truncate" : "wal";
-	const unsigned char *mode = NULL;
-	sqlite3_stmt *st;
-	bool ok;
-
-	if (!sqlite3_get_autocommit(s->db))
-		return STORE_CONFLICT;
-	if (on)
-		sqlite3_busy_timeout(s->db, 0);
-	if (sqlite3_prepare_v2(s->db,
-	                       on ? "PRAGMA journal_mode = TRUNCATE"
-	                          : "PRAGMA journal_mode = WAL",
-	                       -1, &st, NULL) == SQLITE_OK &&
-	    sqlite3_step(st) == SQLITE_ROW)
-		mode = sqlite3_column_text(st, 0);
-	ok = mode != NULL && strcmp((const char *)mode, want) == 0;
-	if (!ok && !on)
-		log_warnx("%s: cannot go back to WAL (%s); the next open will",
-		          __func__,
-		          mode != NULL ? (const char *)mode
-		                       : sqlite3_errmsg(s->db));
-	sqlite3_finalize(st);
-	sqlite3_busy_timeout(s->db, SQ_BUSY_MS);
-	return ok ? STORE_OK : STORE_CONFLICT;
-}
-
 static int
 sq_data_version(struct store *base, int64_t *v)
 {
@@ -2084,7 +2048,6 @@ const struct store_ops store_sqlite_ops = {
     .user_groups = sq_user_groups,
     .res_count = sq_res_count,
     .data_version = sq_data_version,
-    .bulk_journal = sq_bulk_journal,
     .hris = &sqlite_hris_ops,
     .feed = &sqlite_feed_ops,
     .deliver = &sqlite_deliver_ops,

@@ -504,12 +504,6 @@ store_res_count(struct store *st, int64_t tenant_id, enum store_rtype type,
 }
 
 int
-store_bulk_journal(struct store *st, bool on)
-{
-	return st->ops->bulk_journal(st, on);
-}
-
-int
 store_data_version(struct store *st, int64_t *v)
 {
 	return st->ops->data_version(st, v);

@@ -218,17 +218,6 @@ int store_members_present(struct store *, int64_t group_rid,
 int store_res_count(struct store *, int64_t tenant_id, enum store_rtype,
                     int64_t *n);
 /*
- * One very large transaction (a first import of a big roster) written with
- * a rollback journal instead of the WAL: new pages then reach the database
- * file once, instead of once to the WAL and again at the checkpoint. Only
- * while no other connection, of any process, has the database open:
- * STORE_CONFLICT otherwise, and nothing changes. Call outside a
- * transaction; end with store_bulk_journal(st, false), which goes back to
- * WAL (a database left in rollback mode by a crash goes back to WAL when
- * it is next opened).
- */
-int store_bulk_journal(struct store *, bool on);
-/*
  * A number that changes whenever another process commits to the store
  * (SQLite's data_version); caches of tokens and tenants key on it so a
  * `rosterd token revoke` takes effect at the next request.

@@ -109,7 +109,6 @@ struct store_ops {
 	int (*res_count)(struct store *, int64_t tenant_id, enum store_rtype,
 	                 int64_t *n);
 	int (*data_version)(struct store *, int64_t *v);
-	int (*bulk_journal)(struct store *, bool on);
 
 	/* Subsystem tables, each behind its own ops (store_hris.h, ...). */
 	const struct store_hris_ops *hris;

@@ -9,10 +9,8 @@ import json
 import os
 import pty
 import select
-import sqlite3
 import subprocess
 import tempfile
-import time
 import unittest
 from urllib.parse import quote
 
@@ -79,16 +77,12 @@ class ImportTestCase(unittest.TestCase):
     def csv(self, *rows, name="export.csv"):
         return self.write(name, HEADER + "".join(rows))
 
-    def import_argv(self, path, *extra, mapping="workday"):
-        return [harness.BIN, "import", "hris", path, "--tenant", "acme",
+    def run_import(self, path, *extra, mapping="workday", stderr_tty=False):
+        argv = [harness.BIN, "import", "hris", path, "--tenant", "acme",
                 "--mapping", mapping, "--config", self.config,
                 "--db", self.db] + list(extra)
-
-    def run_import(self, path, *extra, mapping="workday", stderr_tty=False,
-                   env=None):
-        return subprocess.run(self.import_argv(path, *extra, mapping=mapping),
-                              capture_output=True, text=True, timeout=60,
-                              env=env)
+        return subprocess.run(argv, capture_output=True, text=True,
+                              timeout=60)
 
     def summary(self, proc):
         """The text summary's counters as a dict."""
@@ -347,88 +341,6 @@ class TestImportCli(ImportTestCase):
         self.assertIn(b"\r", seen)
         self.assertIn(b"100%", seen)
         self.assertIn("created     3", out)
-
-
-class TestBulkJournal(ImportTestCase):
-    """A first import of a large roster is written with a rollback journal
-    when nobody else has the database open (store.h store_bulk_journal);
-    ROSTERD_BULK_JOURNAL_MIN lowers "large" so that tests can see it."""
-
-    def env(self, n):
-        return dict(os.environ, ROSTERD_BULK_JOURNAL_MIN=str(n))
-
-    def journal_mode(self):
-        con = sqlite3.connect(self.db)
-        try:
-            return con.execute("PRAGMA journal_mode").fetchone()[0]
-        finally:
-            con.close()
-
-    def people(self):
-        con = sqlite3.connect(self.db)
-        try:
-            self.assertEqual(con.execute("PRAGMA integrity_check")
-                             .fetchone()[0], "ok")
-            return con.execute("SELECT count(*) FROM resources WHERE "
-                               "type = 1").fetchone()[0]
-        finally:
-            con.close()
-
-    def test_first_import_then_back_to_wal(self):
-        path = self.csv(E1, E2, E3)
-        p = self.run_import(path, "--json", env=self.env(2))
-        self.assertEqual(p.returncode, 0, p.stderr)
-        j = json.loads(p.stdout)
-        self.assertEqual((j["created"], j["journal"]), (3, "rollback"))
-        self.assertEqual(self.journal_mode(), "wal")
-        self.assertFalse(os.path.exists(self.db + "-journal"))
-        self.assertEqual(self.people(), 3)
-        # Not a first import any more: 4 employees, 3 people.
-        p = self.run_import(self.csv(E1, E2, E3, E4), "--json",
-                            env=self.env(2))
-        j = json.loads(p.stdout)
-        self.assertEqual((j["created"], j["journal"]), (1, "wal"))
-        # Below the default (100,000 new people): WAL.
-        p = self.run_import(self.csv(E5), "--json")
-        self.assertEqual(json.loads(p.stdout)["journal"], "wal")
-
-    def test_stays_wal_while_another_connection_is_open(self):
-        con = sqlite3.connect(self.db)
-        con.execute("SELECT count(*) FROM tenants").fetchone()
-        try:
-            p = self.run_import(self.csv(E1, E2, E3), "--json",
-                                env=self.env(2))
-        finally:
-            con.close()
-        self.assertEqual(p.returncode, 0, p.stderr)
-        j = json.loads(p.stdout)
-        self.assertEqual((j["created"], j["journal"]), (3, "wal"))
-        self.assertEqual(self.people(), 3)
-
-    def test_killed_during_a_bulk_import(self):
-        # A roster large enough to be killed in the middle of.
-        rows = ["E%d,EE,p%d@x.com,P,Q,,01/02/2020,A,Legal,,\n" % (i, i)
-                for i in range(30000)]
-        path = self.csv(*rows)
-        proc = subprocess.Popen(self.import_argv(path), env=self.env(2),
-                                stdout=subprocess.DEVNULL,
-                                stderr=subprocess.DEVNULL)
-        journal = self.db + "-journal"
-        deadline = time.monotonic() + 60
-        while proc.poll() is None and time.monotonic() < deadline:
-            if os.path.exists(journal) and os.path.getsize(journal) > 0:
-                break
-            time.sleep(0.005)
-        time.sleep(0.2)     # into the inserts
-        proc.kill()
-        proc.wait()
-        # The next command rolls the hot journal back and goes back to
-        # WAL: all of the import or nothing, never a part.
-        p = subprocess.run([harness.BIN, "tenant", "list", "--db", self.db],
-                           capture_output=True, text=True, timeout=60)
-        self.assertEqual(p.returncode, 0, p.stderr)
-        self.assertEqual(self.journal_mode(), "wal")
-        self.assertIn(self.people(), (0, 30000))
 
 
 class TestImportScim(ImportTestCase):

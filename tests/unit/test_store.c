@@ -506,58 +506,6 @@ test_token_touch(void **state)
 	free(id);
 }
 
-static const char *
-journal_mode(const char *path, char *buf, size_t len)
-{
-	sqlite3_stmt *st;
-	sqlite3 *db;
-
-	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-	assert_int_equal(
-	    sqlite3_prepare_v2(db, "PRAGMA journal_mode", -1, &st, NULL),
-	    SQLITE_OK);
-	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
-	snprintf(buf, len, "%s", (const char *)sqlite3_column_text(st, 0));
-	sqlite3_finalize(st);
-	sqlite3_close(db);
-	return buf;
-}
-
-/*
- * The bulk journal is taken only with nobody else connected, never waits
- * for them, and goes back to WAL; nor inside a transaction.
- */
-static void
-test_bulk_journal(void **state)
-{
-	struct fx *fx = *state;
-	struct timespec a, b;
-	char mode[16];
-	sqlite3 *db;
-
-	assert_int_equal(sqlite3_open(fx->path, &db), SQLITE_OK);
-	assert_int_equal(
-	    sqlite3_exec(db, "SELECT count(*) FROM tenants", NULL, NULL, NULL),
-	    SQLITE_OK);
-	clock_gettime(CLOCK_MONOTONIC, &a);
-	assert_int_equal(store_bulk_journal(fx->st, true), STORE_CONFLICT);
-	clock_gettime(CLOCK_MONOTONIC, &b);
-	assert_true(b.tv_sec - a.tv_sec < 1);
-	sqlite3_close(db);
-	assert_string_equal(journal_mode(fx->path, mode, sizeof(mode)), "wal");
-
-	assert_int_equal(store_begin(fx->st), STORE_OK);
-	assert_int_equal(store_bulk_journal(fx->st, true), STORE_CONFLICT);
-	assert_int_equal(store_rollback(fx->st), STORE_OK);
-
-	assert_int_equal(store_bulk_journal(fx->st, true), STORE_OK);
-	assert_int_equal(store_begin(fx->st), STORE_OK);
-	assert_int_equal(store_tenant_create(fx->st, "bulk", NULL), STORE_OK);
-	assert_int_equal(store_commit(fx->st), STORE_OK);
-	assert_int_equal(store_bulk_journal(fx->st, false), STORE_OK);
-	assert_string_equal(journal_mode(fx->path, mode, sizeof(mode)), "wal");
-}
-
 static void
 test_tokens(void **state)
 {
@@ -1902,7 +1850,6 @@ main(void)
 	    cmocka_unit_test_setup_teardown(test_list_filter, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_list_sort, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_savepoints, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_bulk_journal, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
