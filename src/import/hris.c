@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <math.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -351,8 +352,21 @@ hris_utf8_bad(const char *s, size_t len)
 {
 	const unsigned char *p = (const unsigned char *)s;
 	size_t i = 0, n, k;
+	uint64_t w;
 
 	while (i < len) {
+		/* Exports are mostly ASCII: eight bytes at a time, then one. */
+		if (len - i >= 8) {
+			memcpy(&w, p + i, 8);
+			if ((w & 0x8080808080808080ULL) == 0) {
+				i += 8;
+				continue;
+			}
+		}
+		if (p[i] < 0x80) {
+			i++;
+			continue;
+		}
 		if ((n = hris_u8_seqlen(p[i])) == 0 || n > len - i)
 			return (ssize_t)i;
 		for (k = 1; k < n; k++)
