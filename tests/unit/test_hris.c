@@ -535,6 +535,16 @@ test_utf8(void **state)
 	assert_int_equal(hris_utf8_bad("\xf4\x90\x80\x80", 4),
 	                 0);                             /* > 10FFFF */
 	assert_int_equal(hris_utf8_bad("ab\x80", 3), 2); /* lone continuation */
+	/* Past the eight-byte ASCII steps, and straddling one. */
+	assert_int_equal(hris_utf8_bad("0123456789abcdef\xe9", 17), 16);
+	assert_int_equal(hris_utf8_bad("0123456\xc3\xa9"
+	                               "89abcdef",
+	                               17),
+	                 -1);
+	assert_int_equal(hris_utf8_bad("0123456\xc3"
+	                               "x89abcdef",
+	                               17),
+	                 7);
 	assert_int_equal(hris_utf8_bad("\xff", 1), 0);
 }
 
