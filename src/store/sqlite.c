@@ -760,17 +760,13 @@ sq_open_reader(struct store *base)
 	return NULL;
 }
 
+/*
+ * Step st once without waiting for another connection's lock: STORE_OK,
+ * STORE_CONFLICT while the lock is held, else the failure.
+ */
 static int
-sq_begin(struct store *base)
+sq_step_nowait(struct sq *s, sqlite3_stmt *st, const char *func)
 {
-	return sq_exec_st(sq_of(base), ST_BEGIN, __func__);
-}
-
-static int
-sq_begin_nowait(struct store *base)
-{
-	struct sq *s = sq_of(base);
-	sqlite3_stmt *st = s->st[ST_BEGIN];
 	int rc;
 
 	sqlite3_busy_timeout(s->db, 0);
@@ -781,7 +777,21 @@ sq_begin_nowait(struct store *base)
 		return STORE_OK;
 	if ((rc & 0xff) == SQLITE_BUSY || (rc & 0xff) == SQLITE_LOCKED)
 		return STORE_CONFLICT;
-	return sq_fail(s, __func__);
+	return sq_fail(s, func);
+}
+
+static int
+sq_begin(struct store *base)
+{
+	return sq_exec_st(sq_of(base), ST_BEGIN, __func__);
+}
+
+static int
+sq_begin_nowait(struct store *base)
+{
+	struct sq *s = sq_of(base);
+
+	return sq_step_nowait(s, s->st[ST_BEGIN], __func__);
 }
 
 static int
@@ -1080,22 +1090,13 @@ sq_token_touch(struct store *base, const char *id)
 	struct sq *s = sq_of(base);
 	sqlite3_stmt *st = s->st[ST_TOKEN_TOUCH];
 	char now[32];
-	int rc;
 
 	if (!sqlite3_get_autocommit(s->db))
 		return STORE_CONFLICT;
 	store_now(now, sizeof(now));
 	sqlite_bind_str(st, 1, id);
 	sqlite_bind_str(st, 2, now);
-	sqlite3_busy_timeout(s->db, 0);
-	rc = sqlite3_step(st);
-	sqlite3_busy_timeout(s->db, SQ_BUSY_MS);
-	sq_done(st);
-	if (rc == SQLITE_DONE)
-		return STORE_OK;
-	if ((rc & 0xff) == SQLITE_BUSY || (rc & 0xff) == SQLITE_LOCKED)
-		return STORE_CONFLICT;
-	return sq_fail(s, __func__);
+	return sq_step_nowait(s, st, __func__);
 }
 
 /* Resources. */
