@@ -803,42 +803,45 @@ patch_ids_drop(json_t *arr, const char *id)
 	}
 }
 
-static bool
-patch_ids_has(const json_t *arr, const char *id)
-{
-	size_t i;
-	json_t *x;
-
-	json_array_foreach(arr, i, x)
-	{
-		if (json_is_object(x))
-			x = json_object_get(x, "value");
-		if (json_is_string(x) && strcmp(json_string_value(x), id) == 0)
-			return true;
-	}
-	return false;
-}
-
 /* Takes obj. A member already being added keeps its first entry. */
 static void
 patch_mem_add(struct scim_patch_members *m, json_t *obj)
 {
 	const char *id = json_string_value(json_object_get(obj, "value"));
 
-	patch_ids_drop(m->remove, id);
-	if (patch_ids_has(m->add, id))
+	if (json_object_get(m->remove_ids, id) != NULL) {
+		patch_ids_drop(m->remove, id);
+		json_object_del(m->remove_ids, id);
+	}
+	if (json_object_get(m->add_ids, id) != NULL) {
 		json_decref(obj);
-	else
-		json_array_append_new(m->add, obj);
+		return;
+	}
+	json_object_set_new(m->add_ids, id, json_true());
+	json_array_append_new(m->add, obj);
 }
 
 static void
 patch_mem_remove(struct scim_patch_members *m, const char *id)
 {
-	patch_ids_drop(m->add, id);
+	if (json_object_get(m->add_ids, id) != NULL) {
+		patch_ids_drop(m->add, id);
+		json_object_del(m->add_ids, id);
+	}
 	/* After replace_all nothing old is left to remove. */
-	if (!m->replace_all && !patch_ids_has(m->remove, id))
-		json_array_append_new(m->remove, json_string(id));
+	if (m->replace_all || json_object_get(m->remove_ids, id) != NULL)
+		return;
+	json_object_set_new(m->remove_ids, id, json_true());
+	json_array_append_new(m->remove, json_string(id));
+}
+
+static void
+patch_mem_clear(struct scim_patch_members *m)
+{
+	json_array_clear(m->add);
+	json_array_clear(m->remove);
+	json_object_clear(m->add_ids);
+	json_object_clear(m->remove_ids);
 }
 
 /* One member object: canonical names, no nulls, a "value" id required. */
@@ -966,16 +969,14 @@ patch_members(struct patch_ctx *c, const struct patch_target *t,
 		    t->text, t->ap.attr->name, t->ap.attr->name);
 	if (c->op == PATCH_REMOVE && (value == NULL || json_is_null(value))) {
 		m->replace_all = true;
-		json_array_clear(m->add);
-		json_array_clear(m->remove);
+		patch_mem_clear(m);
 		return 0;
 	}
 	if ((list = patch_member_list(c, t, value)) == NULL)
 		return -1;
 	if (c->op == PATCH_REPLACE) {
 		m->replace_all = true;
-		json_array_clear(m->add);
-		json_array_clear(m->remove);
+		patch_mem_clear(m);
 	}
 	json_array_foreach(list, i, x)
 	{
@@ -1322,6 +1323,8 @@ scim_patch_members_init(struct scim_patch_members *m)
 	m->replace_all = false;
 	m->add = json_array();
 	m->remove = json_array();
+	m->add_ids = json_object();
+	m->remove_ids = json_object();
 }
 
 void
@@ -1331,7 +1334,9 @@ scim_patch_members_free(struct scim_patch_members *m)
 		return;
 	json_decref(m->add);
 	json_decref(m->remove);
-	m->add = m->remove = NULL;
+	json_decref(m->add_ids);
+	json_decref(m->remove_ids);
+	m->add = m->remove = m->add_ids = m->remove_ids = NULL;
 	m->replace_all = false;
 }
 

@@ -25,6 +25,9 @@ struct scim_patch_members {
 	bool replace_all; /* existing members are dropped before `add` */
 	json_t *add;      /* array of member objects ({"value": id, ...}) */
 	json_t *remove;   /* array of member id strings */
+	/* the ids in add and in remove, as object keys: a PATCH adding
+	 * 10,000 members stays linear (patch.c keeps them in step) */
+	json_t *add_ids, *remove_ids;
 };
 
 /* Empty delta (two new empty arrays). */

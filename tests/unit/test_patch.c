@@ -1014,6 +1014,66 @@ test_members_cumulative_order(void **state)
 	scim_patch_members_free(&m);
 }
 
+/* "m0".."m{n-1}" from `from`, as member objects or as ids. */
+static json_t *
+many_members(int from, int n, bool objects)
+{
+	json_t *a = json_array();
+	char id[16];
+
+	for (int i = from; i < from + n; i++) {
+		snprintf(id, sizeof(id), "m%d", i);
+		json_array_append_new(a, objects
+		                             ? json_pack("{s:s}", "value", id)
+		                             : json_string(id));
+	}
+	return a;
+}
+
+static json_t *
+members_op(const char *op, json_t *value)
+{
+	return json_pack("{s:s, s:s, s:o}", "op", op, "path", "members",
+	                 "value", value);
+}
+
+/*
+ * Thousands of members in one PATCH (the delta keeps its ids indexed):
+ * repeats collapse, a remove cancels an add and the reverse, in order.
+ */
+static void
+test_members_many(void **state)
+{
+	struct scim_patch_members m;
+	json_t *body, *want, *more;
+
+	scim_patch_members_init(&m);
+	body = json_pack("{s:[s], s:[o, o, o, o]}", "schemas", PATCHOP,
+	                 "Operations",
+	                 members_op("add", many_members(0, 3000, true)),
+	                 members_op("add", many_members(1000, 3000, true)),
+	                 members_op("remove", many_members(0, 2000, true)),
+	                 members_op("add", many_members(500, 1000, true)));
+	group_ok(body, &m, G0);
+	/* added: m2000..m3999, then m500..m1499 back from the removes */
+	want = many_members(2000, 2000, true);
+	more = many_members(500, 1000, true);
+	json_array_extend(want, more);
+	assert_json(m.add, want);
+	json_decref(more);
+	json_decref(want);
+	/* removed: m0..m499 and m1500..m1999 (m500..m1499 added again) */
+	want = many_members(0, 500, false);
+	more = many_members(1500, 500, false);
+	json_array_extend(want, more);
+	assert_json(m.remove, want);
+	json_decref(more);
+	json_decref(want);
+	assert_int_equal(json_object_size(m.add_ids), 3000);
+	assert_int_equal(json_object_size(m.remove_ids), 1000);
+	scim_patch_members_free(&m);
+}
+
 static void
 test_members_remove_all(void **state)
 {
@@ -1342,6 +1402,7 @@ main(void)
 	    cmocka_unit_test(test_okta_remove_member_filter),
 	    cmocka_unit_test(test_entra_add_and_remove_members),
 	    cmocka_unit_test(test_members_cumulative_order),
+	    cmocka_unit_test(test_members_many),
 	    cmocka_unit_test(test_members_remove_all),
 	    cmocka_unit_test(test_members_replace),
 	    cmocka_unit_test(test_members_nopath),
