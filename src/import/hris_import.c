@@ -1214,6 +1214,29 @@ hris_find(struct hris_imp *x, struct hris_emp *e, struct store_res *res,
 	return 0;
 }
 
+/*
+ * The person's document after their record: old (NULL for a new person)
+ * patched and normalised, as a new reference; NULL with *err when the
+ * record cannot be applied. Uses only x's scratch, so pass 2's second
+ * thread calls it with its own.
+ */
+static json_t *
+hris_build(struct hris_imp *x, struct hris_emp *e, const struct csv_field *f,
+           size_t n, json_t *old, struct scim_err *err)
+{
+	json_t *doc, *body, *norm = NULL;
+
+	doc = old != NULL ? json_deep_copy(old) : json_object();
+	body = hris_patch_body(x, e, f, n, old == NULL);
+	if (scim_patch_apply_paths(x->rt, x->paths, doc, body, NULL, err) == 0)
+		norm = scim_schema_normalize(
+		    x->rt, doc, old,
+		    old != NULL ? SCIM_NORM_REPLACE : SCIM_NORM_CREATE, err);
+	json_decref(body);
+	json_decref(doc);
+	return norm;
+}
+
 /* PATCH, normalise and store one person; same returns as hris_write. */
 static int
 hris_person(struct hris_imp *x, struct hris_emp *e, const struct csv_field *f,
@@ -1221,7 +1244,7 @@ hris_person(struct hris_imp *x, struct hris_emp *e, const struct csv_field *f,
 {
 	struct store_res res;
 	struct scim_err err;
-	json_t *old = NULL, *doc, *body, *norm = NULL;
+	json_t *old = NULL, *norm;
 	bool have;
 	int rc;
 
@@ -1233,13 +1256,7 @@ hris_person(struct hris_imp *x, struct hris_emp *e, const struct csv_field *f,
 		store_res_clear(&res);
 		return -2;
 	}
-	doc = old != NULL ? json_deep_copy(old) : json_object();
-	body = hris_patch_body(x, e, f, n, !have);
-	if (scim_patch_apply_paths(x->rt, x->paths, doc, body, NULL, &err) == 0)
-		norm = scim_schema_normalize(
-		    x->rt, doc, old,
-		    have ? SCIM_NORM_REPLACE : SCIM_NORM_CREATE, &err);
-	if (norm == NULL) {
+	if ((norm = hris_build(x, e, f, n, old, &err)) == NULL) {
 		hris_err(x, e->row, 0, "cannot apply the row: %s", err.detail);
 		rc = -1;
 	} else if (have && json_equal(norm, old)) {
@@ -1248,8 +1265,6 @@ hris_person(struct hris_imp *x, struct hris_emp *e, const struct csv_field *f,
 	} else
 		rc = hris_write(x, e, &res, have, norm);
 	json_decref(norm);
-	json_decref(body);
-	json_decref(doc);
 	json_decref(old);
 	store_res_clear(&res);
 	return rc;
@@ -1394,7 +1409,7 @@ hris_make(struct hris_imp *px, struct hris_emp *e, struct hris_made *m)
 {
 	const struct csv_field *f;
 	struct scim_err err;
-	json_t *doc, *body, *norm = NULL;
+	json_t *norm;
 	size_t n;
 
 	memset(m, 0, sizeof(*m));
@@ -1404,19 +1419,11 @@ hris_make(struct hris_imp *px, struct hris_emp *e, struct hris_made *m)
 		return;
 	}
 	scim_err_init(&err);
-	doc = json_object();
-	body = hris_patch_body(px, e, f, n, true);
-	if (scim_patch_apply_paths(px->rt, px->paths, doc, body, NULL, &err) ==
-	    0)
-		norm = scim_schema_normalize(px->rt, doc, NULL,
-		                             SCIM_NORM_CREATE, &err);
-	if (norm == NULL)
+	if ((norm = hris_build(px, e, f, n, NULL, &err)) == NULL)
 		m->err = xstrdup(err.detail);
 	else
 		hris_res_fill(px, &m->res, norm);
 	json_decref(norm);
-	json_decref(body);
-	json_decref(doc);
 }
 
 static void
