@@ -346,6 +346,22 @@ server_conn_closed(struct evhttp_connection *evcon, void *arg)
 				r->ev = NULL;
 }
 
+/* The open batch takes no more writes: 512 of them, or 5 ms old. */
+static bool
+batch_full(const struct server *srv)
+{
+	return srv->batch >= BATCH_MAX ||
+	       (srv->batch > 0 && now_mono() - srv->batch_started > 0.005);
+}
+
+/* A transaction was just begun: commit it once the loop turn ends. */
+static void
+batch_opened(struct server *srv)
+{
+	srv->batch_started = now_mono();
+	event_active(srv->commit_ev, 0, 0);
+}
+
 /*
  * The write lock for a write about to run: the open batch when it can take
  * one more, else a new transaction if no other process holds the lock.
@@ -355,16 +371,13 @@ static int
 write_lock_try(struct server *srv)
 {
 	if (store_in_tx(srv->st)) {
-		if (srv->batch < BATCH_MAX &&
-		    (srv->batch == 0 ||
-		     now_mono() - srv->batch_started <= 0.005))
+		if (!batch_full(srv))
 			return 0;
 		server_commit(srv);
 	}
 	if (store_begin_nowait(srv->st) != STORE_OK)
 		return -1;
-	srv->batch_started = now_mono();
-	event_active(srv->commit_ev, 0, 0);
+	batch_opened(srv);
 	return 0;
 }
 
@@ -449,14 +462,14 @@ req_write_begin(struct req *r)
 {
 	struct server *srv = r->srv;
 
-	if (srv->batch >= BATCH_MAX ||
-	    (srv->batch > 0 && now_mono() - srv->batch_started > 0.005))
+	/* Normally write_lock_try() opened it; a Bulk request's later
+	 * operations may find the batch full and wait for the lock here. */
+	if (batch_full(srv))
 		server_commit(srv);
 	if (!store_in_tx(srv->st)) {
 		if (store_begin(srv->st) != STORE_OK)
 			return -1;
-		srv->batch_started = now_mono();
-		event_active(srv->commit_ev, 0, 0);
+		batch_opened(srv);
 	}
 	if (store_savepoint(srv->st) != STORE_OK)
 		return -1;
