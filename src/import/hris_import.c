@@ -85,8 +85,10 @@ struct hris_imp {
 	int fd;
 	uint64_t fsize;
 
-	int *col_idx;  /* field index of each m->cols[] */
-	int *dcol_idx; /* ... and of each m->dcols[] */
+	int *col_idx;   /* field index of each m->cols[] */
+	int *dcol_idx;  /* ... and of each m->dcols[] */
+	bool *dup_told; /* header columns already reported as repeated;
+	                   only while the header is read */
 	int key_idx, rel_idx;
 	int dep_field[HRIS_DEP__COUNT]; /* m->dcols index, or -1 */
 	int active_col, status_col;     /* m->cols index, or -1 */
@@ -746,10 +748,13 @@ hris_find_column(struct hris_imp *x, char *const *names, size_t n,
 		if (strcmp(names[i], name) != 0)
 			continue;
 		if (found >= 0) {
-			hris_err(x, 1, i + 1,
-			         "column \"%s\" appears twice in the header "
-			         "(columns %d and %zu)",
-			         name, found + 1, i + 1);
+			/* Two mappings of one column: one message. */
+			if (!x->dup_told[i])
+				hris_err(x, 1, i + 1,
+				         "column \"%s\" appears twice in the "
+				         "header (columns %d and %zu)",
+				         name, found + 1, i + 1);
+			x->dup_told[i] = true;
 			return -1;
 		}
 		found = (int)i;
@@ -809,7 +814,10 @@ hris_header(struct hris_imp *x)
 	names = xcalloc(n + 1, sizeof(*names));
 	for (i = 0; i < n; i++)
 		names[i] = hris_cell(h, n, (int)i, &len);
+	x->dup_told = xcalloc(n + 1, sizeof(*x->dup_told));
 	hris_find_columns(x, names, n);
+	free(x->dup_told);
+	x->dup_told = NULL;
 	free(names);
 	return x->r->nerrors > before ? -1 : 0;
 }

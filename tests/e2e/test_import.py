@@ -239,6 +239,17 @@ class TestImportCli(ImportTestCase):
                       "eligibility:hireDate)", p.stderr)
         self.assertIn("the header does not match mapping workday", p.stderr)
 
+    def test_repeated_column_is_one_error(self):
+        # The key column also feeds externalId: two uses, one message.
+        path = self.write("twice.csv",
+                          HEADER.replace("email,", "employee_id,", 1) + E1)
+        p = self.run_import(path, "--json")
+        self.assertEqual(p.returncode, 1)
+        twice = [e for e in json.loads(p.stdout)["error_list"]
+                 if "appears twice" in e["message"]]
+        self.assertEqual(len(twice), 1, twice)
+        self.assertEqual((twice[0]["row"], twice[0]["column"]), (1, 3))
+
     def test_header_case_and_spaces(self):
         # Spaces around a name are trimmed; its case must match, and
         # the error points at the column that nearly does.
