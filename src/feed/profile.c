@@ -223,12 +223,10 @@ name_ok(const char *s, const char *extra, size_t max)
 
 /* Abbreviations. */
 
-static const struct {
-	const char *abbrev;
-	const char *urn;
-} abbrevs[] = {
+static const struct scim_abbrev abbrevs[] = {
     {"eligibility:", SCIM_URN_ELIGIBILITY ":"},
     {"enterprise:", SCIM_URN_ENTERPRISE ":"},
+    {NULL, NULL},
 };
 
 char *
@@ -252,12 +250,12 @@ feed_expand_abbrev(const char *t)
 		}
 		if (t[i] == '"')
 			quoted = true;
-		for (j = 0; !isalnum((unsigned char)prev) &&
-		            strchr("_:.$-", prev) == NULL &&
-		            j < sizeof(abbrevs) / sizeof(abbrevs[0]);
+		for (j = 0;
+		     !isalnum((unsigned char)prev) &&
+		     strchr("_:.$-", prev) == NULL && abbrevs[j].prefix != NULL;
 		     j++) {
-			n = strlen(abbrevs[j].abbrev);
-			if (strncmp(t + i, abbrevs[j].abbrev, n) == 0) {
+			n = strlen(abbrevs[j].prefix);
+			if (strncmp(t + i, abbrevs[j].prefix, n) == 0) {
 				buf_addstr(&b, abbrevs[j].urn);
 				i += n;
 				break;
@@ -654,8 +652,8 @@ attr_check(struct feed_column *c)
 }
 
 static void
-col_source(struct pp *pp, struct feed_column *c, struct fy_node *n,
-           const char *key)
+col_source(struct pp *pp, struct feed_column *c, const char *written,
+           struct fy_node *n, const char *key)
 {
 	struct scim_err e;
 	const char *why;
@@ -679,13 +677,15 @@ col_source(struct pp *pp, struct feed_column *c, struct fy_node *n,
 	}
 	c->src = FEED_SRC_ATTR;
 	scim_err_init(&e);
-	if (scim_filter_parse_path(scim_rtype_user(), c->source, &c->path,
-	                           &c->vfilter, &c->sub, &e) == -1) {
+	/* Parsed as written, so that messages quote the abbreviations. */
+	if (scim_filter_parse_path_ab(scim_rtype_user(), written, abbrevs,
+	                              &c->path, &c->vfilter, &c->sub,
+	                              &e) == -1) {
 		perr(pp, n, key, "%s", e.detail);
 		return;
 	}
 	if ((why = attr_check(c)) != NULL) {
-		perr(pp, n, key, "%s %s", c->source, why);
+		perr(pp, n, key, "%s %s", written, why);
 		return;
 	}
 	if (c->path.schema != NULL || c->path.ext ||
@@ -838,7 +838,7 @@ col_parse(struct pp *pp, struct feed_column *c, struct fy_node *n, size_t idx)
 		c->konst = dup_str(pp, v[CK_CONST], n, buf_str(&k));
 	} else if ((s = get_str(pp, v[CK_SOURCE], n, buf_str(&k))) != NULL) {
 		c->source = feed_expand_abbrev(s);
-		col_source(pp, c, v[CK_SOURCE], buf_str(&k));
+		col_source(pp, c, s, v[CK_SOURCE], buf_str(&k));
 	}
 	col_layout(pp, c, v, n, buf_str(&pre));
 out:
@@ -956,7 +956,7 @@ parse_rule(struct pp *pp, struct fy_node **v, struct fy_node *at)
 		return;
 	p->eligibility = feed_expand_abbrev(s);
 	scim_err_init(&e);
-	p->filter = scim_filter_parse(scim_rtype_user(), p->eligibility, &e);
+	p->filter = scim_filter_parse_ab(scim_rtype_user(), s, abbrevs, &e);
 	if (p->filter == NULL)
 		perr(pp, v[PK_ELIGIBILITY], "eligibility", "%s", e.detail);
 	p->rule_uses_groups = filter_uses_groups(p->filter);

@@ -482,6 +482,12 @@ hris_name_ok(const char *s)
 	                 "0123456789._-") == strlen(s);
 }
 
+static const struct scim_abbrev hris_abbrevs[] = {
+    {HRIS_PREFIX_ENT, SCIM_URN_ENTERPRISE ":"},
+    {HRIS_PREFIX_ELIG, SCIM_URN_ELIGIBILITY ":"},
+    {NULL, NULL},
+};
+
 /* "eligibility:hireDate" -> the URN spelled out; a new string. */
 static char *
 hris_expand(const char *attr)
@@ -546,7 +552,9 @@ hris_resolve(struct hmctx *x, struct fy_node *n, const char *key,
 
 	scim_err_init(&e);
 	c->path = hris_expand(c->attr);
-	if (scim_filter_parse_path(x->rt, c->path, &ap, &vf, &sub, &e) == -1) {
+	/* Parsed as written, so that messages quote the abbreviations. */
+	if (scim_filter_parse_path_ab(x->rt, c->attr, hris_abbrevs, &ap, &vf,
+	                              &sub, &e) == -1) {
 		cfg_error(x->cfg, n, key, "cannot map to \"%s\": %s", c->attr,
 		          e.detail);
 		return false;

@@ -55,6 +55,7 @@ struct fparser {
 	int terms;
 	const char *etype; /* scimType of errors: invalidFilter, invalidPath */
 	const char *what;  /* "filter" or "path", for messages */
+	const struct scim_abbrev *ab; /* or NULL */
 	struct scim_err *e;
 };
 
@@ -690,6 +691,32 @@ fail:
 	return NULL;
 }
 
+/* A top-level attribute path, through the abbreviations if need be. */
+static int
+fp_resolve_top(struct fparser *p, const char *name, size_t len,
+               struct scim_attrpath *out)
+{
+	const struct scim_abbrev *ab;
+	char *full;
+	size_t n;
+	int rc;
+
+	if ((rc = scim_attrpath_resolve(p->rt, name, len, out)) == 0 ||
+	    p->ab == NULL)
+		return rc;
+	for (ab = p->ab; ab->prefix != NULL; ab++) {
+		n = strlen(ab->prefix);
+		/* Case-insensitive, as names and URNs are (RFC 7643 §2.1). */
+		if (len <= n || strncasecmp(name, ab->prefix, n) != 0)
+			continue;
+		full = xasprintf("%s%.*s", ab->urn, (int)(len - n), name + n);
+		rc = scim_attrpath_resolve(p->rt, full, strlen(full), out);
+		free(full);
+		break;
+	}
+	return rc;
+}
+
 /* Resolve the attribute name in token at (relative to vp if set). */
 static int
 fp_resolve(struct fparser *p, const struct scim_attrpath *vp,
@@ -701,7 +728,7 @@ fp_resolve(struct fparser *p, const struct scim_attrpath *vp,
 	if (vp != NULL)
 		rc = resolve_inner(vp, name, at->len, &f->path);
 	else
-		rc = scim_attrpath_resolve(p->rt, name, at->len, &f->path);
+		rc = fp_resolve_top(p, name, at->len, &f->path);
 	if (rc == -1 && vp == NULL && at->len == 7 &&
 	    strncasecmp(name, "schemas", 7) == 0) {
 		memset(&f->path, 0, sizeof(f->path));
@@ -935,10 +962,18 @@ struct scim_filter *
 scim_filter_parse(const struct scim_rtype *rt, const char *text,
                   struct scim_err *e)
 {
+	return scim_filter_parse_ab(rt, text, NULL, e);
+}
+
+struct scim_filter *
+scim_filter_parse_ab(const struct scim_rtype *rt, const char *text,
+                     const struct scim_abbrev *ab, struct scim_err *e)
+{
 	struct fparser p;
 	struct scim_filter *f;
 
 	fp_init(&p, rt, text, false, e);
+	p.ab = ab;
 	if (p.tok.kind == TK_END) {
 		fp_fail(&p, 0, "the filter is empty");
 		return NULL;
@@ -995,6 +1030,16 @@ scim_filter_parse_path(const struct scim_rtype *rt, const char *text,
                        struct scim_attrpath *attr, struct scim_filter **vfilter,
                        const struct scim_attr **sub, struct scim_err *e)
 {
+	return scim_filter_parse_path_ab(rt, text, NULL, attr, vfilter, sub, e);
+}
+
+int
+scim_filter_parse_path_ab(const struct scim_rtype *rt, const char *text,
+                          const struct scim_abbrev *ab,
+                          struct scim_attrpath *attr,
+                          struct scim_filter **vfilter,
+                          const struct scim_attr **sub, struct scim_err *e)
+{
 	struct fparser p;
 	struct scim_filter *f;
 	struct tok at;
@@ -1002,6 +1047,7 @@ scim_filter_parse_path(const struct scim_rtype *rt, const char *text,
 	*vfilter = NULL;
 	*sub = NULL;
 	fp_init(&p, rt, text, true, e);
+	p.ab = ab;
 	at = p.tok;
 	if (at.kind != TK_WORD) {
 		fp_expected(&p, &at, "an attribute path");
@@ -1009,8 +1055,7 @@ scim_filter_parse_path(const struct scim_rtype *rt, const char *text,
 	}
 	f = node_new(SCIM_F_VALPATH, NULL, NULL);
 	f->raw_path = xstrndup(p.text + at.pos, at.len);
-	if (scim_attrpath_resolve(rt, p.text + at.pos, at.len, &f->path) ==
-	    -1) {
+	if (fp_resolve_top(&p, p.text + at.pos, at.len, &f->path) == -1) {
 		fp_fail_attr(&p, at.pos, f->raw_path, "unknown attribute %s");
 		goto fail;
 	}

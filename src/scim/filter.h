@@ -70,6 +70,32 @@ int scim_filter_parse_path(const struct scim_rtype *, const char *text,
                            struct scim_filter **vfilter,
                            const struct scim_attr **sub, struct scim_err *e);
 
+/*
+ * A short name for a schema URN in hand-written rules: an attribute path
+ * starting with prefix ("eligibility:", in any case) resolves as if it
+ * started with urn (the extension's URN and ':'). Lists end with a NULL
+ * prefix.
+ */
+struct scim_abbrev {
+	const char *prefix;
+	const char *urn;
+};
+
+/*
+ * scim_filter_parse and scim_filter_parse_path for such rules: top-level
+ * attribute paths may use the abbreviations in ab (or NULL). Messages
+ * quote the text as written and count positions in it.
+ */
+struct scim_filter *scim_filter_parse_ab(const struct scim_rtype *,
+                                         const char *text,
+                                         const struct scim_abbrev *ab,
+                                         struct scim_err *e);
+int scim_filter_parse_path_ab(const struct scim_rtype *, const char *text,
+                              const struct scim_abbrev *ab,
+                              struct scim_attrpath *attr,
+                              struct scim_filter **vfilter,
+                              const struct scim_attr **sub, struct scim_err *e);
+
 void scim_filter_free(struct scim_filter *);
 
 /*

@@ -306,6 +306,26 @@ test_bad_rule(void **state)
 	unload(&l);
 }
 
+/* Messages quote abbreviations as written and count in that text. */
+static void
+test_abbrev_errors(void **state)
+{
+	(void)state;
+	expect_errors(
+	    "feeds:\n"
+	    "  f1:\n"
+	    "    tenant: acme\n"
+	    "    eligibility: 'active eq true and eligibility:clas eq \"x\"'\n"
+	    "    format: csv\n"
+	    "    columns:\n"
+	    "      - {name: a, source: enterprise:departmnt}\n"
+	    "      - {name: b, source: Eligibility:hireDate}\n",
+	    "F:4:19: feeds.f1.eligibility: invalid filter at position 20: "
+	    "unknown attribute 'eligibility:clas'\n"
+	    "F:7:27: feeds.f1.columns[0].source: invalid path at position 1: "
+	    "unknown attribute 'enterprise:departmnt'\n");
+}
+
 static void
 test_column_errors(void **state)
 {
@@ -685,6 +705,7 @@ main(void)
 	    cmocka_unit_test(test_missing_keys),
 	    cmocka_unit_test(test_unknown_and_bad_values),
 	    cmocka_unit_test(test_bad_rule),
+	    cmocka_unit_test(test_abbrev_errors),
 	    cmocka_unit_test(test_column_errors),
 	    cmocka_unit_test(test_fixed_and_terms),
 	    cmocka_unit_test(test_mode_both),
