@@ -158,9 +158,9 @@ pc_old_vals(struct pc *pc, const char *key)
 	return -1;
 }
 
-/* Compute the probed person's values into pc->vals; 1 on a bad value. */
+/* The probed person's values into pc->vals; -1 (why in pc->err) if bad. */
 static int
-pc_values(struct pc *pc, const char *key)
+pc_compute(struct pc *pc)
 {
 	struct feed_person fp;
 
@@ -173,8 +173,17 @@ pc_values(struct pc *pc, const char *key)
 	fp.spans = pc->spans;
 	buf_reset(&pc->vals);
 	buf_reset(&pc->err);
-	if (feed_record_values(pc->p, &fp, &pc->vals, &pc->err) == 0 &&
-	    !pc->vals.failed)
+	return feed_record_values(pc->p, &fp, &pc->vals, &pc->err) == 0 &&
+	               !pc->vals.failed
+	           ? 0
+	           : -1;
+}
+
+/* Compute the probed person's values into pc->vals; 1 on a bad value. */
+static int
+pc_values(struct pc *pc, const char *key)
+{
+	if (pc_compute(pc) == 0)
 		return 0;
 	pc->pl->counts.errors++;
 	if (pc->vals.failed)
@@ -199,10 +208,12 @@ static void check_writer(struct pc *);
 /*
  * Would the file writer take this record? The format's own rules (an 834
  * addition needs coverage_start, ...) surface in the plan, not halfway
- * through writing an approved run.
+ * through writing an approved run. -1 with *cause (caller frees, may be
+ * NULL) when it would not.
  */
 static int
-pc_check(struct pc *pc, enum feed_out k, const struct store_feed_entry *e)
+pc_fits(struct pc *pc, enum feed_out k, const struct store_feed_entry *e,
+        char **cause)
 {
 	static const enum fmt_action acts[] = {FMT_ADD, FMT_CHANGE, FMT_TERM,
 	                                       FMT_REINSTATE};
@@ -210,9 +221,9 @@ pc_check(struct pc *pc, enum feed_out k, const struct store_feed_entry *e)
 	                                    "reinstate"};
 	struct fmt_record r;
 	struct feed_dyn d;
-	char *cause = NULL, td[9] = "";
-	int rc = 0;
+	char td[9] = "";
 
+	*cause = NULL;
 	if (pc->vw == NULL || k > FEED_OUT_REINSTATE)
 		return 0;
 	d.action = names[k];
@@ -222,8 +233,8 @@ pc_check(struct pc *pc, enum feed_out k, const struct store_feed_entry *e)
 	buf_reset(&pc->err);
 	memset(&r, 0, sizeof(r));
 	if (feed_rec_fill(&pc->vrec, pc->p, e->vals, &d, &pc->err) == -1) {
-		cause = xstrdup(buf_str(&pc->err));
-		goto bad;
+		*cause = xstrdup(buf_str(&pc->err));
+		return -1;
 	}
 	r.action = acts[k];
 	r.values = pc->vrec.values;
@@ -232,11 +243,21 @@ pc_check(struct pc *pc, enum feed_out k, const struct store_feed_entry *e)
 		         e->term_date + 5, e->term_date + 8);
 		r.term_date = td;
 	}
-	if (fmt_writer_add(pc->vw, &r, &cause) == 0)
+	if (fmt_writer_add(pc->vw, &r, cause) == 0)
 		return 0;
 	/* The writer stops after an error; start a fresh one. */
 	check_writer(pc);
-bad:
+	return -1;
+}
+
+static int
+pc_check(struct pc *pc, enum feed_out k, const struct store_feed_entry *e)
+{
+	char *cause;
+	int rc;
+
+	if (pc_fits(pc, k, e, &cause) == 0)
+		return 0;
 	pc->pl->counts.errors++;
 	rc = pc_emit(pc, FEED_OUT_ERROR, NULL, e->key,
 	             cause != NULL ? cause : "cannot be written");
@@ -356,6 +377,29 @@ term_date(struct pc *pc, const char *reason, char date[11])
 	return 0;
 }
 
+/*
+ * A termination row carries the person's values now, so that the vendor
+ * sees what ended the membership (the status "terminated", the new class),
+ * when they can be written; else, and for a deleted person or a changed
+ * key (whose row must name the old key), the values last sent.
+ */
+static const char *
+term_vals(struct pc *pc, const struct store_feed_entry *e)
+{
+	struct store_feed_entry now = *e;
+	char *cause;
+
+	if (!pc->have_pr || strcmp(e->term_reason, "deleted") == 0 ||
+	    strcmp(e->term_reason, "key_changed") == 0 || pc_compute(pc) == -1)
+		return buf_str(&pc->old);
+	now.vals = buf_str(&pc->vals);
+	if (pc_fits(pc, FEED_OUT_TERM, &now, &cause) == -1) {
+		free(cause);
+		return buf_str(&pc->old);
+	}
+	return now.vals;
+}
+
 /* An active member whose person is gone or no longer eligible. */
 static int
 pc_terminate(struct pc *pc, const char *k, const struct store_feed_member *m)
@@ -374,9 +418,9 @@ pc_terminate(struct pc *pc, const char *k, const struct store_feed_member *m)
 	entry_init(&e, k, FEED_OUT_TERM, false);
 	e.person_rid = pc->have_pr ? pc->pr.rid : m->person_rid;
 	e.person_version = pc->have_pr ? pc->pr.version : m->person_version;
-	e.vals = buf_str(&pc->old);
 	e.term_date = pc->term_date;
 	e.term_reason = pc->term_reason;
+	e.vals = term_vals(pc, &e);
 	pc->pl->counts.terms++;
 	return stage(pc, FEED_OUT_TERM, &e);
 }

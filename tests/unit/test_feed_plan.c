@@ -534,6 +534,7 @@ test_change_outcomes(void **state)
 	w.active = false;
 	w.status = "terminated";
 	w.termdate = "2026-11-28";
+	w.family = "Murray"; /* her row says so: values as they are now */
 	update_user(fx, ids[1], &w);
 	w = alan;
 	w.cls = "PT";
@@ -571,7 +572,7 @@ test_change_outcomes(void **state)
 	                          "term_date\n"
 	                          "E0,Hedy,Lamarr,Hedy.Lamarr@example.com,A,\n"
 	                          "E1,Ada,King,Ada.King@example.com,C,\n"
-	                          "E2,Grace,Hopper,Grace.Hopper@example.com,T,"
+	                          "E2,Grace,Murray,Grace.Murray@example.com,T,"
 	                          "20261128\n"
 	                          "E3,Alan,Turing,Alan.Turing@example.com,T,"
 	                          "20261205\n"
@@ -638,8 +639,9 @@ static void
 test_key_change(void **state)
 {
 	struct fx *fx = *state;
+	struct store_feed_run run;
 	struct who w;
-	char *ids[5];
+	char *ids[5], *cause = NULL, *id, *file;
 
 	baseline(fx, ids);
 	w = alan;
@@ -647,6 +649,22 @@ test_key_change(void **state)
 	update_user(fx, ids[2], &w);
 	plan(fx, "2026-12-02");
 	expect_sent(fx, "term E3 key_changed 2026-12-02\nadd E9\n");
+	/* The termination names the key the vendor knows, not the new one. */
+	assert_int_equal(
+	    render(fx, "2026-12-02", FEED_WANT_PROFILE, &run, &cause), 0);
+	id = xstrdup(run.id);
+	store_feed_run_clear(&run);
+	approve(fx, id, &run);
+	file = slurp(fx->out, run.file_name);
+	assert_string_equal(file,
+	                    "member_id,first_name,last_name,email,action,"
+	                    "term_date\n"
+	                    "E3,Alan,Turing,Alan.Turing@example.com,T,"
+	                    "20261202\n"
+	                    "E9,Alan,Turing,Alan.Turing@example.com,A,\n");
+	free(file);
+	free(id);
+	store_feed_run_clear(&run);
 	free_ids(ids);
 }
 
