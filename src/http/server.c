@@ -504,10 +504,19 @@ server_reply(struct req *r, int status)
 void
 server_reply_json(struct req *r, int status, json_t *body)
 {
-	char *s = json_dumps(body, JSON_COMPACT);
+	char *s = body != NULL ? json_dumps(body, JSON_COMPACT) : NULL;
 
 	buf_reset(&r->out);
-	buf_addstr(&r->out, s);
+	if (s == NULL) {
+		/* Never a body-less reply, whatever went wrong building it. */
+		log_warnx("%s: cannot serialise the reply", __func__);
+		buf_addstr(&r->out,
+		           "{\"schemas\":[\"urn:ietf:params:scim:api:messages:"
+		           "2.0:Error\"],\"status\":\"500\",\"detail\":"
+		           "\"internal error\"}");
+		status = 500;
+	} else
+		buf_addstr(&r->out, s);
 	free(s);
 	server_reply(r, status);
 }

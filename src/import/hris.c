@@ -17,6 +17,7 @@
 #include "import/hris.h"
 #include "scim/filter.h"
 #include "util/buf.h"
+#include "util/utf8.h"
 #include "util/xmalloc.h"
 
 #define HRIS_PREFIX_ENT "enterprise:"
@@ -332,57 +333,6 @@ hris_typed(const struct scim_attr *a, struct hris_value *v, struct buf *err)
 	return 0;
 }
 
-/* Length of the UTF-8 sequence lead byte c starts, 0 if c cannot lead. */
-static size_t
-hris_u8_seqlen(unsigned char c)
-{
-	if (c < 0x80)
-		return 1;
-	if (c >= 0xc2 && c <= 0xdf)
-		return 2;
-	if (c >= 0xe0 && c <= 0xef)
-		return 3;
-	if (c >= 0xf0 && c <= 0xf4)
-		return 4;
-	return 0;
-}
-
-ssize_t
-hris_utf8_bad(const char *s, size_t len)
-{
-	const unsigned char *p = (const unsigned char *)s;
-	size_t i = 0, n, k;
-	uint64_t w;
-
-	while (i < len) {
-		/* Exports are mostly ASCII: eight bytes at a time, then one. */
-		if (len - i >= 8) {
-			memcpy(&w, p + i, 8);
-			if ((w & 0x8080808080808080ULL) == 0) {
-				i += 8;
-				continue;
-			}
-		}
-		if (p[i] < 0x80) {
-			i++;
-			continue;
-		}
-		if ((n = hris_u8_seqlen(p[i])) == 0 || n > len - i)
-			return (ssize_t)i;
-		for (k = 1; k < n; k++)
-			if ((p[i + k] & 0xc0) != 0x80)
-				return (ssize_t)i;
-		/* Overlong 3- and 4-byte forms, surrogates, > U+10FFFF. */
-		if ((p[i] == 0xe0 && p[i + 1] < 0xa0) ||
-		    (p[i] == 0xed && p[i + 1] > 0x9f) ||
-		    (p[i] == 0xf0 && p[i + 1] < 0x90) ||
-		    (p[i] == 0xf4 && p[i + 1] > 0x8f))
-			return (ssize_t)i;
-		i += n;
-	}
-	return -1;
-}
-
 /*
  * A cell that is not UTF-8 (an export saved as Latin-1 or Windows-1252)
  * is a row error here, with its column, rather than a JSON failure when
@@ -391,7 +341,7 @@ hris_utf8_bad(const char *s, size_t len)
 static int
 hris_utf8_check(const char *s, size_t len, struct buf *err)
 {
-	ssize_t bad = hris_utf8_bad(s, len);
+	ssize_t bad = utf8_bad(s, len);
 
 	if (bad < 0)
 		return 0;

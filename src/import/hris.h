@@ -217,10 +217,6 @@ int hris_cell_value(const struct hris_col *, const char *s, size_t len,
 /* Both refuse a cell that is not UTF-8. */
 int hris_dep_value(const struct hris_dep_col *, const char *s, size_t len,
                    struct hris_value *v, struct buf *err);
-/* Offset of the first byte of s[0..len) that is not well-formed UTF-8
- * (RFC 3629: no overlongs, surrogates or code points above U+10FFFF), or
- * -1 when it all is. */
-ssize_t hris_utf8_bad(const char *s, size_t len);
 /* A new JSON value for v (json_null() for HRIS_V_NONE). */
 json_t *hris_value_json(const struct hris_value *);
 /* "first_name", ... */

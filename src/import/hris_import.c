@@ -34,6 +34,7 @@
 #include "scim/patch.h"
 #include "store/store_hris.h"
 #include "util/buf.h"
+#include "util/utf8.h"
 #include "util/xmalloc.h"
 
 #define HRIS_NONE UINT32_MAX
@@ -493,7 +494,7 @@ hris_dep_fields(struct hris_imp *x, const struct csv_field *f, size_t n,
 		vals[HRIS_DEP_RELATIONSHIP].len = len;
 		vals[HRIS_DEP_RELATIONSHIP].kind = HRIS_V_STRING;
 		/* Stored as is: it must be text the store can hold. */
-		if (hris_utf8_bad(vals[HRIS_DEP_RELATIONSHIP].s, len) >= 0) {
+		if (utf8_bad(vals[HRIS_DEP_RELATIONSHIP].s, len) >= 0) {
 			hris_err(x, csv_row(x->csv), (size_t)x->rel_idx + 1,
 			         "not valid UTF-8; save the export as UTF-8");
 			ok = false;

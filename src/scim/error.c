@@ -8,6 +8,7 @@
 #include <jansson.h>
 
 #include "scim/error.h"
+#include "util/utf8.h"
 
 void
 scim_err_init(struct scim_err *e)
@@ -28,6 +29,9 @@ scim_err_set(struct scim_err *e, int status, const char *scim_type,
 	va_start(ap, fmt);
 	vsnprintf(e->detail, sizeof(e->detail), fmt, ap);
 	va_end(ap);
+	/* Echoed client bytes, or a cut at the buffer's end, must not make
+	 * the error body impossible to write as JSON. */
+	utf8_scrub(e->detail);
 }
 
 bool
@@ -47,6 +51,10 @@ scim_err_json(const struct scim_err *e)
 	              "urn:ietf:params:scim:api:messages:2.0:Error", "status",
 	              st, "detail",
 	              e->detail[0] ? e->detail : "internal error");
+	if (o == NULL) /* a detail set by hand that is not UTF-8 */
+		o = json_pack("{s:[s],s:s,s:s}", "schemas",
+		              "urn:ietf:params:scim:api:messages:2.0:Error",
+		              "status", st, "detail", "invalid request");
 	if (e->scim_type != NULL)
 		json_object_set_new(o, "scimType", json_string(e->scim_type));
 	return o;

@@ -4,10 +4,11 @@
 §3), /Me is optional and answered 501 (RFC 7644 §3.11), the history of a
 deleted user is kept in the store."""
 
+import json
 import sqlite3
 
 import harness
-from harness import ScimTestCase, URN_USER, URN_GROUP
+from harness import ScimTestCase, URN_USER, URN_GROUP, URN_ERROR
 
 
 class StrictTest(ScimTestCase):
@@ -85,3 +86,24 @@ class StrictTest(ScimTestCase):
     def test_group_create_requires_display_name(self):
         r = self.request("POST", "/Groups", {"schemas": [URN_GROUP]})
         self.assertScimError(r, 400, "invalidValue")
+
+
+class NotUtf8Test(ScimTestCase):
+    """Client bytes that are not UTF-8 come back in error details (an id,
+    a filter); the reply must still be JSON and the daemon must live."""
+
+    def test_ids_and_filters_that_are_not_utf8(self):
+        for method in ("GET", "DELETE", "PATCH", "PUT"):
+            for path in ("/Users/%C3", "/Groups/%E9x", "/Users/a%ED%A0%80"):
+                body = {} if method in ("PUT", "PATCH") else None
+                r = self.request(method, path, body)
+                self.assertIn(r.status, (400, 404), (method, path))
+                j = json.loads(r.raw.decode("utf-8"))
+                self.assertEqual(j["schemas"], [URN_ERROR])
+                self.assertEqual(j["status"], str(r.status))
+        r = self.request("GET", "/Users/%C3")
+        self.assertEqual(r.json["detail"], 'User "?" not found')
+        r = self.get("/Users?filter=" + "userName%20eq%20%22%C3%22")
+        self.assertScimError(r, 400, "invalidFilter")
+        # Still serving.
+        self.assertStatus(self.get("/ServiceProviderConfig"), 200)

@@ -520,34 +520,6 @@ test_cell_values(void **state)
 	buf_free(&err);
 }
 
-static void
-test_utf8(void **state)
-{
-	assert_int_equal(hris_utf8_bad("", 0), -1);
-	assert_int_equal(hris_utf8_bad("plain", 5), -1);
-	assert_int_equal(
-	    hris_utf8_bad("\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80", 9), -1);
-	assert_int_equal(hris_utf8_bad("a\xe9", 2), 1);        /* Latin-1 */
-	assert_int_equal(hris_utf8_bad("a\xc3", 2), 1);        /* cut short */
-	assert_int_equal(hris_utf8_bad("\xc0\xaf", 2), 0);     /* overlong */
-	assert_int_equal(hris_utf8_bad("\xe0\x80\xaf", 3), 0); /* overlong */
-	assert_int_equal(hris_utf8_bad("\xed\xa0\x80", 3), 0); /* surrogate */
-	assert_int_equal(hris_utf8_bad("\xf4\x90\x80\x80", 4),
-	                 0);                             /* > 10FFFF */
-	assert_int_equal(hris_utf8_bad("ab\x80", 3), 2); /* lone continuation */
-	/* Past the eight-byte ASCII steps, and straddling one. */
-	assert_int_equal(hris_utf8_bad("0123456789abcdef\xe9", 17), 16);
-	assert_int_equal(hris_utf8_bad("0123456\xc3\xa9"
-	                               "89abcdef",
-	                               17),
-	                 -1);
-	assert_int_equal(hris_utf8_bad("0123456\xc3"
-	                               "x89abcdef",
-	                               17),
-	                 7);
-	assert_int_equal(hris_utf8_bad("\xff", 1), 0);
-}
-
 /*--- Import ---*/
 
 static void
@@ -1272,7 +1244,6 @@ main(void)
 	    cmocka_unit_test_setup_teardown(test_mapping_prefixes_and_lists,
 	                                    setup, teardown),
 	    cmocka_unit_test(test_dates),
-	    cmocka_unit_test(test_utf8),
 	    cmocka_unit_test_setup_teardown(test_cell_values, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_import_creates, setup,
 	                                    teardown),
