@@ -259,6 +259,15 @@ bulk_ops(json_t *body, struct scim_err *e)
 	const char *k;
 	json_t *v, *ops = NULL;
 
+	if (!json_is_object(body)) {
+		scim_err_set(e, 400, SCIM_ET_INVALID_SYNTAX,
+		             "a BulkRequest must be a JSON object");
+		return NULL;
+	}
+	/* RFC 7644 §3.7: "schemas" is REQUIRED and names the message. */
+	if (scim_schemas_check(body, SCIM_URN_BULKREQ, "a BulkRequest", e) ==
+	    -1)
+		return NULL;
 	json_object_foreach(body, k, v)
 	{
 		if (strcasecmp(k, "Operations") == 0)

@@ -1089,6 +1089,10 @@ params_from_body(json_t *body, struct list_params *p, struct search_strs *ss,
 		             "a SearchRequest must be a JSON object");
 		return -1;
 	}
+	/* RFC 7644 §3.4.3: "schemas" is REQUIRED and names the message. */
+	if (scim_schemas_check(body, SCIM_URN_SEARCH, "a SearchRequest", e) ==
+	    -1)
+		return -1;
 	ss->attributes =
 	    join_attrs(json_object_get(body, "attributes"), "attributes", e);
 	ss->excluded = join_attrs(json_object_get(body, "excludedAttributes"),
