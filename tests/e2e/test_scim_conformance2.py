@@ -67,3 +67,69 @@ class MessageSchemasTest(ScimTestCase):
                 self.request("PATCH", "/Users/" + u["id"], body), URN_PATCH)
         self.assertEqual(self.get_user(u["id"])["meta"]["version"],
                          u["meta"]["version"])
+
+
+class MethodNotAllowedTest(ScimTestCase):
+    """RFC 9110 §15.5.6: a method the target resource does not support is
+    405 and the answer MUST carry Allow; 501 (§15.6.2) is for a method no
+    resource supports. RFC 7644 §3.12 keeps 501 for an operation the
+    service provider does not support at all (/Me, §3.11)."""
+
+    def allow(self, r):
+        return {m.strip() for m in (r.header("Allow") or "").split(",")
+                if m.strip()}
+
+    def test_405_carries_allow(self):
+        u = self.create_user(harness.tag("mna"))
+        cases = [
+            ("DELETE", "/Users", {"GET", "HEAD", "POST"}),
+            ("PUT", "/Groups", {"GET", "HEAD", "POST"}),
+            ("POST", "/Users/" + u["id"],
+             {"GET", "HEAD", "PUT", "PATCH", "DELETE"}),
+            ("GET", "/Bulk", {"POST"}),
+            ("PUT", "/Bulk", {"POST"}),
+            ("GET", "/Users/.search", {"POST"}),
+            ("DELETE", "/.search", {"POST"}),
+            ("POST", "/ServiceProviderConfig", {"GET", "HEAD"}),
+            ("DELETE", "/Schemas/" + URN_USER, {"GET", "HEAD"}),
+            ("PATCH", "/ResourceTypes/User", {"GET", "HEAD"}),
+        ]
+        for method, path, allow in cases:
+            with self.subTest(method=method, path=path):
+                r = self.request(method, path)
+                self.assertScimError(r, 405)
+                self.assertEqual(self.allow(r), allow)
+        # Nothing was changed by the refused POST.
+        self.assertEqual(self.get_user(u["id"])["meta"]["version"],
+                         u["meta"]["version"])
+
+    def test_head_of_a_post_only_endpoint(self):
+        r = self.request("HEAD", "/Bulk")
+        self.assertEqual(r.status, 405)
+        self.assertEqual(self.allow(r), {"POST"})
+        self.assertEqual(r.raw, b"")
+
+    def test_options_is_501_with_allow(self):
+        r = self.request("OPTIONS", "/Users")
+        self.assertScimError(r, 501)
+        self.assertEqual(self.allow(r), {"GET", "HEAD", "POST"})
+
+    def test_me_stays_501(self):
+        self.assertScimError(self.request("GET", "/Me"), 501)
+
+    def test_unknown_path_stays_404(self):
+        self.assertScimError(self.request("DELETE", "/Nope"), 404)
+
+    def test_healthz_is_get_and_head_only(self):
+        r = self.request("GET", "/healthz", base=False, token=None)
+        self.assertStatus(r, 200)
+        self.assertEqual(r.json, {"status": "ok"})
+        r = self.request("HEAD", "/healthz", base=False, token=None)
+        self.assertStatus(r, 200)
+        self.assertEqual(r.raw, b"")
+        for method in ("POST", "PUT", "PATCH", "DELETE"):
+            with self.subTest(method=method):
+                r = self.request(method, "/healthz", body={}, base=False,
+                                 token=None)
+                self.assertScimError(r, 405)
+                self.assertEqual(self.allow(r), {"GET", "HEAD"})
