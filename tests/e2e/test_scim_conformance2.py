@@ -133,3 +133,129 @@ class MethodNotAllowedTest(ScimTestCase):
                                  token=None)
                 self.assertScimError(r, 405)
                 self.assertEqual(self.allow(r), {"GET", "HEAD"})
+
+
+class MembershipVersionTest(ScimTestCase):
+    """A User's "groups" is read-only and derived from Group membership
+    (RFC 7643 §4.1.2); meta.version and the ETag are the version of the
+    representation (RFC 7643 §3.1, RFC 7644 §3.14), so joining or leaving
+    a group, or a rename or delete of the group, is a new version of the
+    user: If-None-Match no longer answers 304 and an old If-Match is 412.
+    A member's rename shows in the group's members[].display: a new
+    version of the group."""
+
+    def state(self, uid):
+        r = self.get("/Users/" + uid)
+        self.assertStatus(r, 200)
+        self.assertEqual(r.header("ETag"), r.json["meta"]["version"])
+        return r.json
+
+    def test_joining_and_leaving_a_group(self):
+        u = self.create_user(harness.tag("mv"))
+        uid = u["id"]
+        v1 = self.state(uid)["meta"]
+        g = self.create_group(harness.tag("mvg"))
+        r = self.patch("Groups", g["id"], {"op": "add", "path": "members",
+                                           "value": [{"value": uid}]})
+        self.assertIn(r.status, (200, 204), r)
+        s2 = self.state(uid)
+        v2 = s2["meta"]
+        self.assertEqual(self.group_ids_of(s2), [g["id"]])
+        self.assertNotEqual(v2["version"], v1["version"])
+        self.assertGreaterEqual(v2["lastModified"], v1["lastModified"])
+        # The old ETag is stale for reads and writes alike.
+        r = self.get("/Users/" + uid, headers={"If-None-Match":
+                                                v1["version"]})
+        self.assertStatus(r, 200)
+        self.assertEqual(self.group_ids_of(r.json), [g["id"]])
+        self.assertStatus(self.get("/Users/" + uid, headers={
+            "If-None-Match": v2["version"]}), 304)
+        op = {"op": "replace", "path": "title", "value": "x"}
+        self.assertScimError(self.patch("Users", uid, op, headers={
+            "If-Match": v1["version"]}), 412)
+        # A no-op membership change keeps the user's version.
+        self.patch("Groups", g["id"], {"op": "add", "path": "members",
+                                       "value": [{"value": uid}]})
+        self.assertEqual(self.state(uid)["meta"]["version"], v2["version"])
+        # Leaving is a new version too.
+        r = self.patch("Groups", g["id"], {
+            "op": "remove", "path": 'members[value eq "%s"]' % uid})
+        self.assertIn(r.status, (200, 204), r)
+        s3 = self.state(uid)
+        self.assertEqual(self.group_ids_of(s3), [])
+        self.assertNotEqual(s3["meta"]["version"], v2["version"])
+        # Entra's shape: members with a value array.
+        r = self.patch("Groups", g["id"], {"op": "Add", "path": "members",
+                                           "value": [{"value": uid}]})
+        s4 = self.state(uid)
+        self.assertNotEqual(s4["meta"]["version"], s3["meta"]["version"])
+        r = self.patch("Groups", g["id"], {"op": "Remove", "path": "members",
+                                           "value": [{"value": uid}]})
+        self.assertNotEqual(self.state(uid)["meta"]["version"],
+                            s4["meta"]["version"])
+
+    def test_group_rename_put_and_delete(self):
+        stay = self.create_user(harness.tag("mvs"))["id"]
+        leave = self.create_user(harness.tag("mvl"))["id"]
+        join = self.create_user(harness.tag("mvj"))["id"]
+        g = self.create_group(harness.tag("mvg"), members=[stay, leave])
+        ver = {u: self.state(u)["meta"]["version"]
+               for u in (stay, leave, join)}
+        # PUT: only the users that join or leave change.
+        r = self.request("PUT", "/Groups/" + g["id"], {
+            "schemas": [URN_GROUP], "displayName": g["displayName"],
+            "members": [{"value": stay}, {"value": join}]})
+        self.assertStatus(r, 200)
+        self.assertEqual(self.state(stay)["meta"]["version"], ver[stay])
+        for u in (leave, join):
+            self.assertNotEqual(self.state(u)["meta"]["version"], ver[u])
+        # A rename shows in every member's groups[].display.
+        before = self.state(stay)["meta"]["version"]
+        name = harness.tag("mvr")
+        self.patch_ok("Groups", g["id"], {"op": "replace",
+                                          "path": "displayName",
+                                          "value": name})
+        s = self.state(stay)
+        self.assertEqual([x["display"] for x in s["groups"]], [name])
+        self.assertNotEqual(s["meta"]["version"], before)
+        # Deleting the group empties every member's groups.
+        before = s["meta"]["version"]
+        self.assertStatus(self.request("DELETE", "/Groups/" + g["id"]), 204)
+        s = self.state(stay)
+        self.assertNotIn("groups", s)
+        self.assertNotEqual(s["meta"]["version"], before)
+
+    def test_member_rename_is_a_new_group_version(self):
+        u = self.create_user(harness.tag("mvn"))
+        g = self.create_group(harness.tag("mvng"), members=[u["id"]])
+        r = self.get("/Groups/" + g["id"])
+        etag = r.header("ETag")
+        new = harness.tag("mvn2")
+        self.patch_ok("Users", u["id"], {"op": "replace", "path": "userName",
+                                         "value": new})
+        r = self.get("/Groups/" + g["id"], headers={"If-None-Match": etag})
+        self.assertStatus(r, 200)
+        self.assertEqual([m["display"] for m in r.json["members"]], [new])
+        self.assertNotEqual(r.header("ETag"), etag)
+
+    def test_bulk_reports_the_version_after_the_bulk(self):
+        """RFC 7644 §3.7.3 "version": a user created and then added to a
+        group by the same Bulk changed with the group; the version the
+        BulkResponse gives is the one its next If-Match needs."""
+        t = harness.tag("mvb")
+        r = self.request("POST", "/Bulk", {"schemas": [URN_BULKREQ],
+                                           "Operations": [
+            {"method": "POST", "path": "/Users", "bulkId": "u",
+             "data": {"schemas": [URN_USER], "userName": t}},
+            {"method": "POST", "path": "/Groups", "bulkId": "g",
+             "data": {"schemas": [URN_GROUP], "displayName": t,
+                      "members": [{"value": "bulkId:u"}]}}]})
+        self.assertStatus(r, 200)
+        ops = {o["bulkId"]: o for o in r.json["Operations"]}
+        uid = ops["u"]["location"].rsplit("/", 1)[1]
+        user = self.state(uid)
+        self.assertEqual(len(user["groups"]), 1)
+        self.assertEqual(ops["u"]["version"], user["meta"]["version"])
+        self.assertStatus(self.patch("Users", uid, {
+            "op": "replace", "path": "title", "value": "x"},
+            headers={"If-Match": ops["u"]["version"]}), 200)
