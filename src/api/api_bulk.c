@@ -20,6 +20,7 @@ struct bulk {
 	json_t *cycle;   /* bulkIds of POSTs left waiting on each other */
 	int errors;
 	int fail_on; /* 0: never stop */
+	bool moved;  /* an operation may have changed another resource */
 };
 
 /* Replace "bulkId:x" strings in v; -1 if one is not (yet) known. */
@@ -220,6 +221,10 @@ bulk_op(struct bulk *b, json_t *op, size_t idx, bool *deferred)
 	store_savepoint(st);
 	if (fn(&c) == 0) {
 		store_release(st);
+		/* Membership and renames move the versions of others. */
+		if (c.rt == scim_rtype_group() || fn == api_scim_replace ||
+		    fn == api_scim_patch)
+			b->moved = true;
 		if (c.new_id != NULL && bulk_id != NULL)
 			json_object_set_new(b->ids, bulk_id,
 			                    json_string(c.new_id));
@@ -259,6 +264,15 @@ bulk_ops(json_t *body, struct scim_err *e)
 	const char *k;
 	json_t *v, *ops = NULL;
 
+	if (!json_is_object(body)) {
+		scim_err_set(e, 400, SCIM_ET_INVALID_SYNTAX,
+		             "a BulkRequest must be a JSON object");
+		return NULL;
+	}
+	/* RFC 7644 §3.7: "schemas" is REQUIRED and names the message. */
+	if (scim_schemas_check(body, SCIM_URN_BULKREQ, "a BulkRequest", e) ==
+	    -1)
+		return NULL;
 	json_object_foreach(body, k, v)
 	{
 		if (strcasecmp(k, "Operations") == 0)
@@ -330,6 +344,42 @@ bulk_run(struct bulk *b, json_t *ops, json_t *results)
 	}
 }
 
+/*
+ * A later operation can change a resource an earlier one returned: adding
+ * a user created by the Bulk to a group is a new version of that user
+ * (its "groups" changed). Each result's "version" is made the resource's
+ * version once the whole Bulk ran, the one a client's next If-Match needs.
+ */
+static void
+bulk_versions(struct bulk *b, json_t *results)
+{
+	struct store *st = server_store(b->req->srv);
+	const char *loc, *id, *type;
+	struct store_res res;
+	char etag[32];
+	json_t *x;
+	size_t i;
+
+	json_array_foreach(results, i, x)
+	{
+		loc = json_string_value(json_object_get(x, "location"));
+		if (json_object_get(x, "version") == NULL || loc == NULL ||
+		    (id = strrchr(loc, '/')) == NULL || id == loc)
+			continue;
+		for (type = id - 1; type > loc && type[-1] != '/'; type--)
+			;
+		memset(&res, 0, sizeof(res));
+		if (store_res_get(st, b->req->tok.tenant_id,
+		                  strncmp(type, "Groups/", 7) == 0 ? STORE_GROUP
+		                                                   : STORE_USER,
+		                  id + 1, &res) == STORE_OK) {
+			resource_etag(etag, sizeof(etag), res.version);
+			json_object_set_new(x, "version", json_string(etag));
+		}
+		store_res_clear(&res);
+	}
+}
+
 static json_t *
 bulk_pending(json_t *ops)
 {
@@ -379,6 +429,8 @@ api_bulk_post(struct req *r)
 	for (i = 0; i < json_array_size(ops); i++)
 		json_array_append_new(results, json_null());
 	bulk_run(&b, ops, results);
+	if (b.moved)
+		bulk_versions(&b, results);
 	out = json_pack("{s:[s],s:[]}", "schemas", SCIM_URN_BULKRESP,
 	                "Operations");
 	json_array_foreach(results, i, x)

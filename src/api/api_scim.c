@@ -239,19 +239,24 @@ member_ids(json_t *members, size_t *n)
 	return ids;
 }
 
+/* Add members to the group, or make them its members when replace. */
 static int
-call_members_add(struct scim_call *c, const struct store_res *res,
-                 json_t *members)
+call_members(struct scim_call *c, const struct store_res *res, json_t *members,
+             bool replace)
 {
+	struct store *st = server_store(c->req->srv);
 	const char **ids;
 	char *cause = NULL;
 	size_t n;
 	int rc;
 
-	if (json_array_size(members) == 0)
+	if (!replace && json_array_size(members) == 0)
 		return 0;
 	ids = member_ids(members, &n);
-	rc = store_members_add(server_store(c->req->srv), res, ids, n, &cause);
+	if (replace)
+		rc = store_members_set(st, res, ids, n, &cause);
+	else
+		rc = store_members_add(st, res, ids, n, &cause);
 	free(ids);
 	if (rc == STORE_INVALID) {
 		scim_err_set(&c->err, 400, SCIM_ET_INVALID_VALUE, "members: %s",
@@ -335,7 +340,7 @@ api_scim_create(struct scim_call *c)
 		call_conflict(c, &res);
 	else if (rc != STORE_OK)
 		call_store_err(c);
-	else if (call_members_add(c, &res, members) == 0) {
+	else if (call_members(c, &res, members, false) == 0) {
 		call_render(c, &res, 201);
 		c->new_id = xstrdup(id);
 		ret = 0;
@@ -400,15 +405,9 @@ api_scim_replace(struct scim_call *c)
 	                c->rt->external_multi != NULL ? "{\"replaced\":true}"
 	                                              : NULL) == -1)
 		goto out;
-	if (c->rt->external_multi != NULL) {
-		if (store_members_clear(server_store(c->req->srv), res.rid) !=
-		    STORE_OK) {
-			call_store_err(c);
-			goto out;
-		}
-		if (call_members_add(c, &res, members) == -1)
-			goto out;
-	}
+	if (c->rt->external_multi != NULL &&
+	    call_members(c, &res, members, true) == -1)
+		goto out;
 	call_render(c, &res, 200);
 	ret = 0;
 out:
@@ -483,16 +482,17 @@ apply_member_delta(struct scim_call *c, const struct store_res *res,
 	size_t n;
 	int rc = STORE_OK;
 
+	/* After a replace, add is the whole list and remove is empty. */
 	if (m->replace_all)
-		rc = store_members_clear(st, res->rid);
-	if (rc == STORE_OK && json_array_size(m->remove) > 0) {
+		return call_members(c, res, m->add, true);
+	if (json_array_size(m->remove) > 0) {
 		ids = id_strings(m->remove, &n);
 		rc = store_members_remove(st, res->rid, ids, n);
 		free(ids);
 	}
 	if (rc != STORE_OK)
 		return call_store_err(c);
-	return call_members_add(c, res, m->add);
+	return call_members(c, res, m->add, false);
 }
 
 static char *
@@ -1089,6 +1089,10 @@ params_from_body(json_t *body, struct list_params *p, struct search_strs *ss,
 		             "a SearchRequest must be a JSON object");
 		return -1;
 	}
+	/* RFC 7644 §3.4.3: "schemas" is REQUIRED and names the message. */
+	if (scim_schemas_check(body, SCIM_URN_SEARCH, "a SearchRequest", e) ==
+	    -1)
+		return -1;
 	ss->attributes =
 	    join_attrs(json_object_get(body, "attributes"), "attributes", e);
 	ss->excluded = join_attrs(json_object_get(body, "excludedAttributes"),

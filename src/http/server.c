@@ -823,11 +823,61 @@ req_is_write(const struct req *r)
 	return r->nseg == 0 || strcmp(r->seg[r->nseg - 1], ".search") != 0;
 }
 
+/*
+ * The Allow header value for a set of route methods, in a fixed order;
+ * HEAD goes with GET (RFC 9110 §9.3.2).
+ */
+static void
+allow_value(unsigned methods, char *dst, size_t len)
+{
+	static const struct {
+		unsigned m;
+		const char *name;
+	} names[] = {
+	    {EVHTTP_REQ_GET, "GET, HEAD"}, {EVHTTP_REQ_POST, "POST"},
+	    {EVHTTP_REQ_PUT, "PUT"},       {EVHTTP_REQ_PATCH, "PATCH"},
+	    {EVHTTP_REQ_DELETE, "DELETE"},
+	};
+	size_t i, n = 0;
+
+	dst[0] = '\0';
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		if ((methods & names[i].m) == 0)
+			continue;
+		n += (size_t)snprintf(dst + n, len - n, "%s%s",
+		                      n > 0 ? ", " : "", names[i].name);
+		if (n >= len)
+			fatalx("%s: Allow value too long", __func__);
+	}
+}
+
+/*
+ * A method the target does not support. RFC 9110 §15.5.6: 405 when the
+ * server knows the method (it serves it elsewhere), with Allow listing
+ * what the target does support; §15.6.2: 501 for a method no resource
+ * supports (OPTIONS). Both carry Allow and a SCIM error (RFC 7644 §3.12).
+ */
+static void
+reply_method(struct req *r, unsigned methods)
+{
+	char allow[64];
+
+	allow_value(methods, allow, sizeof(allow));
+	req_set_header(r, "Allow", allow);
+	if (r->method == EVHTTP_REQ_OPTIONS)
+		reply_status(r, 501, NULL,
+		             "OPTIONS is not supported; the Allow header lists "
+		             "the methods this endpoint supports");
+	else
+		reply_status(r, 405, NULL,
+		             "this method is not allowed on this endpoint; the "
+		             "Allow header lists the methods it supports");
+}
+
 static void
 req_dispatch(struct req *r)
 {
 	const struct route *rt;
-	bool path_ok = false;
 	size_t i;
 
 	/*
@@ -842,13 +892,15 @@ req_dispatch(struct req *r)
 	     (r->nseg > 0 && strcmp(r->seg[r->nseg - 1], ".search") == 0)) &&
 	    store_in_tx(r->srv->st))
 		server_commit(r->srv);
+	/* The first route whose pattern matches names the resource. */
 	for (i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
 		rt = &routes[i];
 		if (!route_match(rt, r))
 			continue;
-		path_ok = true;
-		if ((rt->methods & r->method) == 0)
-			continue;
+		if ((rt->methods & r->method) == 0) {
+			reply_method(r, rt->methods);
+			return;
+		}
 		if (!(rt->flags & ROUTE_PUBLIC) && req_authenticate(r) == -1)
 			return;
 		if (req_is_write(r))
@@ -857,11 +909,7 @@ req_dispatch(struct req *r)
 			rt->fn(r);
 		return;
 	}
-	if (path_ok)
-		reply_status(r, 501, NULL,
-		             "this method is not supported on this endpoint");
-	else
-		reply_status(r, 404, NULL, "no such endpoint");
+	reply_status(r, 404, NULL, "no such endpoint");
 }
 
 /*
@@ -924,6 +972,10 @@ server_request_cb(struct evhttp_request *ev, void *arg)
 	}
 	req_set_base_url(r);
 	if (strcmp(r->path, "/healthz") == 0) {
+		if (r->method != EVHTTP_REQ_GET) {
+			reply_method(r, EVHTTP_REQ_GET);
+			return;
+		}
 		buf_addstr(&r->out, "{\"status\":\"ok\"}");
 		server_reply(r, 200);
 		return;

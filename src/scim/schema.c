@@ -539,6 +539,37 @@ scim_attrpath_resolve(const struct scim_rtype *rt, const char *path, size_t len,
 	return out->sub != NULL ? 0 : -1;
 }
 
+int
+scim_schemas_check(const json_t *body, const char *urn, const char *what,
+                   struct scim_err *e)
+{
+	const json_t *sc = NULL, *x;
+	const char *k;
+	json_t *v;
+	size_t i;
+
+	json_object_foreach((json_t *)body, k, v)
+	{
+		if (strcasecmp(k, "schemas") == 0)
+			sc = v;
+	}
+	if (sc == NULL) {
+		scim_err_set(e, 400, SCIM_ET_INVALID_SYNTAX,
+		             "%s needs \"schemas\": [\"%s\"]", what, urn);
+		return -1;
+	}
+	json_array_foreach(sc, i, x)
+	{
+		if (json_is_string(x) &&
+		    strcasecmp(json_string_value(x), urn) == 0)
+			return 0;
+	}
+	scim_err_set(e, 400, SCIM_ET_INVALID_SYNTAX,
+	             "%s: \"schemas\" must be an array that includes \"%s\"",
+	             what, urn);
+	return -1;
+}
+
 bool
 scim_datetime_valid(const char *s)
 {

@@ -163,6 +163,15 @@ json_t *scim_schema_normalize(const struct scim_rtype *, const json_t *in,
 void scim_schema_project(const struct scim_rtype *, json_t *res,
                          const char *attributes, const char *excluded);
 
+/*
+ * Check that a request message (a SearchRequest, BulkRequest, ...) has
+ * the "schemas" array RFC 7644 requires and that it lists urn (compared
+ * case-insensitively). what names the message in the detail. Returns 0,
+ * or -1 with *e set to 400 invalidSyntax.
+ */
+int scim_schemas_check(const json_t *body, const char *urn, const char *what,
+                       struct scim_err *e);
+
 /* True if the string is an RFC 3339 / xsd:dateTime timestamp. */
 bool scim_datetime_valid(const char *);
 

@@ -212,6 +212,12 @@ enum sq_st {
 	ST_MEMBERS_LIST,
 	ST_USER_GROUPS,
 	ST_GROUPS_BUMP,
+	ST_MEMBER_BUMP,
+	ST_MEMBER_BUMP_ID,
+	ST_MEMBERS_BUMP,
+	ST_MEMBERS_BUMP_LEAVING,
+	ST_MEMBERS_KEEP,
+	ST_LISTED_BUMP,
 	ST_RES_COUNT,
 	ST_DATA_VERSION,
 	ST__COUNT
@@ -314,6 +320,36 @@ static const char *const sq_sql[ST__COUNT] = {
                        "modified = ?2 WHERE rid IN (SELECT group_rid FROM "
                        "members WHERE member_rid = ?1) AND deleted_at IS NULL "
                        "RETURNING rid, tenant_id, id, version, doc",
+    /*
+     * A User's "groups" is derived from membership (RFC 7643 §4.1.2), so
+     * a membership change is a change of the user: a new version and
+     * lastModified (§3.1), without a history row (the group's row records
+     * the delta). Groups list no parent groups: only type 1 moves.
+     */
+    [ST_MEMBER_BUMP] = "UPDATE resources SET version = version + 1, "
+                       "modified = ?2 WHERE rid = ?1 AND type = 1 AND "
+                       "deleted_at IS NULL",
+    [ST_MEMBER_BUMP_ID] =
+        "UPDATE resources SET version = version + 1, modified = ?3 "
+        "WHERE tenant_id = (SELECT g.tenant_id FROM resources g WHERE "
+        "g.rid = ?1) AND id = ?2 AND type = 1 AND deleted_at IS NULL",
+    /* Every user member of a group (deleted or renamed). */
+    [ST_MEMBERS_BUMP] = "UPDATE resources SET version = version + 1, "
+                        "modified = ?2 WHERE rid IN (SELECT member_rid "
+                        "FROM members WHERE group_rid = ?1) AND type = 1 "
+                        "AND deleted_at IS NULL",
+    /* The user members a new member list (?2, a JSON array) drops. */
+    [ST_MEMBERS_BUMP_LEAVING] =
+        "UPDATE resources SET version = version + 1, modified = ?3 "
+        "WHERE rid IN (SELECT member_rid FROM members WHERE group_rid = ?1 "
+        "AND member_rid NOT IN (SELECT value FROM json_each(?2))) AND "
+        "type = 1 AND deleted_at IS NULL",
+    [ST_MEMBERS_KEEP] = "DELETE FROM members WHERE group_rid = ?1 AND "
+                        "member_rid NOT IN (SELECT value FROM json_each(?2))",
+    /* The groups listing a renamed resource (their members' display). */
+    [ST_LISTED_BUMP] = "UPDATE resources SET version = version + 1, "
+                       "modified = ?2 WHERE rid IN (SELECT group_rid FROM "
+                       "members WHERE member_rid = ?1) AND deleted_at IS NULL",
     [ST_RES_COUNT] = "SELECT coalesce((SELECT live FROM resource_counts "
                      "WHERE tenant_id = ?1 AND type = ?2), 0)",
     [ST_DATA_VERSION] = "PRAGMA data_version",
@@ -1294,6 +1330,36 @@ sq_same_str(const char *a, const char *b)
 	return strcmp(a, b) == 0;
 }
 
+/* Run a version bump statement taking (?1 rid, ?2 timestamp). */
+static int
+sq_bump(struct sq *s, enum sq_st id, int64_t rid, const char *now)
+{
+	sqlite3_stmt *st = s->st[id];
+
+	sq_bind_int(st, 1, rid);
+	sqlite_bind_str(st, 2, now);
+	return sq_run(s, st, __func__);
+}
+
+/*
+ * A renamed resource shows under its new name in every group listing it
+ * (members[].display), and a renamed group in each of its users' groups:
+ * those change too.
+ */
+static int
+sq_renamed(struct sq *s, const struct sq_current *cur,
+           const struct store_res *res)
+{
+	int rc;
+
+	if (sq_same_str(cur->name, res->name))
+		return STORE_OK;
+	rc = sq_bump(s, ST_LISTED_BUMP, res->rid, res->modified);
+	if (rc == STORE_OK && cur->type == STORE_GROUP)
+		rc = sq_bump(s, ST_MEMBERS_BUMP, res->rid, res->modified);
+	return rc;
+}
+
 static int
 sq_res_update(struct store *base, struct store_res *res,
               const struct store_actor *actor, const char *members_delta)
@@ -1326,7 +1392,8 @@ sq_res_update(struct store *base, struct store_res *res,
 	sqlite_bind_str(st, 5, res->doc);
 	sqlite_bind_str(st, 6, res->modified);
 	sq_bind_int(st, 7, cur.version + 1);
-	if ((rc = sq_run(s, st, __func__)) != STORE_OK)
+	if ((rc = sq_run(s, st, __func__)) != STORE_OK ||
+	    (rc = sq_renamed(s, &cur, res)) != STORE_OK)
 		goto out;
 	memset(&h, 0, sizeof(h));
 	h.tenant_id = cur.tenant_id;
@@ -1484,6 +1551,10 @@ sq_res_delete(struct store *base, const struct store_res *res,
 	    (rc = sq_removed_delta(s, res->rid, &delta)) != STORE_OK)
 		goto out;
 	if ((rc = sq_groups_left(s, res->rid, cur.id, now, actor)) != STORE_OK)
+		goto out;
+	/* Its users leave it: their "groups" changes. */
+	if (cur.type == STORE_GROUP &&
+	    (rc = sq_bump(s, ST_MEMBERS_BUMP, res->rid, now)) != STORE_OK)
 		goto out;
 	if ((rc = sq_drop_memberships(s, res->rid)) != STORE_OK)
 		goto out;
@@ -1920,17 +1991,35 @@ sq_member_resolve(struct sq *s, const struct store_res *group, const char *id,
 	return rc;
 }
 
+/* Add member_rid to the group; a user that joins gets a new version. */
+static int
+sq_member_insert(struct sq *s, int64_t group_rid, int64_t member_rid,
+                 const char *now)
+{
+	sqlite3_stmt *st = s->st[ST_MEMBER_ADD];
+	int rc;
+
+	sq_bind_int(st, 1, group_rid);
+	sq_bind_int(st, 2, member_rid);
+	if ((rc = sq_run(s, st, __func__)) != STORE_OK)
+		return rc;
+	if (sqlite3_changes(s->db) == 0)
+		return STORE_OK; /* already a member: no change */
+	return sq_bump(s, ST_MEMBER_BUMP, member_rid, now);
+}
+
 static int
 sq_members_add(struct store *base, const struct store_res *group,
                const char *const *ids, size_t n, char **cause)
 {
 	struct sq *s = sq_of(base);
-	sqlite3_stmt *st = s->st[ST_MEMBER_ADD];
 	int64_t rid;
+	char now[32];
 	size_t i;
 	bool own;
 	int rc = STORE_OK;
 
+	store_now(now, sizeof(now));
 	if (sq_wbegin(s, &own, __func__) != STORE_OK)
 		return STORE_ERR;
 	for (i = 0; i < n && rc == STORE_OK; i++) {
@@ -1940,11 +2029,8 @@ sq_members_add(struct store *base, const struct store_res *group,
 			break;
 		}
 		rc = sq_member_resolve(s, group, ids[i], &rid, cause);
-		if (rc != STORE_OK)
-			break;
-		sq_bind_int(st, 1, group->rid);
-		sq_bind_int(st, 2, rid);
-		rc = sq_run(s, st, __func__);
+		if (rc == STORE_OK)
+			rc = sq_member_insert(s, group->rid, rid, now);
 	}
 	/* All or nothing: a bad id undoes the ones before it. */
 	return sq_wend(s, own, rc, __func__);
@@ -1956,10 +2042,13 @@ sq_members_remove(struct store *base, int64_t group_rid, const char *const *ids,
 {
 	struct sq *s = sq_of(base);
 	sqlite3_stmt *st = s->st[ST_MEMBER_REMOVE];
+	sqlite3_stmt *bump = s->st[ST_MEMBER_BUMP_ID];
+	char now[32];
 	size_t i;
 	bool own;
 	int rc = STORE_OK;
 
+	store_now(now, sizeof(now));
 	if (sq_wbegin(s, &own, __func__) != STORE_OK)
 		return STORE_ERR;
 	/* Removing a non-member is not an error (RFC 7644 §3.5.2.2). */
@@ -1968,7 +2057,14 @@ sq_members_remove(struct store *base, int64_t group_rid, const char *const *ids,
 			continue;
 		sq_bind_int(st, 1, group_rid);
 		sqlite_bind_str(st, 2, ids[i]);
-		rc = sq_run(s, st, __func__);
+		if ((rc = sq_run(s, st, __func__)) != STORE_OK ||
+		    sqlite3_changes(s->db) == 0)
+			continue;
+		/* The user that left gets a new version. */
+		sq_bind_int(bump, 1, group_rid);
+		sqlite_bind_str(bump, 2, ids[i]);
+		sqlite_bind_str(bump, 3, now);
+		rc = sq_run(s, bump, __func__);
 	}
 	return sq_wend(s, own, rc, __func__);
 }
@@ -1997,18 +2093,62 @@ sq_members_present(struct store *base, int64_t group_rid,
 	return rc;
 }
 
+/*
+ * Make the group's members exactly ids. Only the users that join or leave
+ * get a new version, so a PUT that resends an unchanged 10,000-member list
+ * touches no user: the old list is compared with the new one in SQL.
+ */
 static int
-sq_members_clear(struct store *base, int64_t group_rid)
+sq_members_set(struct store *base, const struct store_res *group,
+               const char *const *ids, size_t n, char **cause)
 {
 	struct sq *s = sq_of(base);
-	sqlite3_stmt *st = s->st[ST_MEMBERS_CLEAR];
+	sqlite3_stmt *st;
+	int64_t *rids;
+	struct buf set;
+	char now[32];
+	size_t i;
 	bool own;
-	int rc;
+	int rc = STORE_OK;
 
+	store_now(now, sizeof(now));
 	if (sq_wbegin(s, &own, __func__) != STORE_OK)
 		return STORE_ERR;
-	sq_bind_int(st, 1, group_rid);
-	rc = sq_run(s, st, __func__);
+	rids = xcalloc(n ? n : 1, sizeof(*rids));
+	buf_init(&set, 0);
+	buf_addch(&set, '[');
+	for (i = 0; i < n && rc == STORE_OK; i++) {
+		if (ids[i] == NULL) {
+			store_set_cause(cause, "member id missing");
+			rc = STORE_INVALID;
+			break;
+		}
+		rc = sq_member_resolve(s, group, ids[i], &rids[i], cause);
+		if (i > 0)
+			buf_addch(&set, ',');
+		buf_add_i64(&set, rids[i]);
+	}
+	if (buf_addch(&set, ']') == -1 && rc == STORE_OK) {
+		log_warnx("%s: member list too large", __func__);
+		rc = STORE_ERR;
+	}
+	if (rc == STORE_OK) {
+		st = s->st[ST_MEMBERS_BUMP_LEAVING];
+		sq_bind_int(st, 1, group->rid);
+		sqlite_bind_str(st, 2, buf_str(&set));
+		sqlite_bind_str(st, 3, now);
+		rc = sq_run(s, st, __func__);
+	}
+	if (rc == STORE_OK) {
+		st = s->st[ST_MEMBERS_KEEP];
+		sq_bind_int(st, 1, group->rid);
+		sqlite_bind_str(st, 2, buf_str(&set));
+		rc = sq_run(s, st, __func__);
+	}
+	for (i = 0; i < n && rc == STORE_OK; i++)
+		rc = sq_member_insert(s, group->rid, rids[i], now);
+	buf_free(&set);
+	free(rids);
 	return sq_wend(s, own, rc, __func__);
 }
 
@@ -2045,7 +2185,7 @@ const struct store_ops store_sqlite_ops = {
     .members_add = sq_members_add,
     .members_remove = sq_members_remove,
     .members_present = sq_members_present,
-    .members_clear = sq_members_clear,
+    .members_set = sq_members_set,
     .user_groups = sq_user_groups,
     .res_count = sq_res_count,
     .data_version = sq_data_version,

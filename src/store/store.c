@@ -484,9 +484,15 @@ store_members_remove(struct store *st, int64_t group_rid,
 }
 
 int
-store_members_clear(struct store *st, int64_t group_rid)
+store_members_set(struct store *st, const struct store_res *group,
+                  const char *const *ids, size_t n, char **cause)
 {
-	return st->ops->members_clear(st, group_rid);
+	if (group->type != STORE_GROUP) {
+		store_set_cause(cause, "resource \"%s\" is not a group",
+		                group->id ? group->id : "");
+		return STORE_INVALID;
+	}
+	return st->ops->members_set(st, group, ids, n, cause);
 }
 
 int

@@ -180,11 +180,16 @@ int store_res_insert(struct store *, struct store_res *,
 /*
  * Replace name/external_id/active/doc/modified of the row res->rid and bump
  * the version (res->version is updated). `members_delta` records a
- * membership delta in the history (JSON text or NULL).
+ * membership delta in the history (JSON text or NULL). A new name shows
+ * in the groups listing the resource (members[].display) and, for a group,
+ * in its users' "groups": those get a new version and lastModified too.
  */
 int store_res_update(struct store *, struct store_res *,
                      const struct store_actor *, const char *members_delta);
-/* Soft-delete: gone to SCIM, kept for history and feeds. Drops memberships. */
+/*
+ * Soft-delete: gone to SCIM, kept for history and feeds. Drops memberships:
+ * the groups it leaves and, for a group, its users get a new version.
+ */
 int store_res_delete(struct store *, const struct store_res *,
                      const struct store_actor *);
 /*
@@ -198,7 +203,13 @@ int store_res_list(struct store *, const struct store_query *,
 void store_res_clear(struct store_res *);
 void store_page_clear(struct store_page *);
 
-/* Group membership. ids are resource ids within the group's tenant. */
+/*
+ * Group membership. ids are resource ids within the group's tenant (the
+ * strings are borrowed). A User's "groups" is derived from membership, so
+ * every user that joins or leaves a group gets a new version and
+ * lastModified (no history row: the group's records the delta); adding a
+ * member already there or removing one that is not changes nothing.
+ */
 int store_members_list(struct store *, int64_t group_rid,
                        int (*cb)(const struct store_member *, void *),
                        void *arg);
@@ -207,7 +218,13 @@ int store_members_add(struct store *, const struct store_res *group,
                       const char *const *ids, size_t n, char **cause);
 int store_members_remove(struct store *, int64_t group_rid,
                          const char *const *ids, size_t n);
-int store_members_clear(struct store *, int64_t group_rid);
+/*
+ * Make the members exactly ids (n may be 0); only the users that join or
+ * leave get a new version. STORE_INVALID with *cause as for _add, and
+ * then nothing changed.
+ */
+int store_members_set(struct store *, const struct store_res *group,
+                      const char *const *ids, size_t n, char **cause);
 /*
  * *present = how many of ids (NULL entries skipped, a repeated id counted
  * each time) are members of the group now. STORE_OK or STORE_ERR.

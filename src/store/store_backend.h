@@ -98,7 +98,8 @@ struct store_ops {
 	                   const char *const *ids, size_t n, char **cause);
 	int (*members_remove)(struct store *, int64_t group_rid,
 	                      const char *const *ids, size_t n);
-	int (*members_clear)(struct store *, int64_t group_rid);
+	int (*members_set)(struct store *, const struct store_res *group,
+	                   const char *const *ids, size_t n, char **cause);
 	int (*members_present)(struct store *, int64_t group_rid,
 	                       const char *const *ids, size_t n,
 	                       size_t *present);

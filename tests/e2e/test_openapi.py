@@ -9,7 +9,7 @@
    a documented operation and every documented operation is a route; probing
    each documented operation of the running daemon gets one of its
    documented success answers, and methods that are not documented get
-   404/501.
+   404/405/501 (405 and 501 with Allow).
 3. Real requests (create, read, list, filter, patch, replace, delete users
    and groups, searches, Bulk, discovery, and error cases) are answered with
    a documented status, the documented required headers and a body valid
@@ -426,16 +426,14 @@ class OpenApiServerTest(ScimTestCase):
 
     def lookup(self, method, path):
         """(template, operation) documenting METHOD path; operation is None
-        when no matching template has the method. /Users/.search is both
-        a concrete path and an instance of /Users/{id}: a method the
-        concrete one lacks is looked up on the template, as the server
-        routes it."""
+        when the matching template lacks the method. /Users/.search is
+        both a concrete path and an instance of /Users/{id}: the concrete
+        one names the resource, as the server routes it (GET
+        /Users/.search is 405, not a read of the user ".search")."""
         tpls = self.templates_of(path)
-        for tpl in tpls:
-            op = self.doc["paths"][tpl].get(method.lower())
-            if op is not None:
-                return tpl, op
-        return (tpls[0] if tpls else None), None
+        if not tpls:
+            return None, None
+        return tpls[0], self.doc["paths"][tpls[0]].get(method.lower())
 
     def documented(self, method, path):
         return self.lookup(method, path)[1]
@@ -618,8 +616,10 @@ class OpenApiServerTest(ScimTestCase):
                         self.check(resp, method, path)
 
     def test_undocumented_methods_are_refused(self):
-        """A method the document does not list answers 404 or 501 with a
-        SCIM error: nothing is served that is not documented."""
+        """A method the document does not list answers 404, 405 or 501
+        with a SCIM error: nothing is served that is not documented. A
+        405 (and the 501 to OPTIONS) carries Allow, listing exactly the
+        documented methods (RFC 9110 §15.5.6), HEAD with GET."""
         uid = self.new_user()["id"]
         gid = self.new_group()["id"]
         paths = [self.concrete(t, uid, gid) for t in self.doc["paths"]
@@ -635,9 +635,25 @@ class OpenApiServerTest(ScimTestCase):
                     continue    # test_head_is_get_without_body
                 with self.subTest(method=method, path=path):
                     resp = self.request(method, path)
-                    self.assertIn(resp.status, (404, 501),
+                    self.assertIn(resp.status, (404, 405, 501),
                                   "%s %s is not documented but answered %r"
                                   % (method, path, resp))
+                    tpl = self.template_of(path)
+                    if resp.status == 405 or (resp.status == 501 and
+                                              tpl != "/Me"):
+                        self.assertIsNotNone(tpl, path)
+                        want = {m.upper() for m in self.doc["paths"][tpl]
+                                if m in METHODS}
+                        if "GET" in want:
+                            want.add("HEAD")
+                        allow = resp.header("Allow") or ""
+                        self.assertEqual(
+                            {x.strip() for x in allow.split(",")}, want,
+                            "%s %s: Allow %r" % (method, path, allow))
+                    if resp.status == 501:
+                        self.assertTrue(method == "OPTIONS" or
+                                        tpl == "/Me", "%s %s: %r"
+                                        % (method, path, resp))
                     if method != "HEAD":
                         errs = self.validator.errors(
                             resp.json, {"$ref": "#/components/schemas/Error"})

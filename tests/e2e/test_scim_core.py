@@ -1501,16 +1501,20 @@ class ErrorTest(ScimTestCase):
         self.assertScimError(self.get("/Users/a/b"), 404)
 
     def test_unsupported_operation(self):
-        # RFC 7644 §3.12: 501 "Service provider does not support the
-        # request operation, e.g., PATCH."
-        self.assertScimError(self.request(
+        # RFC 7644 §3.12 keeps 501 for an operation the service provider
+        # does not support at all ("e.g., PATCH"); rosterd supports every
+        # method, only not on every path: that is 405 with Allow (RFC 9110
+        # §15.5.6).
+        r = self.request(
             "PATCH", "/ServiceProviderConfig",
             patch_body({"op": "replace", "path": "patch",
-                        "value": {"supported": False}})), 501)
+                        "value": {"supported": False}}))
+        self.assertScimError(r, 405)
+        self.assertEqual(r.header("Allow"), "GET, HEAD")
         self.assertScimError(self.request("DELETE", "/ServiceProviderConfig"),
-                             501)
+                             405)
         self.assertScimError(self.request(
-            "PUT", "/Schemas/" + URN_USER, {"schemas": [URN_SCHEMA]}), 501)
+            "PUT", "/Schemas/" + URN_USER, {"schemas": [URN_SCHEMA]}), 405)
         spc = self.service_provider_config()
         self.assertIs(spc["patch"]["supported"], True)
 

@@ -1040,7 +1040,8 @@ test_members(void **state)
 	assert_int_equal(groups_of(fx, u2.rid, &c), 0);
 
 	/* Clear one group; deleting a user drops it from the other. */
-	assert_int_equal(store_members_clear(fx->st, g1.rid), STORE_OK);
+	assert_int_equal(store_members_set(fx->st, &g1, ids, 0, NULL),
+	                 STORE_OK);
 	assert_int_equal(members_count(fx, g1.rid), 0);
 	assert_int_equal(members_count(fx, g2.rid), 1);
 	assert_int_equal(store_res_delete(fx->st, &u1, NULL), STORE_OK);
@@ -1099,6 +1100,103 @@ nested_walk(const struct store_member *m, void *arg)
 	assert_string_equal(m->type, "Group");
 	store_res_clear(&g);
 	return 0;
+}
+
+static int64_t
+version_of(struct fx *fx, const struct store_res *r)
+{
+	return peek_int(fx, "SELECT version FROM resources WHERE rid = ?",
+	                r->rid);
+}
+
+/*
+ * A User's "groups" is derived from membership (RFC 7643 §4.1.2), so
+ * joining or leaving a group, or a rename of the group, is a new version
+ * of the user (§3.1); a rename of a member is one of its groups.
+ */
+static void
+test_members_versions(void **state)
+{
+	struct fx *fx = *state;
+	struct store_res u1, u2, u3, g1;
+	const char *ids[3];
+	char *cause = NULL;
+
+	assert_int_equal(res_add(fx, fx->tenant, STORE_USER, "u1", &u1),
+	                 STORE_OK);
+	assert_int_equal(res_add(fx, fx->tenant, STORE_USER, "u2", &u2),
+	                 STORE_OK);
+	assert_int_equal(res_add(fx, fx->tenant, STORE_USER, "u3", &u3),
+	                 STORE_OK);
+	assert_int_equal(res_add(fx, fx->tenant, STORE_GROUP, "G1", &g1),
+	                 STORE_OK);
+
+	ids[0] = u1.id;
+	ids[1] = u2.id;
+	assert_int_equal(store_members_add(fx->st, &g1, ids, 2, NULL),
+	                 STORE_OK);
+	assert_int_equal(version_of(fx, &u1), 2);
+	assert_int_equal(version_of(fx, &u2), 2);
+	assert_int_equal(version_of(fx, &u3), 1);
+	/* No change, no version: already there, not there. */
+	assert_int_equal(store_members_add(fx->st, &g1, ids, 1, NULL),
+	                 STORE_OK);
+	ids[0] = u3.id;
+	assert_int_equal(store_members_remove(fx->st, g1.rid, ids, 1),
+	                 STORE_OK);
+	assert_int_equal(version_of(fx, &u1), 2);
+	assert_int_equal(version_of(fx, &u3), 1);
+	ids[0] = u2.id;
+	assert_int_equal(store_members_remove(fx->st, g1.rid, ids, 1),
+	                 STORE_OK);
+	assert_int_equal(version_of(fx, &u2), 3);
+
+	/* Set {u1, u3}: u1 stays, u3 joins. Then {u3}: u1 leaves. */
+	ids[0] = u1.id;
+	ids[1] = u3.id;
+	assert_int_equal(store_members_set(fx->st, &g1, ids, 2, NULL),
+	                 STORE_OK);
+	assert_int_equal(version_of(fx, &u1), 2);
+	assert_int_equal(version_of(fx, &u2), 3);
+	assert_int_equal(version_of(fx, &u3), 2);
+	assert_int_equal(store_members_set(fx->st, &g1, ids + 1, 1, NULL),
+	                 STORE_OK);
+	assert_int_equal(version_of(fx, &u1), 3);
+	assert_int_equal(version_of(fx, &u3), 2);
+	assert_int_equal(members_count(fx, g1.rid), 1);
+	/* A bad id changes nothing. */
+	ids[0] = u1.id;
+	ids[1] = "no-such-id";
+	assert_int_equal(store_members_set(fx->st, &g1, ids, 2, &cause),
+	                 STORE_INVALID);
+	xfree(cause);
+	assert_int_equal(version_of(fx, &u1), 3);
+	assert_int_equal(version_of(fx, &u3), 2);
+	assert_int_equal(members_count(fx, g1.rid), 1);
+
+	/* Renaming the group is a change of its users, and the reverse. */
+	free(g1.name);
+	g1.name = xstrdup("G1 renamed");
+	assert_int_equal(store_res_update(fx->st, &g1, NULL, NULL), STORE_OK);
+	assert_int_equal(version_of(fx, &u3), 3);
+	assert_int_equal(version_of(fx, &u1), 3);
+	free(u3.name);
+	u3.name = xstrdup("u3 renamed");
+	assert_int_equal(store_res_update(fx->st, &u3, NULL, NULL), STORE_OK);
+	assert_int_equal(version_of(fx, &u3), 4);
+	assert_int_equal(version_of(fx, &g1), g1.version + 1);
+	/* A change that keeps the name moves nothing else. */
+	assert_int_equal(store_res_update(fx->st, &u3, NULL, NULL), STORE_OK);
+	assert_int_equal(version_of(fx, &g1), g1.version + 1);
+
+	/* Deleting the group is a change of its users. */
+	assert_int_equal(store_res_delete(fx->st, &g1, NULL), STORE_OK);
+	assert_int_equal(version_of(fx, &u3), 6);
+	assert_int_equal(version_of(fx, &u1), 3);
+	store_res_clear(&u1);
+	store_res_clear(&u2);
+	store_res_clear(&u3);
+	store_res_clear(&g1);
 }
 
 static void
@@ -1841,6 +1939,8 @@ main(void)
 	                                    teardown),
 	    cmocka_unit_test_setup_teardown(test_history, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_members, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_members_versions, setup,
+	                                    teardown),
 	    cmocka_unit_test_setup_teardown(test_members_nested_walk, setup,
 	                                    teardown),
 	    cmocka_unit_test_setup_teardown(test_members_large, setup,
