@@ -19,6 +19,7 @@
 #include "store/store_deliver.h"
 #include "util/buf.h"
 #include "util/log.h"
+#include "util/utf8.h"
 #include "util/xmalloc.h"
 #include "xfer/xfer.h"
 
@@ -146,11 +147,16 @@ cols_missing(const struct csv_field *h, size_t n, const char *what)
 	struct buf b;
 	size_t i;
 
+	/* The vendor's header, shown bounded: it may be anything. */
 	buf_init(&b, 0);
 	buf_addf(&b, "no column \"%s\" (columns: ", what);
-	for (i = 0; i < n; i++)
-		buf_addf(&b, "%s%s", i > 0 ? ", " : "", h[i].s);
+	for (i = 0; i < n && i < 20; i++)
+		buf_addf(&b, "%s%.40s%s", i > 0 ? ", " : "", h[i].s,
+		         strlen(h[i].s) > 40 ? "..." : "");
+	if (n > 20)
+		buf_addf(&b, ", and %zu more", n - 20);
 	buf_addstr(&b, ")");
+	utf8_scrub(b.data);
 	return buf_detach(&b);
 }
 

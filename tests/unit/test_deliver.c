@@ -1432,6 +1432,24 @@ test_returns(void **state)
 	assert_string_equal(s, "no column \"Status\" (columns: Member ID, "
 	                       "Result)");
 	free(s);
+	/* A header of junk is shown bounded, and as valid UTF-8. */
+	p = xasprintf("%s/junk.ack.csv", in);
+	spew(p,
+	     "Member ID,R\xe9sult,0123456789012345678901234567890123456789"
+	     "TAIL\nM1,A,x\n",
+	     69);
+	free(p);
+	assert_int_equal(deliver_returns(fx.st, fx.dc, &fx.env, "ret", &cause),
+	                 1);
+	s = sql_text("SELECT error FROM return_files WHERE name = "
+	             "'junk.ack.csv'",
+	             NULL);
+	assert_non_null(s);
+	assert_string_equal(s,
+	                    "no column \"Status\" (columns: Member ID, "
+	                    "R?sult, 0123456789012345678901234567890123456789"
+	                    "...)");
+	free(s);
 	/* A row too short for its status: the row and column, no ack. */
 	r3 = make_run("ret", bytes, len);
 	assert_int_equal(deliver(r3, NULL, &cause), 0);
