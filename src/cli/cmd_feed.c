@@ -541,7 +541,7 @@ plan_json_head(const struct feed_profile *p, const char *as_of)
 	json_t *j =
 	    json_pack("{ss ss ss ss ss}", "feed", p->name, "tenant", p->tenant,
 	              "as_of", as_of, "mode", feed_mode_name(p->mode),
-	              "eligibility", p->eligibility);
+	              "eligibility", p->rule_text);
 	char *s = json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER);
 
 	/* Everything but the closing brace, then the streamed list. */
@@ -592,7 +592,7 @@ plan_text(const struct plan_out *po, const char *as_of,
 	printf("feed %s: tenant %s%s%s, as of %s\n", p->name, p->tenant,
 	       p->vendor != NULL ? ", vendor " : "",
 	       p->vendor != NULL ? p->vendor : "", as_of);
-	printf("eligibility: %s\n\n", p->eligibility);
+	printf("eligibility: %s\n\n", p->rule_text);
 	printf("  adds            %8lld\n", (long long)c->adds);
 	printf("  changes         %8lld\n", (long long)c->changes);
 	printf("  terminations    %8lld\n", (long long)c->terms);

@@ -955,6 +955,7 @@ parse_rule(struct pp *pp, struct fy_node **v, struct fy_node *at)
 	if ((s = get_str(pp, v[PK_ELIGIBILITY], at, "eligibility")) == NULL)
 		return;
 	p->eligibility = feed_expand_abbrev(s);
+	p->rule_text = xstrdup(s);
 	scim_err_init(&e);
 	p->filter = scim_filter_parse_ab(scim_rtype_user(), s, abbrevs, &e);
 	if (p->filter == NULL)
@@ -1443,6 +1444,7 @@ profile_free(struct feed_profile *p)
 	free(p->tenant);
 	free(p->vendor);
 	free(p->eligibility);
+	free(p->rule_text);
 	scim_filter_free(p->filter);
 	free(p->key_source);
 	free(p->format);

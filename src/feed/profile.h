@@ -115,6 +115,7 @@ struct feed_profile {
 	char *tenant;
 	char *vendor;
 	char *eligibility; /* the rule, abbreviations expanded */
+	char *rule_text;   /* the rule as written, for people to read */
 	struct scim_filter *filter;
 	bool rule_uses_groups; /* the plan cannot cache its result */
 	char *key_source;

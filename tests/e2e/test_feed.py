@@ -225,6 +225,9 @@ class FeedTest(harness.ScimTestCase):
             ("add", "E1005")])
         self.assertEqual(plan["counts"]["excluded"], 1)
         self.assertEqual(plan["counts"]["change_file_records"], 4)
+        # The rule as the operator wrote it, abbreviations and all.
+        self.assertEqual(plan["eligibility"], 'active eq true and '
+                         'eligibility:eligibilityClass eq "FT"')
         r = self.feed("render", "spring-health", "--as-of", "2026-12-01",
                       "--by", "bob")
         run = self.run_id(r)
