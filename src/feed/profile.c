@@ -16,6 +16,7 @@
 #include "feed/date.h"
 #include "feed/jpath.h"
 #include "feed/profile.h"
+#include "fmt/fmt_x12.h"
 #include "util/buf.h"
 #include "util/xmalloc.h"
 
@@ -1322,16 +1323,22 @@ parse_file_name(struct pp *pp, struct fy_node *n, struct fy_node *at)
 	p->file_name = xstrdup(s);
 }
 
+/* The 834 writer's required columns, checked here rather than per run. */
 static void
 x12_columns(struct pp *pp, struct fy_node *n)
 {
-	size_t i;
+	const char *name, *elem;
+	size_t i, k;
 
-	for (i = 0; i < pp->p->ncols; i++)
-		if (strcmp(pp->p->cols[i].name, "member_id") == 0)
-			return;
-	perr(pp, n, "columns",
-	     "format x12-834 needs a column named member_id (REF*0F)");
+	for (k = 0; (name = fmt_x12_required(k, &elem)) != NULL; k++) {
+		for (i = 0; i < pp->p->ncols; i++)
+			if (strcmp(pp->p->cols[i].name, name) == 0)
+				break;
+		if (i == pp->p->ncols)
+			perr(pp, n, "columns",
+			     "format x12-834 needs a column named %s (%s)",
+			     name, elem);
+	}
 }
 
 /* The fmt_opts columns, pointing at the profile's strings. */

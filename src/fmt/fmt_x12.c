@@ -853,6 +853,19 @@ fmt_x12_seps(struct fmt_x12_writer *x, char **cause)
 	return 0;
 }
 
+const char *
+fmt_x12_required(size_t i, const char **elem)
+{
+	int f;
+
+	for (f = 0; f < X_NFIELDS; f++)
+		if ((fmt_x12_fields[f].flags & XF_REQUIRED) && i-- == 0) {
+			*elem = fmt_x12_fields[f].elem;
+			return fmt_x12_fields[f].name;
+		}
+	return NULL;
+}
+
 /* Map named columns to their index; the required ones must exist. */
 static int
 fmt_x12_columns(struct fmt_x12_writer *x, const struct fmt_opts *o,

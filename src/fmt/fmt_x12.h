@@ -11,6 +11,7 @@
 #define ROSTERD_FMT_X12_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 #include "fmt/fmt.h"
 
@@ -33,5 +34,11 @@ int fmt_x12_init(struct fmt_writer *w, const struct fmt_run *run, char **cause);
  */
 int fmt_x12_maintenance(enum fmt_action, bool full_file, const char **ins03,
                         const char **ins04);
+
+/*
+ * The i-th column an 834 profile must have, with its element ("REF02"),
+ * or NULL past the last; for checking a profile when it is loaded.
+ */
+const char *fmt_x12_required(size_t i, const char **elem);
 
 #endif

@@ -524,7 +524,11 @@ test_x12_errors(void **state)
 	    "F:7:7: feeds.f1.x12.gs_sender: must not contain the "
 	    "separator '*'\n"
 	    "F:10:10: feeds.f1.columns: format x12-834 needs a column "
-	    "named member_id (REF*0F)\n");
+	    "named member_id (REF02)\n"
+	    "F:10:10: feeds.f1.columns: format x12-834 needs a column "
+	    "named relationship (INS02)\n"
+	    "F:10:10: feeds.f1.columns: format x12-834 needs a column "
+	    "named coverage_start (DTP03)\n");
 }
 
 static void
