@@ -522,7 +522,7 @@ static json_t *
 counts_json(const struct feed_profile *p, const struct feed_plan_counts *c)
 {
 	return json_pack(
-	    "{sI sI sI sI sI sI sI sI sI sI sI sI sI sI sI}", "adds",
+	    "{sI sI sI sI sI sI sI sI sI sI sI sI sI sI sI sI}", "adds",
 	    (json_int_t)c->adds, "changes", (json_int_t)c->changes,
 	    "terminations", (json_int_t)c->terms, "reinstatements",
 	    (json_int_t)c->reinstates, "unchanged", (json_int_t)c->unchanged,
@@ -531,8 +531,9 @@ counts_json(const struct feed_profile *p, const struct feed_plan_counts *c)
 	    "excluded", (json_int_t)c->excluded, "no_key",
 	    (json_int_t)c->no_key, "duplicates", (json_int_t)c->duplicates,
 	    "errors", (json_int_t)c->errors, "people", (json_int_t)c->people,
-	    "full_file_records", (json_int_t)feed_plan_total(p, true, c),
-	    "change_file_records", (json_int_t)feed_plan_total(p, false, c));
+	    "evaluated", (json_int_t)c->evaluated, "full_file_records",
+	    (json_int_t)feed_plan_total(p, true, c), "change_file_records",
+	    (json_int_t)feed_plan_total(p, false, c));
 }
 
 static void

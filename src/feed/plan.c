@@ -996,8 +996,7 @@ feed_plan_run(struct feed_plan *pl, char **cause)
 	pc.pl = pl;
 	pc.p = p;
 	pc.cause = cause;
-	pc.rule_ok =
-	    same_hash(pl->fs->rule_hash, p->rule_hash) && !p->rule_uses_groups;
+	pc.rule_ok = same_hash(pl->fs->rule_hash, p->rule_hash);
 	pc.vals_ok = same_hash(pl->fs->values_hash, p->values_hash);
 	pc.old_index = feed_record_layout_map(p, pl->fs->layout);
 	pc.spans = xcalloc(jpath_count(p->paths) + 1, sizeof(*pc.spans));

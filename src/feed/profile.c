@@ -304,6 +304,15 @@ profile_hashes(struct feed_profile *p)
 	buf_init(&l, 0);
 	buf_init(&names, 0);
 	hash_field(&r, "rule", p->eligibility);
+	/*
+	 * Joining or leaving a group, or its rename or deletion, gives the
+	 * person a new version (docs/scim.md, ETags), so a rule on groups is
+	 * cached like any other. State recorded by older releases, which did
+	 * not, could miss a membership change: the marker makes the first
+	 * plan of such a feed look at everyone once.
+	 */
+	if (p->rule_uses_groups)
+		hash_field(&r, "groups", "versioned");
 	hash_field(&r, "key", p->key_source);
 	hash_field(&v, "key", p->key_source);
 	hash_field(&v, "tenant", p->tenant);

@@ -117,7 +117,7 @@ struct feed_profile {
 	char *eligibility; /* the rule, abbreviations expanded */
 	char *rule_text;   /* the rule as written, for people to read */
 	struct scim_filter *filter;
-	bool rule_uses_groups; /* the plan cannot cache its result */
+	bool rule_uses_groups; /* the rule reads group membership */
 	char *key_source;
 	struct scim_attrpath key;
 	enum feed_mode mode;
