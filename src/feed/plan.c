@@ -381,23 +381,24 @@ term_date(struct pc *pc, const char *reason, char date[11])
  * A termination row carries the person's values now, so that the vendor
  * sees what ended the membership (the status "terminated", the new class),
  * when they can be written; else, and for a deleted person or a changed
- * key (whose row must name the old key), the values last sent.
+ * key (whose row must name the old key), the values last sent. True when
+ * e->vals are the current ones, already checked against the writer.
  */
-static const char *
-term_vals(struct pc *pc, const struct store_feed_entry *e)
+static bool
+term_vals(struct pc *pc, struct store_feed_entry *e)
 {
-	struct store_feed_entry now = *e;
 	char *cause;
 
+	e->vals = buf_str(&pc->old);
 	if (!pc->have_pr || strcmp(e->term_reason, "deleted") == 0 ||
 	    strcmp(e->term_reason, "key_changed") == 0 || pc_compute(pc) == -1)
-		return buf_str(&pc->old);
-	now.vals = buf_str(&pc->vals);
-	if (pc_fits(pc, FEED_OUT_TERM, &now, &cause) == -1) {
-		free(cause);
-		return buf_str(&pc->old);
-	}
-	return now.vals;
+		return false;
+	e->vals = buf_str(&pc->vals);
+	if (pc_fits(pc, FEED_OUT_TERM, e, &cause) == 0)
+		return true;
+	free(cause);
+	e->vals = buf_str(&pc->old);
+	return false;
 }
 
 /* An active member whose person is gone or no longer eligible. */
@@ -420,8 +421,9 @@ pc_terminate(struct pc *pc, const char *k, const struct store_feed_member *m)
 	e.person_version = pc->have_pr ? pc->pr.version : m->person_version;
 	e.term_date = pc->term_date;
 	e.term_reason = pc->term_reason;
-	e.vals = term_vals(pc, &e);
 	pc->pl->counts.terms++;
+	if (term_vals(pc, &e))
+		return pc_emit(pc, FEED_OUT_TERM, &e, e.key, NULL);
 	return stage(pc, FEED_OUT_TERM, &e);
 }
 
