@@ -123,6 +123,49 @@ size_t worker_pick(const char *const *runs, const char *const *feeds, size_t n,
                    const struct worker_retry *, int64_t now_ms, size_t *pick);
 
 /*
+ * Lanes. The scheduler (the worker's own thread) decides; the blocking
+ * work of a feed runs as one job at a time on a lane thread, each with
+ * its own store connection. A feed has at most one job in flight, so its
+ * runs stay strictly ordered; feeds run side by side, up to
+ * server.delivery_max_parallel at once.
+ */
+enum worker_job {
+	WORKER_JOB_NONE,
+	WORKER_JOB_DELIVER, /* deliver_run() of the feed's oldest pending run */
+	WORKER_JOB_OFFCYCLE, /* render a due terminations-only batch */
+	WORKER_JOB_SCHEDULE, /* render the feed for a schedule that fired */
+	WORKER_JOB_RETURNS,  /* collect the feed's return files */
+};
+
+/* What a feed could do now, as the scheduler sees it. */
+struct worker_feed_want {
+	bool inflight; /* a job of the feed is running on a lane */
+	bool deliver;  /* its oldest pending run may be tried now */
+	bool schedule; /* a schedule is due and the feed is idle */
+	bool offcycle; /* a batch is due and may be rendered */
+	bool returns;  /* its return files are due */
+};
+
+/*
+ * The feed's next job: none while one is in flight, else a delivery
+ * first (nothing else may overtake a rendered run), then a due schedule
+ * (its run carries every waiting termination), an off-cycle batch, and
+ * the return files last.
+ */
+enum worker_job worker_next_job(const struct worker_feed_want *);
+
+/*
+ * Which feeds get one of `lanes` free lanes now, given each feed's next
+ * job (jobs[i], WORKER_JOB_NONE for none): deliveries and off-cycle
+ * batches (what termination lag waits for) before schedules, schedules
+ * before return files; within a class, in feed order starting at
+ * `start` (the caller rotates it, so no feed is always served last).
+ * Writes the feed indexes into pick (room for n) and returns how many.
+ */
+size_t worker_lane_plan(const enum worker_job *jobs, size_t n, size_t lanes,
+                        size_t start, size_t *pick);
+
+/*
  * "YYYY-MM-DDTHH:MM:SS[.mmm]Z" (the store's times) to Unix milliseconds:
  * 0, or -1 when it is not such a time.
  */
