@@ -614,6 +614,7 @@ upload(struct dctx *x, const char *local, struct upload *u)
 	char *tmp;
 
 	deliver_xfer_opts(x->f, x->d.destination, &o);
+	o.cancel = x->env->cancel;
 	if ((e = xfer_open(&o, &xf, &u->msg)) != XFER_OK) {
 		u->code = e;
 		if (u->msg == NULL)
@@ -688,6 +689,15 @@ step_upload(struct dctx *x)
 	}
 	x->d.attempts++;
 	upload(x, local, &u);
+	if (u.code == XFER_ERR_CANCELLED) {
+		/* The worker is stopping: as if the process had died here. */
+		store_deliver_attempt_end(x->st, x->d.run_id, n,
+		                          STORE_ATTEMPT_INTERRUPTED, u.msg);
+		free(x->cause);
+		x->cause = u.msg != NULL ? u.msg : xstrdup("stopped");
+		x->retry_in_ms = 0;
+		return STEP_RETRY;
+	}
 	if (u.code != XFER_OK) {
 		if (xfer_retryable(u.code))
 			rc = dl_retry(x, n, u.msg);

@@ -28,6 +28,7 @@
 #include "util/buf.h"
 #include "util/log.h"
 #include "util/xmalloc.h"
+#include "xfer/xfer.h"
 
 #define WORKER_ACTOR "rosterd-scheduler"
 #define WORKER_EVENTS_PER_TICK 2000
@@ -1652,6 +1653,7 @@ worker_free(struct worker *w)
 	feed_profiles_free(w->profiles);
 	free(w->data_dir);
 	free(w->outbox);
+	xfer_cancel_free(w->env.cancel);
 	pthread_cond_destroy(&w->lane_cv);
 	pthread_cond_destroy(&w->cv);
 	pthread_mutex_destroy(&w->mu);
@@ -1731,6 +1733,7 @@ worker_load(struct worker *w, struct cfg *c, const char *db, char **cause)
 	w->outbox = abs_path(c->outbox != NULL ? c->outbox : "outbox");
 	w->env.data_dir = w->data_dir;
 	w->env.outbox = w->outbox;
+	w->env.cancel = xfer_cancel_new();
 	if ((w->st = store_open(db, cause)) == NULL)
 		return -1;
 	w->deb = debounce_new();
@@ -1758,6 +1761,8 @@ worker_join(struct worker *w)
 	pthread_cond_broadcast(&w->cv);
 	pthread_cond_broadcast(&w->lane_cv);
 	pthread_mutex_unlock(&w->mu);
+	/* Transfers in progress end now; their state is durable. */
+	xfer_cancel_fire(w->env.cancel);
 	if (w->started)
 		pthread_join(w->thread, NULL);
 	for (i = 0; i < w->nlanes; i++)
