@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: ISC */
 /* Copyright (c) 2026 rosterd developers */
 /*
- * The delivery worker of `rosterd serve`: one background thread, started
- * only when the configuration has a `delivery` section, with its own store
- * connection. Every ~200 ms it
+ * The delivery worker of `rosterd serve`, started only when the
+ * configuration has a `delivery` section: one scheduler thread that
+ * decides, and up to server.delivery_max_parallel lane threads that do
+ * each feed's blocking work, every thread with its own store connection.
+ * Every ~200 ms (and whenever a lane finishes a job) the scheduler
  *
  *  1. takes the terminations the store's triggers captured
  *     (store_sched.h), keeps those of people a feed with off-cycle files
@@ -18,11 +20,21 @@
  *     (feed_render_terms() in feed/run.h) and delivers it;
  *  5. polls each feed's return files every returns.interval_s.
  *
+ * The scheduler itself never blocks on the network: a delivery (2),
+ * a render (3, 4) and a return-file poll (5) are jobs, handed to a free
+ * lane. A feed has at most one job in flight, so its runs stay strictly
+ * ordered and deliver_run()'s exactly-once rules hold as before; other
+ * feeds go on meanwhile, so a vendor server that hangs holds up only its
+ * own feed (and one lane). While a render of an off-cycle feed is on a
+ * lane the scheduler takes in no new terminations: the render attaches
+ * the feed's waiting ones to its run, and must not attach one its plan
+ * did not see.
+ *
  * Every termination delivered records its lag (source event to delivery)
  * in the store and in the log. The worker shares nothing mutable with the
  * event loop: it talks to the rest of rosterd through the database, and to
- * worker_stop() through a mutex and condition variable of its own.
- * Blocking calls (network, gpg) run on this thread, never on the loop.
+ * worker_stop() through a mutex and condition variables of its own.
+ * Blocking calls (network, gpg) run on the lanes, never on the loop.
  *
  * The pure parts (due computation, batch and delivery decisions, times)
  * are exported for the unit tests; they take the clock as an argument.
@@ -54,9 +66,11 @@ struct worker;
 int worker_start(struct cfg *c, const char *db, struct worker **out,
                  char **cause);
 /*
- * Ask the worker to stop, wake it and join it: a delivery in progress
- * finishes its current network call first (its state is durable either
- * way). Then free everything. NULL is a no-op.
+ * Ask the worker to stop, wake it and join its threads: SFTP calls in
+ * progress end at once (xfer_cancel_fire(); an upload's attempt is closed
+ * as interrupted and resumed on the next start, its state being durable
+ * either way); a render or an encryption in progress finishes first. Then
+ * free everything. NULL is a no-op.
  */
 void worker_stop(struct worker *);
 
