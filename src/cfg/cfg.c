@@ -32,6 +32,9 @@ static const struct cfg_opt cfg_table[] = {
      "Operator log level: error, warn, info or debug."},
     {"outbox", CFG_PATH, OFF(outbox), "outbox", 0, 0,
      "Local directory used as the default feed destination."},
+    {"delivery_max_parallel", CFG_LONG, OFF(delivery_max_parallel), "4", 1, 64,
+     "Most feeds serve delivers at once, each on its own lane, so that a "
+     "hung vendor server holds up only its own feed (1-64)."},
     {NULL, 0, 0, NULL, 0, 0, NULL},
 };
 

@@ -33,6 +33,7 @@ struct cfg {
 	char *tls_key;
 	char *log_level;
 	char *outbox;
+	long delivery_max_parallel;
 	struct fy_document *doc;
 	/* collected errors, one per line */
 	struct buf errors;

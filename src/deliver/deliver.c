@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <fnmatch.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -183,6 +184,28 @@ vendor_key(struct dctx *x, struct pgp *pgp, char **fpr)
 	return STEP_NEXT;
 }
 
+/*
+ * rosterd's signing key, created on first use. Deliveries of several
+ * feeds run at once in `serve` (sched/worker.c), and two of them must
+ * not each create a key: the first creates it, the others find it.
+ */
+static int
+signer(struct dctx *x, struct pgp *pgp)
+{
+	static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+	char *err = NULL;
+	int rc;
+
+	pthread_mutex_lock(&mu);
+	rc = pgp_ensure_signing_key(pgp, NULL, PGP_KEY_ED25519, NULL, &err);
+	pthread_mutex_unlock(&mu);
+	if (rc == -1) {
+		dl_fail(x, "%s", err);
+		free(err);
+	}
+	return rc;
+}
+
 /* rendered -> encrypted: encrypt into the spool, record the manifest. */
 static int
 step_encrypt(struct dctx *x)
@@ -206,6 +229,10 @@ step_encrypt(struct dctx *x)
 	}
 	if ((rc = vendor_key(x, pgp, &fpr)) != STEP_NEXT)
 		goto out;
+	if (x->f->pgp.sign && signer(x, pgp) == -1) {
+		rc = STEP_FAIL;
+		goto out;
+	}
 	if (pgp_encrypt_file(pgp, x->d.plain_path, out, fpr, x->f->pgp.sign,
 	                     x->f->pgp.armor, &err) == -1) {
 		rc = dl_fail(x, "%s", err);
@@ -587,6 +614,7 @@ upload(struct dctx *x, const char *local, struct upload *u)
 	char *tmp;
 
 	deliver_xfer_opts(x->f, x->d.destination, &o);
+	o.cancel = x->env->cancel;
 	if ((e = xfer_open(&o, &xf, &u->msg)) != XFER_OK) {
 		u->code = e;
 		if (u->msg == NULL)
@@ -661,6 +689,15 @@ step_upload(struct dctx *x)
 	}
 	x->d.attempts++;
 	upload(x, local, &u);
+	if (u.code == XFER_ERR_CANCELLED) {
+		/* The worker is stopping: as if the process had died here. */
+		store_deliver_attempt_end(x->st, x->d.run_id, n,
+		                          STORE_ATTEMPT_INTERRUPTED, u.msg);
+		free(x->cause);
+		x->cause = u.msg != NULL ? u.msg : xstrdup("stopped");
+		x->retry_in_ms = 0;
+		return STEP_RETRY;
+	}
 	if (u.code != XFER_OK) {
 		if (xfer_retryable(u.code))
 			rc = dl_retry(x, n, u.msg);

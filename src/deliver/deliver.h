@@ -54,6 +54,7 @@ struct cron_expr;
 struct cron_tz;
 struct store;
 struct deliver_config;
+struct xfer_cancel;
 
 #define DELIVER_RETRIES_MAX_DEFAULT 6
 #define DELIVER_RETRY_BASE_MS_DEFAULT 1000
@@ -125,6 +126,10 @@ const struct deliver_feed *deliver_feed_find(const struct deliver_config *,
 struct deliver_env {
 	const char *data_dir; /* e.g. the database's directory */
 	const char *outbox;   /* where rendered files are (cfg outbox) */
+	/* Or NULL. When it fires, a transfer in progress stops at once:
+	 * the attempt is closed as interrupted, deliver_run() returns 1
+	 * and the run resumes on the next call (see xfer.h). */
+	struct xfer_cancel *cancel;
 };
 
 /*

@@ -517,6 +517,7 @@ deliver_returns(struct store *st, const struct deliver_config *dc,
 		return -1;
 	url = returns_url(x.f);
 	deliver_xfer_opts(x.f, url, &o);
+	o.cancel = env->cancel;
 	if (xfer_open(&o, &xf, cause) != XFER_OK)
 		goto out;
 	if (xfer_list(xf, x.f->returns.pattern, &l) != XFER_OK) {

@@ -30,8 +30,9 @@
 static void
 trace(const char *phase)
 {
-	static struct timespec last;
-	static int on = -1;
+	/* Per thread: `serve` renders several feeds at once. */
+	static _Thread_local struct timespec last;
+	static _Thread_local int on = -1;
 	struct timespec now;
 	const char *env;
 

@@ -28,6 +28,7 @@
 #include "util/buf.h"
 #include "util/log.h"
 #include "util/xmalloc.h"
+#include "xfer/xfer.h"
 
 #define WORKER_ACTOR "rosterd-scheduler"
 #define WORKER_EVENTS_PER_TICK 2000
@@ -151,6 +152,56 @@ worker_pick(const char *const *runs, const char *const *feeds, size_t n,
 	return k;
 }
 
+enum worker_job
+worker_next_job(const struct worker_feed_want *f)
+{
+	if (f->inflight)
+		return WORKER_JOB_NONE;
+	if (f->deliver)
+		return WORKER_JOB_DELIVER;
+	if (f->schedule)
+		return WORKER_JOB_SCHEDULE;
+	if (f->offcycle)
+		return WORKER_JOB_OFFCYCLE;
+	if (f->returns)
+		return WORKER_JOB_RETURNS;
+	return WORKER_JOB_NONE;
+}
+
+/* Dispatch class: 0 first. */
+static int
+job_class(enum worker_job j)
+{
+	switch (j) {
+	case WORKER_JOB_DELIVER:
+	case WORKER_JOB_OFFCYCLE:
+		return 0;
+	case WORKER_JOB_SCHEDULE:
+		return 1;
+	case WORKER_JOB_RETURNS:
+		return 2;
+	case WORKER_JOB_NONE:
+		break;
+	}
+	return -1;
+}
+
+size_t
+worker_lane_plan(const enum worker_job *jobs, size_t n, size_t lanes,
+                 size_t start, size_t *pick)
+{
+	size_t k = 0, i, j;
+	int c;
+
+	for (c = 0; c < 3; c++)
+		for (j = 0; j < n && k < lanes; j++) {
+			i = (start + j) % n;
+			if (job_class(jobs[i]) == c)
+				pick[k++] = i;
+		}
+	return k;
+}
+
 static bool
 digits(const char *s, int n, int *out)
 {
@@ -218,7 +269,11 @@ struct wrids {
 	size_t n;
 };
 
-/* One delivery entry with its profile; touched by the thread only. */
+/*
+ * One delivery entry with its profile. conf and p are read-only once the
+ * worker runs (lanes read them); everything else belongs to the
+ * scheduler's thread.
+ */
 struct wfeed {
 	const struct deliver_feed *conf;
 	const struct feed_profile *p;
@@ -232,30 +287,71 @@ struct wfeed {
 		int64_t seen, last_fire;
 	} sched[2];
 	bool wait_logged;
+	bool due[2];           /* the schedules due (this tick) */
 	bool undelivered;      /* a rendered run awaits delivery (this tick) */
+	const char *next_run;  /* its oldest, when it may be tried now */
 	struct wrids deferred; /* due, but the feed was busy */
 	int64_t returns_next;  /* monotonic ms */
+	enum worker_job inflight; /* the feed's job on a lane, or NONE */
+};
+
+struct worker;
+
+/*
+ * One job of one feed, handed to a lane. The scheduler fills the input
+ * before it hands the job over (under the worker's mutex) and reads the
+ * results after the lane hands it back; in between only the lane
+ * touches it.
+ */
+struct wjob {
+	enum worker_job kind;
+	struct wfeed *f; /* the lane reads f->conf and f->p only */
+	int64_t tenant_id;
+	char *run;         /* DELIVER */
+	bool full;         /* SCHEDULE: a full file */
+	time_t now;        /* SCHEDULE, OFFCYCLE */
+	struct wrids rids; /* OFFCYCLE: the batch, taken from f->deferred */
+	/* results */
+	int rc;            /* DELIVER: deliver_run()'s */
+	int64_t retry_in;  /* DELIVER: ms, when rc is 1 */
+	bool keep;         /* OFFCYCLE: not rendered; give the batch back */
+	struct wjob *next; /* on the done list */
+};
+
+/* A lane: a thread with its own store connection, one job at a time. */
+struct wlane {
+	struct worker *w;
+	pthread_t thread;
+	bool started;
+	struct store *st;
+	struct wjob *job; /* under w->mu: set by the scheduler, NULL: idle */
 };
 
 struct worker {
 	pthread_t thread;
+	bool started;
 	pthread_mutex_t mu;
-	pthread_cond_t cv;
-	bool stop; /* under mu */
-	/* read-only for the thread once started */
+	pthread_cond_t cv;      /* wakes the scheduler: stop, a job done */
+	pthread_cond_t lane_cv; /* wakes the lanes: stop, a job handed over */
+	bool stop;              /* under mu */
+	struct wjob *done;      /* under mu: jobs the lanes finished */
+	/* read-only once started */
 	struct feed_profiles *profiles;
 	struct deliver_config *dc;
 	char *data_dir;
 	char *outbox;
 	struct deliver_env env;
-	/* the thread's own */
+	struct debounce *deb; /* has its own mutex: lanes use it too */
+	struct wlane *lanes;
+	size_t nlanes;
+	/* the scheduler's own */
 	struct store *st;
-	struct debounce *deb;
 	struct wfeed *feeds;
 	size_t nfeeds;
 	struct worker_retry retry;
 	char **pending; /* deliver_pending() of this tick */
 	int64_t next_check;
+	size_t rr; /* where the next dispatch starts among the feeds */
 };
 
 static int64_t
@@ -613,13 +709,13 @@ lrows_free(struct lrows *l)
 
 /* Find which rows the run terminated, from its entries. */
 static void
-lag_match(struct worker *w, const char *run_id, struct lrows *l)
+lag_match(struct store *st, const char *run_id, struct lrows *l)
 {
 	struct store_feed_entry e;
 	struct store_feed_cur *cur;
 	size_t i;
 
-	if ((cur = store_feed_entries_open(w->st, run_id)) == NULL)
+	if ((cur = store_feed_entries_open(st, run_id)) == NULL)
 		return;
 	while (store_feed_entries_next(cur, &e) == 1) {
 		if (strcmp(e.action, "term") != 0 ||
@@ -633,14 +729,14 @@ lag_match(struct worker *w, const char *run_id, struct lrows *l)
 }
 
 static int
-lag_write(struct worker *w, const char *run_id, const struct lrows *l,
+lag_write(struct store *st, const char *run_id, const struct lrows *l,
           const char *kind, int64_t now, const char *now_iso)
 {
 	struct store_sched_lag g;
 	int64_t ev;
 	size_t i;
 
-	if (store_begin(w->st) != STORE_OK)
+	if (store_begin(st) != STORE_OK)
 		return -1;
 	for (i = 0; i < l->n; i++) {
 		if (l->v[i].key == NULL)
@@ -656,27 +752,29 @@ lag_write(struct worker *w, const char *run_id, const struct lrows *l,
 		g.event_at = l->v[i].event_at;
 		g.delivered_at = now_iso;
 		g.lag_ms = now - ev;
-		if (store_sched_lag_add(w->st, &g) != STORE_OK ||
+		if (store_sched_lag_add(st, &g) != STORE_OK ||
 		    (!l->v[i].carried &&
-		     store_sched_pending_drop(w->st, l->v[i].feed,
-		                              l->v[i].rid) != STORE_OK))
+		     store_sched_pending_drop(st, l->v[i].feed, l->v[i].rid) !=
+		         STORE_OK))
 			goto fail;
 	}
-	if (store_sched_pending_drop_run(w->st, run_id) != STORE_OK ||
-	    store_commit(w->st) != STORE_OK)
+	if (store_sched_pending_drop_run(st, run_id) != STORE_OK ||
+	    store_commit(st) != STORE_OK)
 		goto fail;
 	return 0;
 fail:
-	store_rollback(w->st);
+	store_rollback(st);
 	return -1;
 }
 
 /*
  * A run was delivered: each termination it carried (or that was waiting
- * for its feed and the run happened to send) gets its lag recorded.
+ * for its feed and the run happened to send) gets its lag recorded. Runs
+ * on the thread that owns st (a lane, or the scheduler).
  */
 static void
-worker_delivered(struct worker *w, const char *run_id, const char *feed)
+worker_delivered(struct worker *w, struct store *st, const char *run_id,
+                 const char *feed)
 {
 	char now_iso[32], person[24];
 	int64_t now = wall_ms();
@@ -686,17 +784,17 @@ worker_delivered(struct worker *w, const char *run_id, const char *feed)
 
 	memset(&l, 0, sizeof(l));
 	l.carried = true;
-	store_sched_pending_of_run(w->st, run_id, lrow_collect, &l);
+	store_sched_pending_of_run(st, run_id, lrow_collect, &l);
 	l.carried = false;
-	store_sched_pending_list(w->st, feed, true, lrow_collect, &l);
+	store_sched_pending_list(st, feed, true, lrow_collect, &l);
 	if (l.n == 0) {
 		lrows_free(&l);
 		return;
 	}
-	lag_match(w, run_id, &l);
-	store_sched_offcycle_run_is(w->st, run_id, &off);
+	lag_match(st, run_id, &l);
+	store_sched_offcycle_run_is(st, run_id, &off);
 	worker_time_iso(now, now_iso, sizeof(now_iso));
-	if (lag_write(w, run_id, &l, off ? "offcycle" : "regular", now,
+	if (lag_write(st, run_id, &l, off ? "offcycle" : "regular", now,
 	              now_iso) == -1) {
 		log_warnx("worker: run %s: recording termination lags failed",
 		          run_id);
@@ -731,126 +829,86 @@ strv_len(char **v)
 	return n;
 }
 
-/* The feed of each pending run, NULL for a feed without delivery. */
-static const char **
-pending_feeds(struct worker *w, char **runs, size_t n)
-{
-	const char **feeds = xcalloc(n + 1, sizeof(*feeds));
-	struct store_feed_run r;
-	struct wfeed *f;
-	size_t i;
-
-	for (i = 0; i < n; i++) {
-		if (store_feed_run_get(w->st, runs[i], &r) != STORE_OK)
-			continue;
-		if ((f = feed_find(w, r.feed)) != NULL) {
-			feeds[i] = f->p->name;
-			f->undelivered = true;
-		}
-		store_feed_run_clear(&r);
-	}
-	return feeds;
-}
-
-/* Try one run; returns deliver_run()'s result. */
-static int
-deliver_one(struct worker *w, const char *run, const char *feed)
-{
-	int64_t retry_in = 0;
-	char *cause = NULL;
-	int rc;
-
-	rc = deliver_run(w->st, w->dc, &w->env, run, &retry_in, &cause);
-	if (rc == 0) {
-		log_info("worker: feed %s: run %s delivered", feed, run);
-		worker_retry_clear(&w->retry, run);
-		worker_delivered(w, run, feed);
-	} else if (rc == 1) {
-		log_info("worker: feed %s: run %s: %s; retrying in %" PRId64
-		         " ms",
-		         feed, run, cause != NULL ? cause : "not delivered yet",
-		         retry_in);
-		worker_retry_set(&w->retry, run, mono_ms() + retry_in);
-	} else {
-		log_warnx("worker: feed %s: run %s failed: %s", feed, run,
-		          cause != NULL ? cause : "unknown error");
-		worker_retry_clear(&w->retry, run);
-		/* The file never reached the vendor: no lag to record. */
-		store_sched_pending_drop_run(w->st, run);
-	}
-	free(cause);
-	return rc;
-}
-
-/* Is another pending run of feed (not index i) still undelivered? */
-static bool
-feed_has_other(const char **feeds, size_t n, size_t i, const int *rc)
-{
-	size_t j;
-
-	for (j = 0; j < n; j++)
-		if (j != i && rc[j] == 1 && feeds[j] != NULL &&
-		    strcmp(feeds[j], feeds[i]) == 0)
-			return true;
-	return false;
-}
-
-/* worker_pick() over the runs of feeds with a delivery entry. */
-static size_t
-pick_runs(struct worker *w, char **runs, const char **feeds, size_t n,
-          size_t *pick)
-{
-	const char **rv = xcalloc(n + 1, sizeof(*rv));
-	const char **fv = xcalloc(n + 1, sizeof(*fv));
-	size_t *idx = xcalloc(n + 1, sizeof(*idx));
-	size_t i, m = 0, k;
-
-	for (i = 0; i < n; i++)
-		if (feeds[i] != NULL) {
-			rv[m] = runs[i];
-			fv[m] = feeds[i];
-			idx[m++] = i;
-		}
-	k = worker_pick(rv, fv, m, &w->retry, mono_ms(), pick);
-	for (i = 0; i < k; i++)
-		pick[i] = idx[pick[i]];
-	free(rv);
-	free(fv);
-	free(idx);
-	return k;
-}
-
+/*
+ * The delivery queue of this tick: which feeds have a rendered run
+ * waiting (undelivered), and for each the oldest run when its retry delay
+ * has passed (next_run, borrowed from w->pending until the next tick).
+ */
 static void
-worker_deliver(struct worker *w)
+worker_queue(struct worker *w)
 {
-	const char **feeds;
-	size_t *pick, i, n, k, r;
+	struct store_feed_run r;
+	const char **rv, **fv;
+	size_t *pick, i, n, m = 0, k;
+	struct wfeed *f;
 	char **runs;
-	int *rc;
 
-	for (i = 0; i < w->nfeeds; i++)
+	for (i = 0; i < w->nfeeds; i++) {
 		w->feeds[i].undelivered = false;
+		w->feeds[i].next_run = NULL;
+	}
 	deliver_list_free(w->pending);
 	w->pending = runs = deliver_pending(w->st, w->dc);
 	n = strv_len(runs);
 	worker_retry_prune(&w->retry, (const char *const *)runs);
 	if (n == 0)
 		return;
-	feeds = pending_feeds(w, runs, n);
+	rv = xcalloc(n + 1, sizeof(*rv));
+	fv = xcalloc(n + 1, sizeof(*fv));
 	pick = xcalloc(n + 1, sizeof(*pick));
-	rc = xcalloc(n + 1, sizeof(*rc));
-	for (i = 0; i < n; i++)
-		rc[i] = 1;
-	k = pick_runs(w, runs, feeds, n, pick);
-	for (i = 0; i < k && !worker_stopping(w); i++) {
-		r = pick[i];
-		rc[r] = deliver_one(w, runs[r], feeds[r]);
-		feed_find(w, feeds[r])->undelivered =
-		    rc[r] == 1 || feed_has_other(feeds, n, r, rc);
+	for (i = 0; i < n; i++) {
+		if (store_feed_run_get(w->st, runs[i], &r) != STORE_OK)
+			continue;
+		if ((f = feed_find(w, r.feed)) != NULL) {
+			f->undelivered = true;
+			rv[m] = runs[i];
+			fv[m++] = f->p->name;
+		}
+		store_feed_run_clear(&r);
 	}
-	free(rc);
+	k = worker_pick(rv, fv, m, &w->retry, mono_ms(), pick);
+	for (i = 0; i < k; i++)
+		feed_find(w, fv[pick[i]])->next_run = rv[pick[i]];
 	free(pick);
-	free(feeds);
+	free(fv);
+	free(rv);
+}
+
+/* On a lane: try the feed's oldest run once. */
+static void
+job_deliver(struct wlane *l, struct wjob *j)
+{
+	struct worker *w = l->w;
+	const char *feed = j->f->p->name;
+	char *cause = NULL;
+
+	j->rc =
+	    deliver_run(l->st, w->dc, &w->env, j->run, &j->retry_in, &cause);
+	if (j->rc == 0) {
+		log_info("worker: feed %s: run %s delivered", feed, j->run);
+		worker_delivered(w, l->st, j->run, feed);
+	} else if (j->rc == 1) {
+		log_info(
+		    "worker: feed %s: run %s: %s; retrying in %" PRId64 " ms",
+		    feed, j->run, cause != NULL ? cause : "not delivered yet",
+		    j->retry_in);
+	} else {
+		log_warnx("worker: feed %s: run %s failed: %s", feed, j->run,
+		          cause != NULL ? cause : "unknown error");
+		/* The file never reached the vendor: no lag to record. */
+		store_sched_pending_drop_run(l->st, j->run);
+	}
+	free(cause);
+}
+
+/* On the scheduler, once the lane is done: the retry book. */
+static void
+job_delivered(struct worker *w, const struct wjob *j)
+{
+	if (j->rc == 1)
+		worker_retry_set(&w->retry, j->run, mono_ms() + j->retry_in);
+	else
+		worker_retry_clear(&w->retry, j->run);
 }
 
 /* Runs that carry terminations but left the delivery queue otherwise. */
@@ -893,8 +951,9 @@ check_run(struct worker *w, const char *id)
 		return;
 	f = feed_find(w, r.feed);
 	if (store_feed_state_unfinished(r.state) || f == NULL ||
-	    f->undelivered) {
-		/* Waiting for approval, or its feed's queue will see it. */
+	    f->undelivered || f->inflight != WORKER_JOB_NONE) {
+		/* Waiting for approval, or its feed's queue (or lane) will
+		 * see it. */
 	} else if (strcmp(r.state, STORE_FEED_REJECTED) == 0 ||
 	           (strcmp(r.state, STORE_FEED_FAILED) == 0 &&
 	            r.file_sha256 == NULL)) {
@@ -910,7 +969,7 @@ check_run(struct worker *w, const char *id)
 		/* Delivered (or failed) while rosterd was down: ask. */
 		rc = deliver_run(w->st, w->dc, &w->env, id, &retry_in, &cause);
 		if (rc == 0)
-			worker_delivered(w, id, r.feed);
+			worker_delivered(w, w->st, id, r.feed);
 		else if (rc == -1)
 			store_sched_pending_drop_run(w->st, id);
 		free(cause);
@@ -1002,58 +1061,72 @@ sched_fired(struct worker *w, struct wfeed *f, int i, time_t now)
 }
 
 /*
- * Render the feed for the schedules that are due (due[i]): a full file
+ * On the scheduler: record that the due schedules (f->due) fired, and
+ * take over every termination waiting for the feed, which the run will
+ * carry. -1 when the fire cannot be recorded (tried again next tick).
+ */
+static int
+schedule_take(struct worker *w, struct wfeed *f, time_t now)
+{
+	struct debounce_batch *b;
+	int i;
+
+	for (i = 0; i < 2; i++)
+		if (f->due[i] && sched_fired(w, f, i, now) == -1)
+			return -1;
+	if ((b = debounce_take_all(w->deb, f->p->name, now)) != NULL)
+		debounce_batch_free(b);
+	rids_clear(&f->deferred);
+	return 0;
+}
+
+/*
+ * On a lane: render the feed for the schedules that fired: a full file
  * when the full schedule is among them, since it carries every change
  * too; one run either way.
  */
 static void
-schedule_fire(struct worker *w, struct wfeed *f, const bool due[2], time_t now)
+job_schedule(struct wlane *l, struct wjob *j)
 {
+	struct worker *w = l->w;
+	const struct feed_profile *p = j->f->p;
 	struct feed_render_opts o;
 	struct store_feed_run run;
-	struct debounce_batch *b;
 	char *cause = NULL;
-	int i;
 
-	for (i = 0; i < 2; i++)
-		if (due[i] && sched_fired(w, f, i, now) == -1)
-			return;
-	/* The run covers every termination waiting for the feed. */
-	if ((b = debounce_take_all(w->deb, f->p->name, now)) != NULL)
-		debounce_batch_free(b);
-	rids_clear(&f->deferred);
 	render_opts(w, &o);
-	if (due[1])
+	if (j->full)
 		o.want = FEED_WANT_FULL;
-	if (feed_render(w->st, f->p, f->tenant_id, &o, &run, &cause) == 0) {
-		store_sched_pending_attach(w->st, f->p->name, 0, run.id);
+	if (feed_render(l->st, p, j->tenant_id, &o, &run, &cause) == 0) {
+		store_sched_pending_attach(l->st, p->name, 0, run.id);
 		log_info("schedule: feed %s: run %s %s (%s file, %" PRId64
 		         " adds, %" PRId64 " changes, %" PRId64 " terms)%s",
-		         f->p->name, run.id, run.state, run.mode, run.adds,
+		         p->name, run.id, run.state, run.mode, run.adds,
 		         run.changes, run.terms,
 		         strcmp(run.state, STORE_FEED_PENDING) == 0
 		             ? "; waiting for rosterd feed approve"
 		             : "");
 	} else {
-		log_warnx("schedule: feed %s: %s", f->p->name,
+		log_warnx("schedule: feed %s: %s", p->name,
 		          cause != NULL ? cause : "the run failed");
-		store_sched_pending_list(w->st, f->p->name, true, requeue_cb,
-		                         w);
+		store_sched_pending_list(l->st, p->name, true, requeue_cb, w);
 	}
 	free(cause);
 	store_feed_run_clear(&run);
 }
 
-static void
-schedule_feed(struct worker *w, struct wfeed *f, time_t now)
+/* Is a schedule of the feed due (f->due) and the feed free to run it? */
+static bool
+schedule_ready(struct worker *w, struct wfeed *f, time_t now)
 {
 	struct worker_feed_status s;
-	bool due[2] = {false, false}, busy = false, checked = false;
+	bool busy = false, checked = false;
 	struct wsched *ws;
 	int i;
 
 	for (i = 0; i < 2; i++) {
 		ws = &f->sched[i];
+		f->due[i] = false;
 		if (ws->cron == NULL || sched_load(w, f, i, now) == -1 ||
 		    worker_schedule_due(ws->cron, f->conf->tz, ws->seen,
 		                        ws->last_fire, now,
@@ -1062,128 +1135,133 @@ schedule_feed(struct worker *w, struct wfeed *f, time_t now)
 		if (!checked)
 			busy = feed_busy(w, f, &s);
 		checked = true;
-		due[i] = true;
+		f->due[i] = true;
 	}
-	if (!due[0] && !due[1])
-		return;
+	if (!f->due[0] && !f->due[1])
+		return false;
 	if (busy) {
 		if (!f->wait_logged)
 			log_info("schedule: feed %s: due, waiting for its "
 			         "unfinished run",
 			         f->p->name);
 		f->wait_logged = true;
-		return;
+		return false;
 	}
 	f->wait_logged = false;
-	schedule_fire(w, f, due, now);
-}
-
-static void
-worker_schedules(struct worker *w, time_t now)
-{
-	size_t i;
-
-	for (i = 0; i < w->nfeeds && !worker_stopping(w); i++)
-		if ((w->feeds[i].sched[0].cron != NULL ||
-		     w->feeds[i].sched[1].cron != NULL) &&
-		    w->feeds[i].tenant_id != 0)
-			schedule_feed(w, &w->feeds[i], now);
+	return true;
 }
 
 /* Step 4: off-cycle files. */
 
 static void
-rids_each(struct worker *w, struct wfeed *f,
+rids_each(struct store *st, const char *feed, const struct wrids *r,
           int (*op)(struct store *, const char *, int64_t))
 {
 	size_t i;
 
-	for (i = 0; i < f->deferred.n; i++)
-		op(w->st, f->p->name, f->deferred.v[i]);
+	for (i = 0; i < r->n; i++)
+		op(st, feed, r->v[i]);
 }
 
 static void
-offcycle_done(struct worker *w, struct wfeed *f,
+offcycle_done(struct store *st, const char *feed, const struct wrids *r,
               const struct store_feed_run *run, time_t now)
 {
 	size_t i;
 
-	if (store_begin(w->st) != STORE_OK)
+	if (store_begin(st) != STORE_OK)
 		return;
-	for (i = 0; i < f->deferred.n; i++)
-		store_sched_pending_attach(w->st, f->p->name, f->deferred.v[i],
-		                           run->id);
-	store_sched_offcycle_run_add(w->st, run->id, f->p->name, now);
-	if (store_commit(w->st) != STORE_OK) {
-		store_rollback(w->st);
-		log_warnx("offcycle: feed %s: recording run %s failed",
-		          f->p->name, run->id);
+	for (i = 0; i < r->n; i++)
+		store_sched_pending_attach(st, feed, r->v[i], run->id);
+	store_sched_offcycle_run_add(st, run->id, feed, now);
+	if (store_commit(st) != STORE_OK) {
+		store_rollback(st);
+		log_warnx("offcycle: feed %s: recording run %s failed", feed,
+		          run->id);
 		return;
 	}
-	log_info("offcycle: feed %s: run %s %s with %" PRId64
-	         " termination%s%s",
-	         f->p->name, run->id, run->state, run->terms,
-	         run->terms == 1 ? "" : "s",
-	         strcmp(run->state, STORE_FEED_PENDING) == 0
-	             ? "; held for approval (rosterd feed approve)"
-	             : "");
+	log_info(
+	    "offcycle: feed %s: run %s %s with %" PRId64 " termination%s%s",
+	    feed, run->id, run->state, run->terms, run->terms == 1 ? "" : "s",
+	    strcmp(run->state, STORE_FEED_PENDING) == 0
+	        ? "; held for approval (rosterd feed approve)"
+	        : "");
 }
 
-/* Render the feed's deferred batch; false to keep it for later. */
+/*
+ * On the scheduler: may the feed's deferred batch be rendered now? A
+ * batch that can never be (nothing sent yet, or the profile changed) is
+ * settled here, without a lane.
+ */
 static bool
-offcycle_feed(struct worker *w, struct wfeed *f, time_t now)
+offcycle_ready(struct worker *w, struct wfeed *f)
 {
 	struct worker_feed_status s;
-	struct feed_render_opts o;
-	struct store_feed_run run;
-	char *cause = NULL;
-	enum feed_offcycle_rc rc;
 
 	feed_busy(w, f, &s);
 	switch (worker_batch_decide(&s)) {
 	case WORKER_BATCH_DEFER:
 		return false;
 	case WORKER_BATCH_DROP:
-		rids_each(w, f, store_sched_pending_drop);
-		return true;
+		rids_each(w->st, f->p->name, &f->deferred,
+		          store_sched_pending_drop);
+		rids_clear(&f->deferred);
+		return false;
 	case WORKER_BATCH_HOLD:
 		log_info("offcycle: feed %s: the profile changed since its "
 		         "last file; %zu termination%s wait for the next "
 		         "scheduled run",
 		         f->p->name, f->deferred.n,
 		         f->deferred.n == 1 ? "" : "s");
-		rids_each(w, f, store_sched_pending_hold);
-		return true;
+		rids_each(w->st, f->p->name, &f->deferred,
+		          store_sched_pending_hold);
+		rids_clear(&f->deferred);
+		return false;
 	case WORKER_BATCH_RENDER:
 		break;
 	}
+	return true;
+}
+
+/* On a lane: the terminations-only change file of a batch. */
+static void
+job_offcycle(struct wlane *l, struct wjob *j)
+{
+	struct worker *w = l->w;
+	const struct feed_profile *p = j->f->p;
+	struct feed_render_opts o;
+	struct store_feed_run run;
+	char *cause = NULL;
+	enum feed_offcycle_rc rc;
+
 	render_opts(w, &o);
-	rc = feed_render_terms(w->st, f->p, f->tenant_id, f->deferred.v,
-	                       f->deferred.n, &o, &run, &cause);
+	rc = feed_render_terms(l->st, p, j->tenant_id, j->rids.v, j->rids.n, &o,
+	                       &run, &cause);
 	switch (rc) {
 	case FEED_OFFCYCLE_OK:
-		offcycle_done(w, f, &run, now);
+		offcycle_done(l->st, p->name, &j->rids, &run, j->now);
 		break;
 	case FEED_OFFCYCLE_BUSY:
-		return false;
+		j->keep = true;
+		break;
 	case FEED_OFFCYCLE_NONE:
 	case FEED_OFFCYCLE_NEVER:
-		rids_each(w, f, store_sched_pending_drop);
+		rids_each(l->st, p->name, &j->rids, store_sched_pending_drop);
 		break;
 	case FEED_OFFCYCLE_DRIFT:
 	case FEED_OFFCYCLE_ERR:
 		log_warnx("offcycle: feed %s: %s; the terminations wait for "
 		          "the next scheduled run",
-		          f->p->name,
+		          p->name,
 		          cause != NULL ? cause : "the profile changed");
-		rids_each(w, f, store_sched_pending_hold);
+		rids_each(l->st, p->name, &j->rids, store_sched_pending_hold);
 		break;
 	}
 	free(cause);
 	store_feed_run_clear(&run);
-	return true;
 }
 
+/* Due batches join their feed's deferred terminations. */
 static void
 worker_offcycle(struct worker *w, time_t now)
 {
@@ -1198,41 +1276,240 @@ worker_offcycle(struct worker *w, time_t now)
 				         strtoll(b->items[i].person, NULL, 10));
 		debounce_batch_free(b);
 	}
-	for (i = 0; i < w->nfeeds && !worker_stopping(w); i++) {
-		f = &w->feeds[i];
-		if (f->deferred.n > 0 && f->tenant_id != 0 &&
-		    offcycle_feed(w, f, now))
-			rids_clear(&f->deferred);
-	}
 }
 
 /* Step 5: return files. */
 
+/* On a lane. */
 static void
-worker_returns(struct worker *w)
+job_returns(struct wlane *l, struct wjob *j)
 {
-	struct wfeed *f;
+	struct worker *w = l->w;
+	const char *feed = j->f->p->name;
 	char *cause = NULL;
-	size_t i;
 	int n;
 
-	for (i = 0; i < w->nfeeds && !worker_stopping(w); i++) {
-		f = &w->feeds[i];
-		if (!f->conf->has_returns || mono_ms() < f->returns_next)
-			continue;
-		n = deliver_returns(w->st, w->dc, &w->env, f->p->name, &cause);
-		if (n > 0)
-			log_info("worker: feed %s: %d new return file%s",
-			         f->p->name, n, n == 1 ? "" : "s");
-		else if (n < 0)
-			log_warnx("worker: feed %s: return files: %s",
-			          f->p->name,
-			          cause != NULL ? cause : "unknown error");
-		free(cause);
-		cause = NULL;
-		f->returns_next =
-		    mono_ms() + (int64_t)f->conf->returns.interval_s * 1000;
+	n = deliver_returns(l->st, w->dc, &w->env, feed, &cause);
+	if (n > 0)
+		log_info("worker: feed %s: %d new return file%s", feed, n,
+		         n == 1 ? "" : "s");
+	else if (n < 0)
+		log_warnx("worker: feed %s: return files: %s", feed,
+		          cause != NULL ? cause : "unknown error");
+	free(cause);
+}
+
+/* Lanes: handing jobs over and back. */
+
+static void
+job_free(struct wjob *j)
+{
+	if (j == NULL)
+		return;
+	free(j->run);
+	rids_clear(&j->rids);
+	free(j);
+}
+
+static void
+job_run(struct wlane *l, struct wjob *j)
+{
+	switch (j->kind) {
+	case WORKER_JOB_DELIVER:
+		job_deliver(l, j);
+		break;
+	case WORKER_JOB_SCHEDULE:
+		job_schedule(l, j);
+		break;
+	case WORKER_JOB_OFFCYCLE:
+		job_offcycle(l, j);
+		break;
+	case WORKER_JOB_RETURNS:
+		job_returns(l, j);
+		break;
+	case WORKER_JOB_NONE:
+		break;
 	}
+}
+
+static void *
+lane_main(void *arg)
+{
+	struct wlane *l = arg;
+	struct worker *w = l->w;
+	struct wjob *j;
+
+	/* As the scheduler: gpg, started from here, inherits it. */
+	if (setpriority(PRIO_PROCESS, (id_t)gettid(), WORKER_NICE) == -1)
+		log_debug("worker: setpriority: %s", strerror(errno));
+	pthread_mutex_lock(&w->mu);
+	for (;;) {
+		while (!w->stop && l->job == NULL)
+			pthread_cond_wait(&w->lane_cv, &w->mu);
+		if (w->stop)
+			break; /* a job not begun stays for worker_free() */
+		j = l->job;
+		pthread_mutex_unlock(&w->mu);
+		job_run(l, j);
+		pthread_mutex_lock(&w->mu);
+		l->job = NULL;
+		j->next = w->done;
+		w->done = j;
+		pthread_cond_signal(&w->cv);
+	}
+	pthread_mutex_unlock(&w->mu);
+	return NULL;
+}
+
+/* On the scheduler: what the lanes finished since the last look. */
+static void
+worker_collect(struct worker *w)
+{
+	struct wjob *j, *next;
+	size_t i;
+
+	pthread_mutex_lock(&w->mu);
+	j = w->done;
+	w->done = NULL;
+	pthread_mutex_unlock(&w->mu);
+	for (; j != NULL; j = next) {
+		next = j->next;
+		j->f->inflight = WORKER_JOB_NONE;
+		switch (j->kind) {
+		case WORKER_JOB_DELIVER:
+			job_delivered(w, j);
+			break;
+		case WORKER_JOB_OFFCYCLE:
+			for (i = 0; j->keep && i < j->rids.n; i++)
+				rids_add(&j->f->deferred, j->rids.v[i]);
+			break;
+		case WORKER_JOB_RETURNS:
+			j->f->returns_next =
+			    mono_ms() +
+			    (int64_t)j->f->conf->returns.interval_s * 1000;
+			break;
+		case WORKER_JOB_SCHEDULE:
+		case WORKER_JOB_NONE:
+			break;
+		}
+		job_free(j);
+	}
+}
+
+/* Is a render of an off-cycle feed on a lane (see worker_tick)? */
+static bool
+worker_rendering(const struct worker *w)
+{
+	size_t i;
+
+	for (i = 0; i < w->nfeeds; i++)
+		if (w->feeds[i].conf->offcycle &&
+		    (w->feeds[i].inflight == WORKER_JOB_SCHEDULE ||
+		     w->feeds[i].inflight == WORKER_JOB_OFFCYCLE))
+			return true;
+	return false;
+}
+
+/* The feed's next job, from what this tick saw. */
+static enum worker_job
+feed_next(struct worker *w, struct wfeed *f, time_t now)
+{
+	struct worker_feed_want want;
+
+	memset(&want, 0, sizeof(want));
+	want.inflight = f->inflight != WORKER_JOB_NONE;
+	if (want.inflight)
+		return WORKER_JOB_NONE;
+	want.deliver = f->next_run != NULL;
+	if (!want.deliver && f->tenant_id != 0) {
+		want.schedule =
+		    (f->sched[0].cron != NULL || f->sched[1].cron != NULL) &&
+		    schedule_ready(w, f, now);
+		want.offcycle =
+		    !want.schedule && f->deferred.n > 0 && offcycle_ready(w, f);
+	}
+	want.returns = f->conf->has_returns && mono_ms() >= f->returns_next;
+	return worker_next_job(&want);
+}
+
+/* Hand the job over to an idle lane (there is one: see worker_dispatch). */
+static void
+lane_give(struct worker *w, struct wjob *j)
+{
+	size_t i;
+
+	pthread_mutex_lock(&w->mu);
+	for (i = 0; i < w->nlanes; i++)
+		if (w->lanes[i].job == NULL) {
+			w->lanes[i].job = j;
+			break;
+		}
+	pthread_cond_broadcast(&w->lane_cv);
+	pthread_mutex_unlock(&w->mu);
+}
+
+/* Build the job of a feed the plan picked; NULL when it is off. */
+static struct wjob *
+job_make(struct worker *w, struct wfeed *f, enum worker_job kind, time_t now)
+{
+	struct wjob *j;
+
+	if (kind == WORKER_JOB_SCHEDULE && schedule_take(w, f, now) == -1)
+		return NULL;
+	j = xcalloc(1, sizeof(*j));
+	j->kind = kind;
+	j->f = f;
+	j->tenant_id = f->tenant_id;
+	j->now = now;
+	switch (kind) {
+	case WORKER_JOB_DELIVER:
+		j->run = xstrdup(f->next_run);
+		break;
+	case WORKER_JOB_SCHEDULE:
+		j->full = f->due[1];
+		break;
+	case WORKER_JOB_OFFCYCLE:
+		j->rids = f->deferred; /* taken over */
+		memset(&f->deferred, 0, sizeof(f->deferred));
+		break;
+	case WORKER_JOB_RETURNS:
+	case WORKER_JOB_NONE:
+		break;
+	}
+	return j;
+}
+
+/* Give each feed's next job to a free lane, as worker_lane_plan() says. */
+static void
+worker_dispatch(struct worker *w, time_t now)
+{
+	enum worker_job *jobs;
+	size_t i, k, idle = 0, *pick;
+	struct wjob *j;
+
+	if (w->nfeeds == 0)
+		return;
+	pthread_mutex_lock(&w->mu);
+	for (i = 0; i < w->nlanes; i++)
+		idle += w->lanes[i].job == NULL;
+	pthread_mutex_unlock(&w->mu);
+	if (idle == 0)
+		return;
+	jobs = xcalloc(w->nfeeds, sizeof(*jobs));
+	pick = xcalloc(w->nfeeds, sizeof(*pick));
+	for (i = 0; i < w->nfeeds && !worker_stopping(w); i++)
+		jobs[i] = feed_next(w, &w->feeds[i], now);
+	k = worker_lane_plan(jobs, w->nfeeds, idle, w->rr, pick);
+	w->rr = (w->rr + 1) % w->nfeeds;
+	for (i = 0; i < k && !worker_stopping(w); i++) {
+		if ((j = job_make(w, &w->feeds[pick[i]], jobs[pick[i]], now)) ==
+		    NULL)
+			continue;
+		w->feeds[pick[i]].inflight = j->kind;
+		lane_give(w, j);
+	}
+	free(pick);
+	free(jobs);
 }
 
 static void
@@ -1240,16 +1517,23 @@ worker_tick(struct worker *w)
 {
 	time_t now = time(NULL);
 
+	worker_collect(w);
 	resolve_tenants(w);
-	worker_ingest(w);
-	worker_deliver(w);
+	/*
+	 * A render on a lane attaches the feed's waiting terminations to its
+	 * run when it is written; taking in new ones meanwhile could attach
+	 * one the run's plan did not see. The triggers' events wait in the
+	 * store (their windows count from when they were received).
+	 */
+	if (!worker_rendering(w))
+		worker_ingest(w);
+	worker_queue(w);
 	if (mono_ms() >= w->next_check) {
 		worker_check_runs(w);
 		w->next_check = mono_ms() + WORKER_CHECK_MS;
 	}
-	worker_schedules(w, now);
 	worker_offcycle(w, now);
-	worker_returns(w);
+	worker_dispatch(w, now);
 }
 
 /* Restart: the batcher's state comes back from the store. */
@@ -1315,7 +1599,7 @@ worker_main(void *arg)
 	/*
 	 * Rendering, gpg (which inherits this thread's priority) and
 	 * uploads yield the CPU to the API: on Linux the nice value is per
-	 * thread, so this lowers only the worker.
+	 * thread, so this lowers only the worker's threads.
 	 */
 	if (setpriority(PRIO_PROCESS, (id_t)gettid(), WORKER_NICE) == -1)
 		log_debug("worker: setpriority: %s", strerror(errno));
@@ -1327,6 +1611,8 @@ worker_main(void *arg)
 		pthread_mutex_lock(&w->mu);
 		if (w->stop)
 			break;
+		if (w->done != NULL)
+			continue; /* a lane is free again: dispatch now */
 		clock_gettime(CLOCK_MONOTONIC, &ts);
 		ts.tv_nsec += (long)WORKER_TICK_MS * 1000000L;
 		ts.tv_sec += ts.tv_nsec / 1000000000L;
@@ -1342,8 +1628,19 @@ worker_main(void *arg)
 static void
 worker_free(struct worker *w)
 {
+	struct wjob *j;
 	size_t i;
 
+	while ((j = w->done) != NULL) {
+		w->done = j->next;
+		job_free(j);
+	}
+	for (i = 0; i < w->nlanes; i++) {
+		job_free(w->lanes[i].job);
+		if (w->lanes[i].st != NULL)
+			store_close(w->lanes[i].st);
+	}
+	free(w->lanes);
 	for (i = 0; i < w->nfeeds; i++)
 		rids_clear(&w->feeds[i].deferred);
 	free(w->feeds);
@@ -1356,6 +1653,8 @@ worker_free(struct worker *w)
 	feed_profiles_free(w->profiles);
 	free(w->data_dir);
 	free(w->outbox);
+	xfer_cancel_free(w->env.cancel);
+	pthread_cond_destroy(&w->lane_cv);
 	pthread_cond_destroy(&w->cv);
 	pthread_mutex_destroy(&w->mu);
 	free(w);
@@ -1414,6 +1713,7 @@ worker_feeds(struct worker *w, char **cause)
 static int
 worker_load(struct worker *w, struct cfg *c, const char *db, char **cause)
 {
+	size_t i;
 	char *copy;
 
 	w->profiles = feed_profiles_load(c);
@@ -1433,9 +1733,70 @@ worker_load(struct worker *w, struct cfg *c, const char *db, char **cause)
 	w->outbox = abs_path(c->outbox != NULL ? c->outbox : "outbox");
 	w->env.data_dir = w->data_dir;
 	w->env.outbox = w->outbox;
+	w->env.cancel = xfer_cancel_new();
 	if ((w->st = store_open(db, cause)) == NULL)
 		return -1;
 	w->deb = debounce_new();
+	/* A lane per feed at most: one job at a time per feed. */
+	w->nlanes = w->nfeeds < (size_t)c->delivery_max_parallel
+	                ? w->nfeeds
+	                : (size_t)c->delivery_max_parallel;
+	w->lanes = xcalloc(w->nlanes + 1, sizeof(*w->lanes));
+	for (i = 0; i < w->nlanes; i++) {
+		w->lanes[i].w = w;
+		if ((w->lanes[i].st = store_open(db, cause)) == NULL)
+			return -1;
+	}
+	return 0;
+}
+
+/* Stop the threads that started and join them. */
+static void
+worker_join(struct worker *w)
+{
+	size_t i;
+
+	pthread_mutex_lock(&w->mu);
+	w->stop = true;
+	pthread_cond_broadcast(&w->cv);
+	pthread_cond_broadcast(&w->lane_cv);
+	pthread_mutex_unlock(&w->mu);
+	/* Transfers in progress end now; their state is durable. */
+	xfer_cancel_fire(w->env.cancel);
+	if (w->started)
+		pthread_join(w->thread, NULL);
+	for (i = 0; i < w->nlanes; i++)
+		if (w->lanes[i].started)
+			pthread_join(w->lanes[i].thread, NULL);
+}
+
+/* The scheduler and the lanes, with every signal blocked (see below). */
+static int
+worker_threads(struct worker *w, char **cause)
+{
+	sigset_t all, old;
+	size_t i;
+	int rc = 0;
+
+	/*
+	 * Signals belong to the event loop's thread: the worker's threads
+	 * block them all, so SIGTERM never interrupts a transfer midway.
+	 */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	for (i = 0; i < w->nlanes && rc == 0; i++)
+		if ((rc = pthread_create(&w->lanes[i].thread, NULL, lane_main,
+		                         &w->lanes[i])) == 0)
+			w->lanes[i].started = true;
+	if (rc == 0 &&
+	    (rc = pthread_create(&w->thread, NULL, worker_main, w)) == 0)
+		w->started = true;
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (rc != 0) {
+		*cause = xasprintf("cannot start the delivery worker: %s",
+		                   strerror(rc));
+		return -1;
+	}
 	return 0;
 }
 
@@ -1443,9 +1804,7 @@ int
 worker_start(struct cfg *c, const char *db, struct worker **out, char **cause)
 {
 	pthread_condattr_t ca;
-	sigset_t all, old;
 	struct worker *w;
-	int rc;
 
 	*out = NULL;
 	*cause = NULL;
@@ -1457,26 +1816,18 @@ worker_start(struct cfg *c, const char *db, struct worker **out, char **cause)
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
 	pthread_cond_init(&w->cv, &ca);
 	pthread_condattr_destroy(&ca);
+	pthread_cond_init(&w->lane_cv, NULL);
 	if (worker_load(w, c, db, cause) == -1) {
 		worker_free(w);
 		return -1;
 	}
-	/*
-	 * Signals belong to the event loop's thread: the worker blocks
-	 * them all, so SIGTERM never interrupts a transfer midway.
-	 */
-	sigfillset(&all);
-	pthread_sigmask(SIG_SETMASK, &all, &old);
-	rc = pthread_create(&w->thread, NULL, worker_main, w);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	if (rc != 0) {
-		*cause = xasprintf("cannot start the delivery worker: %s",
-		                   strerror(rc));
+	if (worker_threads(w, cause) == -1) {
+		worker_join(w);
 		worker_free(w);
 		return -1;
 	}
-	log_info("worker: delivering %zu feed%s", w->nfeeds,
-	         w->nfeeds == 1 ? "" : "s");
+	log_info("worker: delivering %zu feed%s, up to %zu at once", w->nfeeds,
+	         w->nfeeds == 1 ? "" : "s", w->nlanes);
 	*out = w;
 	return 0;
 }
@@ -1486,11 +1837,7 @@ worker_stop(struct worker *w)
 {
 	if (w == NULL)
 		return;
-	pthread_mutex_lock(&w->mu);
-	w->stop = true;
-	pthread_cond_broadcast(&w->cv);
-	pthread_mutex_unlock(&w->mu);
-	pthread_join(w->thread, NULL);
+	worker_join(w);
 	deliver_stop_agent(&w->env);
 	worker_free(w);
 	log_info("worker: stopped");

@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: ISC */
 /* Copyright (c) 2026 rosterd developers */
 /*
- * The delivery worker of `rosterd serve`: one background thread, started
- * only when the configuration has a `delivery` section, with its own store
- * connection. Every ~200 ms it
+ * The delivery worker of `rosterd serve`, started only when the
+ * configuration has a `delivery` section: one scheduler thread that
+ * decides, and up to server.delivery_max_parallel lane threads that do
+ * each feed's blocking work, every thread with its own store connection.
+ * Every ~200 ms (and whenever a lane finishes a job) the scheduler
  *
  *  1. takes the terminations the store's triggers captured
  *     (store_sched.h), keeps those of people a feed with off-cycle files
@@ -18,11 +20,21 @@
  *     (feed_render_terms() in feed/run.h) and delivers it;
  *  5. polls each feed's return files every returns.interval_s.
  *
+ * The scheduler itself never blocks on the network: a delivery (2),
+ * a render (3, 4) and a return-file poll (5) are jobs, handed to a free
+ * lane. A feed has at most one job in flight, so its runs stay strictly
+ * ordered and deliver_run()'s exactly-once rules hold as before; other
+ * feeds go on meanwhile, so a vendor server that hangs holds up only its
+ * own feed (and one lane). While a render of an off-cycle feed is on a
+ * lane the scheduler takes in no new terminations: the render attaches
+ * the feed's waiting ones to its run, and must not attach one its plan
+ * did not see.
+ *
  * Every termination delivered records its lag (source event to delivery)
  * in the store and in the log. The worker shares nothing mutable with the
  * event loop: it talks to the rest of rosterd through the database, and to
- * worker_stop() through a mutex and condition variable of its own.
- * Blocking calls (network, gpg) run on this thread, never on the loop.
+ * worker_stop() through a mutex and condition variables of its own.
+ * Blocking calls (network, gpg) run on the lanes, never on the loop.
  *
  * The pure parts (due computation, batch and delivery decisions, times)
  * are exported for the unit tests; they take the clock as an argument.
@@ -54,9 +66,11 @@ struct worker;
 int worker_start(struct cfg *c, const char *db, struct worker **out,
                  char **cause);
 /*
- * Ask the worker to stop, wake it and join it: a delivery in progress
- * finishes its current network call first (its state is durable either
- * way). Then free everything. NULL is a no-op.
+ * Ask the worker to stop, wake it and join its threads: SFTP calls in
+ * progress end at once (xfer_cancel_fire(); an upload's attempt is closed
+ * as interrupted and resumed on the next start, its state being durable
+ * either way); a render or an encryption in progress finishes first. Then
+ * free everything. NULL is a no-op.
  */
 void worker_stop(struct worker *);
 
@@ -121,6 +135,49 @@ void worker_retry_free(struct worker_retry *);
  */
 size_t worker_pick(const char *const *runs, const char *const *feeds, size_t n,
                    const struct worker_retry *, int64_t now_ms, size_t *pick);
+
+/*
+ * Lanes. The scheduler (the worker's own thread) decides; the blocking
+ * work of a feed runs as one job at a time on a lane thread, each with
+ * its own store connection. A feed has at most one job in flight, so its
+ * runs stay strictly ordered; feeds run side by side, up to
+ * server.delivery_max_parallel at once.
+ */
+enum worker_job {
+	WORKER_JOB_NONE,
+	WORKER_JOB_DELIVER, /* deliver_run() of the feed's oldest pending run */
+	WORKER_JOB_OFFCYCLE, /* render a due terminations-only batch */
+	WORKER_JOB_SCHEDULE, /* render the feed for a schedule that fired */
+	WORKER_JOB_RETURNS,  /* collect the feed's return files */
+};
+
+/* What a feed could do now, as the scheduler sees it. */
+struct worker_feed_want {
+	bool inflight; /* a job of the feed is running on a lane */
+	bool deliver;  /* its oldest pending run may be tried now */
+	bool schedule; /* a schedule is due and the feed is idle */
+	bool offcycle; /* a batch is due and may be rendered */
+	bool returns;  /* its return files are due */
+};
+
+/*
+ * The feed's next job: none while one is in flight, else a delivery
+ * first (nothing else may overtake a rendered run), then a due schedule
+ * (its run carries every waiting termination), an off-cycle batch, and
+ * the return files last.
+ */
+enum worker_job worker_next_job(const struct worker_feed_want *);
+
+/*
+ * Which feeds get one of `lanes` free lanes now, given each feed's next
+ * job (jobs[i], WORKER_JOB_NONE for none): deliveries and off-cycle
+ * batches (what termination lag waits for) before schedules, schedules
+ * before return files; within a class, in feed order starting at
+ * `start` (the caller rotates it, so no feed is always served last).
+ * Writes the feed indexes into pick (room for n) and returns how many.
+ */
+size_t worker_lane_plan(const enum worker_job *jobs, size_t n, size_t lanes,
+                        size_t start, size_t *pick);
 
 /*
  * "YYYY-MM-DDTHH:MM:SS[.mmm]Z" (the store's times) to Unix milliseconds:

@@ -37,11 +37,14 @@ log_vemit(enum log_level lvl, const char *tag, int err, const char *fmt,
 	now = time(NULL);
 	gmtime_r(&now, &tm);
 	strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	/* One whole line at a time: the delivery lanes log at once. */
+	flockfile(stderr);
 	fprintf(stderr, "%s %s ", ts, tag);
 	vfprintf(stderr, fmt, ap);
 	if (err)
 		fprintf(stderr, ": %s", strerror(err));
 	fputc('\n', stderr);
+	funlockfile(stderr);
 }
 
 #define LOG_BODY(lvl, tag, err)                                                \

@@ -3,11 +3,14 @@
 /* Transfer front end: backend choice by URL, errors, names, backoff. */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -40,7 +43,91 @@ static const char *const xfer_err_names[] = {
     [XFER_ERR_PERM] = "permission denied",
     [XFER_ERR_IO] = "transfer failed",
     [XFER_ERR_LOCAL] = "local file",
+    [XFER_ERR_CANCELLED] = "stopped",
 };
+
+struct xfer_cancel {
+	pthread_mutex_t mu;
+	atomic_bool fired;
+	int *fds; /* open sockets of the token's handles, under mu */
+	size_t n;
+};
+
+struct xfer_cancel *
+xfer_cancel_new(void)
+{
+	struct xfer_cancel *c = xcalloc(1, sizeof(*c));
+
+	pthread_mutex_init(&c->mu, NULL);
+	atomic_init(&c->fired, false);
+	return c;
+}
+
+void
+xfer_cancel_free(struct xfer_cancel *c)
+{
+	if (c == NULL)
+		return;
+	pthread_mutex_destroy(&c->mu);
+	free(c->fds);
+	free(c);
+}
+
+void
+xfer_cancel_fire(struct xfer_cancel *c)
+{
+	size_t i;
+
+	if (c == NULL)
+		return;
+	pthread_mutex_lock(&c->mu);
+	atomic_store(&c->fired, true);
+	for (i = 0; i < c->n; i++)
+		shutdown(c->fds[i], SHUT_RDWR); /* wakes its poll() */
+	pthread_mutex_unlock(&c->mu);
+}
+
+bool
+xfer_cancel_fired(struct xfer_cancel *c)
+{
+	return c != NULL && atomic_load(&c->fired);
+}
+
+int
+xfer_cancel_socket(struct xfer_cancel *c, int fd)
+{
+	if (c == NULL)
+		return fd;
+	pthread_mutex_lock(&c->mu);
+	if (atomic_load(&c->fired)) {
+		close(fd);
+		fd = -1;
+	} else {
+		c->fds = xrealloc(c->fds, (c->n + 1) * sizeof(*c->fds));
+		c->fds[c->n++] = fd;
+	}
+	pthread_mutex_unlock(&c->mu);
+	return fd;
+}
+
+int
+xfer_cancel_close(struct xfer_cancel *c, int fd)
+{
+	size_t i;
+	int rc;
+
+	if (c == NULL)
+		return close(fd);
+	pthread_mutex_lock(&c->mu);
+	for (i = 0; i < c->n; i++)
+		if (c->fds[i] == fd) {
+			c->fds[i] = c->fds[--c->n];
+			break;
+		}
+	rc = close(fd);
+	pthread_mutex_unlock(&c->mu);
+	return rc;
+}
 
 const char *
 xfer_strerror(enum xfer_err e)

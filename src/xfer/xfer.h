@@ -51,7 +51,25 @@ enum xfer_err {
 	XFER_ERR_PERM = 8,     /* permission denied at the destination */
 	XFER_ERR_IO = 9,       /* transfer or storage failed midway */
 	XFER_ERR_LOCAL = 10,   /* the local file: unreadable, changed, disk */
+	XFER_ERR_CANCELLED = 11, /* stopped through xfer_cancel_fire() */
 };
+
+/*
+ * A cancel token, shared by the handles of one owner (the delivery
+ * worker): xfer_cancel_fire() makes every SFTP call in progress on any
+ * thread end at once with XFER_ERR_CANCELLED, whatever it waits for
+ * (connect, SSH handshake, a stalled transfer), and every later call
+ * fail the same way. The token must outlive its handles.
+ */
+struct xfer_cancel;
+
+struct xfer_cancel *xfer_cancel_new(void);
+/* NULL is a no-op. */
+void xfer_cancel_free(struct xfer_cancel *);
+/* Thread-safe; may be called more than once. */
+void xfer_cancel_fire(struct xfer_cancel *);
+/* Has it fired? false for NULL. */
+bool xfer_cancel_fired(struct xfer_cancel *);
 
 /* Connection options; every string is borrowed for xfer_open() only. */
 struct xfer_opts {
@@ -67,6 +85,8 @@ struct xfer_opts {
 	long low_speed_time;     /* ... sustained this many seconds */
 	long timeout_ms;         /* sftp: whole operation; 0: no limit */
 	unsigned file_mode;      /* mode of delivered files; 0: 0600 */
+	struct xfer_cancel *cancel; /* sftp: or NULL; borrowed for the
+	                               handle's life */
 };
 
 struct xfer_stat {
@@ -175,6 +195,14 @@ enum xfer_err xfer_fail(struct xfer *, enum xfer_err code, const char *fmt, ...)
 enum xfer_err xfer_check_name(struct xfer *, const char *name);
 /* ".NAME.<8 random hex>.part"; the caller frees it. */
 char *xfer_temp_name(const char *name);
+/*
+ * A backend's sockets under a cancel token (c may be NULL): register a
+ * new socket, or close it and return -1 when the token has fired (so
+ * no connection starts after it); and close one, under the token's lock
+ * so that xfer_cancel_fire() never shuts down a reused descriptor.
+ */
+int xfer_cancel_socket(struct xfer_cancel *c, int fd);
+int xfer_cancel_close(struct xfer_cancel *c, int fd);
 /* The code for a failed system call's errno. */
 enum xfer_err xfer_errno_code(int err);
 /* strerror_r() into buf, which is returned. */

@@ -45,6 +45,7 @@ struct sftp_watch {
 	curl_off_t mark_bytes;
 	struct timespec mark;
 	int stalled;
+	struct xfer_cancel *cancel;          /* or NULL */
 	curl_socket_t socks[SFTP_MAX_SOCKS]; /* open sockets of the handle */
 };
 
@@ -314,7 +315,7 @@ sftp_opensocket(void *arg, curlsocktype purpose, struct curl_sockaddr *a)
 	int i;
 
 	fd = socket(a->family, a->socktype | SOCK_CLOEXEC, a->protocol);
-	if (fd == -1)
+	if (fd == -1 || (fd = xfer_cancel_socket(w->cancel, fd)) == -1)
 		return CURL_SOCKET_BAD;
 	for (i = 0; i < SFTP_MAX_SOCKS; i++)
 		if (w->socks[i] == CURL_SOCKET_BAD) {
@@ -333,7 +334,7 @@ sftp_closesocket(void *arg, curl_socket_t fd)
 	for (i = 0; i < SFTP_MAX_SOCKS; i++)
 		if (w->socks[i] == fd)
 			w->socks[i] = CURL_SOCKET_BAD;
-	return close(fd);
+	return xfer_cancel_close(w->cancel, fd);
 }
 
 static double
@@ -355,6 +356,8 @@ sftp_progress(void *arg, curl_off_t dltotal, curl_off_t dlnow,
 	curl_off_t moved = dlnow + ulnow;
 	int i;
 
+	if (xfer_cancel_fired(w->cancel))
+		return 1;
 	if (moved < w->mark_bytes ||
 	    moved - w->mark_bytes >= w->limit * w->time) {
 		w->mark_bytes = moved;
@@ -436,6 +439,10 @@ sftp_perform(struct xfer *x, struct sftp *s, const char *what, const char *name)
 
 	if (rc == CURLE_OK)
 		return XFER_OK;
+	if (xfer_cancel_fired(s->w.cancel))
+		return xfer_fail(x, XFER_ERR_CANCELLED, "%s%s%s: stopped", what,
+		                 name != NULL ? " " : "",
+		                 name != NULL ? name : "");
 	if (s->w.stalled)
 		return xfer_fail(x, XFER_ERR_TIMEOUT,
 		                 "%s%s%s: stalled: under %ld bytes/s for %ld s",
@@ -879,6 +886,7 @@ sftp_open(struct xfer *x, const struct xfer_opts *o)
 	x->be = s;
 	for (i = 0; i < SFTP_MAX_SOCKS; i++)
 		s->w.socks[i] = CURL_SOCKET_BAD;
+	s->w.cancel = o->cancel;
 	s->w.limit = sftp_or(o->low_speed_limit, XFER_LOW_SPEED_LIMIT_DEFAULT);
 	s->w.time = sftp_or(o->low_speed_time, XFER_LOW_SPEED_TIME_DEFAULT);
 	if ((e = sftp_parse(x, s, o->url, &user)) != XFER_OK)

@@ -251,6 +251,101 @@ test_pick_one_per_feed(void **state)
 	worker_retry_free(&r);
 }
 
+/* Lanes: each feed's next job, and which feeds get the free lanes. */
+
+static void
+test_next_job(void **state)
+{
+	struct worker_feed_want f;
+
+	memset(&f, 0, sizeof(f));
+	assert_int_equal(worker_next_job(&f), WORKER_JOB_NONE);
+	f.returns = true;
+	assert_int_equal(worker_next_job(&f), WORKER_JOB_RETURNS);
+	f.offcycle = true;
+	assert_int_equal(worker_next_job(&f), WORKER_JOB_OFFCYCLE);
+	/* A scheduled run carries the waiting terminations too. */
+	f.schedule = true;
+	assert_int_equal(worker_next_job(&f), WORKER_JOB_SCHEDULE);
+	/* Nothing overtakes a rendered run of the feed. */
+	f.deliver = true;
+	assert_int_equal(worker_next_job(&f), WORKER_JOB_DELIVER);
+	/* One job per feed at a time: a feed whose lane is busy waits. */
+	f.inflight = true;
+	assert_int_equal(worker_next_job(&f), WORKER_JOB_NONE);
+}
+
+static void
+test_lane_plan(void **state)
+{
+	const enum worker_job jobs[] = {
+	    WORKER_JOB_DELIVER, WORKER_JOB_RETURNS,  WORKER_JOB_SCHEDULE,
+	    WORKER_JOB_NONE,    WORKER_JOB_OFFCYCLE, WORKER_JOB_DELIVER,
+	};
+	const enum worker_job two[] = {WORKER_JOB_DELIVER, WORKER_JOB_DELIVER};
+	size_t pick[6], n;
+
+	/* Deliveries and off-cycle batches first, in feed order. */
+	n = worker_lane_plan(jobs, 6, 3, 0, pick);
+	assert_int_equal(n, 3);
+	assert_int_equal(pick[0], 0);
+	assert_int_equal(pick[1], 4);
+	assert_int_equal(pick[2], 5);
+	/* Then schedules, then return files; never more than the lanes. */
+	n = worker_lane_plan(jobs, 6, 4, 0, pick);
+	assert_int_equal(n, 4);
+	assert_int_equal(pick[3], 2);
+	n = worker_lane_plan(jobs, 6, 64, 0, pick);
+	assert_int_equal(n, 5);
+	assert_int_equal(pick[3], 2);
+	assert_int_equal(pick[4], 1);
+	/* The start rotates: feed 5 first, then wrapping round to 0. */
+	n = worker_lane_plan(jobs, 6, 2, 5, pick);
+	assert_int_equal(n, 2);
+	assert_int_equal(pick[0], 5);
+	assert_int_equal(pick[1], 0);
+	/* Two feeds, one lane: each gets its turn. */
+	assert_int_equal(worker_lane_plan(two, 2, 1, 0, pick), 1);
+	assert_int_equal(pick[0], 0);
+	assert_int_equal(worker_lane_plan(two, 2, 1, 1, pick), 1);
+	assert_int_equal(pick[0], 1);
+	assert_int_equal(worker_lane_plan(jobs, 6, 0, 0, pick), 0);
+	assert_int_equal(worker_lane_plan(jobs, 0, 4, 0, pick), 0);
+}
+
+/* server.delivery_max_parallel: default, bounds, file:line:col errors. */
+static void
+test_max_parallel_config(void **state)
+{
+	char path[] = "/tmp/rosterd-test-lanes-XXXXXX";
+	struct cfg *c;
+	char *cause = NULL;
+	FILE *f;
+	int fd;
+
+	c = cfg_default();
+	assert_int_equal(c->delivery_max_parallel, 4);
+	cfg_free(c);
+	assert_true((fd = mkstemp(path)) != -1);
+	assert_non_null(f = fdopen(fd, "w"));
+	fputs("server:\n  delivery_max_parallel: 0\n", f);
+	fclose(f);
+	assert_non_null(c = cfg_load(path, &cause));
+	assert_int_equal(c->nerrors, 1);
+	assert_non_null(strstr(buf_str(&c->errors),
+	                       ":2:26: delivery_max_parallel: expected an "
+	                       "integer from 1 to 64"));
+	cfg_free(c);
+	assert_true((f = fopen(path, "w")) != NULL);
+	fputs("server:\n  delivery_max_parallel: 16\n", f);
+	fclose(f);
+	assert_non_null(c = cfg_load(path, &cause));
+	assert_int_equal(c->nerrors, 0);
+	assert_int_equal(c->delivery_max_parallel, 16);
+	cfg_free(c);
+	unlink(path);
+}
+
 static void
 test_times(void **state)
 {
@@ -884,6 +979,9 @@ main(void)
 	    cmocka_unit_test(test_batch_decide),
 	    cmocka_unit_test(test_retry_book),
 	    cmocka_unit_test(test_pick_one_per_feed),
+	    cmocka_unit_test(test_next_job),
+	    cmocka_unit_test(test_lane_plan),
+	    cmocka_unit_test(test_max_parallel_config),
 	    cmocka_unit_test(test_times),
 	    cmocka_unit_test_setup_teardown(test_triggers, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_pending_rows, setup, teardown),

@@ -348,6 +348,76 @@ test_server_down(void **state)
 	free(url);
 }
 
+/*
+ * A server that accepts TCP and never speaks (a loopback socket that
+ * listens but never accepts: the kernel completes the handshake). With a
+ * 30 s connect timeout, xfer_cancel_fire() from another thread still ends
+ * xfer_open() at once, and a later open fails without connecting.
+ */
+struct canceller {
+	struct xfer_cancel *c;
+	int delay_ms;
+};
+
+static void *
+cancel_later(void *arg)
+{
+	struct canceller *k = arg;
+
+	poll(NULL, 0, k->delay_ms);
+	xfer_cancel_fire(k->c);
+	return NULL;
+}
+
+static void
+test_cancel_silent_server(void **state)
+{
+	struct sockaddr_in a = {.sin_family = AF_INET};
+	socklen_t len = sizeof(a);
+	struct canceller k;
+	struct xfer_opts o = {0};
+	struct xfer *x = NULL;
+	struct timespec t0, t1;
+	pthread_t th;
+	char *url, *cause = NULL;
+	double took;
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+	assert_int_equal(listen(fd, 4), 0);
+	assert_int_equal(getsockname(fd, (struct sockaddr *)&a, &len), 0);
+	url = xasprintf("sftp://alice@127.0.0.1:%d/in", ntohs(a.sin_port));
+	o.url = url;
+	o.private_key = "/dev/null";
+	o.host_fingerprint = "/3UDJApVSGufgTzopDfkfAz5t6TVUkrmDdrk9EnYSCc";
+	o.connect_timeout_ms = 30000;
+	o.cancel = xfer_cancel_new();
+	k.c = o.cancel;
+	k.delay_ms = 300;
+	assert_false(xfer_cancel_fired(o.cancel));
+	assert_int_equal(pthread_create(&th, NULL, cancel_later, &k), 0);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	assert_int_equal(xfer_open(&o, &x, &cause), XFER_ERR_CANCELLED);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	pthread_join(th, NULL);
+	took = (double)(t1.tv_sec - t0.tv_sec) +
+	       (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+	assert_true(took >= 0.25 && took < 3.0);
+	assert_null(x);
+	assert_contains(cause, "stopped");
+	assert_false(xfer_retryable(XFER_ERR_CANCELLED));
+	assert_string_equal(xfer_strerror(XFER_ERR_CANCELLED), "stopped");
+	free(cause);
+	cause = NULL;
+	/* Fired: no new connection starts. */
+	assert_int_equal(xfer_open(&o, &x, &cause), XFER_ERR_CANCELLED);
+	free(cause);
+	xfer_cancel_free(o.cancel);
+	close(fd);
+	free(url);
+}
+
 /* --- live: delivery ---------------------------------------------------- */
 
 static void
@@ -937,6 +1007,7 @@ main(void)
 	    cmocka_unit_test(test_no_fingerprint_refuses_without_connecting),
 	    cmocka_unit_test(test_option_errors),
 	    cmocka_unit_test(test_server_down),
+	    cmocka_unit_test(test_cancel_silent_server),
 	    L(test_put_visible_under_final_name),
 	    L(test_put_odd_names_and_empty_file),
 	    L(test_put_onto_existing_name),
