@@ -89,7 +89,9 @@ def main(argv):
                 else:
                     action = "none"
             elif was is not None:
-                vals = values(was)
+                # The row as the person is now (status Terminated); the
+                # vendor's record when the export no longer lists them.
+                vals = values(now) if now is not None else values(was)
                 action = "terminate"
                 if now is not None:
                     term = us_date(now["term_date"])

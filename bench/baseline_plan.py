@@ -111,8 +111,9 @@ def main(argv):
                     action = "none"
                     unchanged += 1
             elif old is not None:
-                # Terminated (or gone): the vendor's record with the date.
-                values = old
+                # Terminated: the row as the person is now, with the date;
+                # gone from the export: the vendor's record.
+                values = now[0] if now is not None else old
                 action = "terminate"
                 term_date = now[2] if now is not None and now[2] else ""
                 terms += 1
