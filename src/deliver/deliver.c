@@ -4,7 +4,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <fnmatch.h>
-#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -184,21 +183,14 @@ vendor_key(struct dctx *x, struct pgp *pgp, char **fpr)
 	return STEP_NEXT;
 }
 
-/*
- * rosterd's signing key, created on first use. Deliveries of several
- * feeds run at once in `serve` (sched/worker.c), and two of them must
- * not each create a key: the first creates it, the others find it.
- */
+/* rosterd's signing key, created on first use (under the GnuPG lock). */
 static int
 signer(struct dctx *x, struct pgp *pgp)
 {
-	static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
 	char *err = NULL;
 	int rc;
 
-	pthread_mutex_lock(&mu);
 	rc = pgp_ensure_signing_key(pgp, NULL, PGP_KEY_ED25519, NULL, &err);
-	pthread_mutex_unlock(&mu);
 	if (rc == -1) {
 		dl_fail(x, "%s", err);
 		free(err);
@@ -211,9 +203,9 @@ static int
 step_encrypt(struct dctx *x)
 {
 	char hex[65], *err = NULL, *dir, *out, *fpr = NULL;
-	struct pgp *pgp;
+	struct pgp *pgp = NULL;
 	int64_t size;
-	int rc;
+	int rc, lock = -1;
 
 	if ((dir = deliver_data_path(x->env, &err, "spool", x->d.run_id)) ==
 	    NULL) {
@@ -223,6 +215,10 @@ step_encrypt(struct dctx *x)
 	}
 	out = xasprintf("%s/%s", dir, x->d.remote_name);
 	free(dir);
+	if ((lock = deliver_gnupg_lock(x->env, &err)) == -1) {
+		rc = dl_fail(x, "%s", err);
+		goto out;
+	}
 	if ((pgp = deliver_pgp_open(x->env, &err)) == NULL) {
 		rc = dl_fail(x, "%s", err);
 		goto out;
@@ -233,8 +229,11 @@ step_encrypt(struct dctx *x)
 		rc = STEP_FAIL;
 		goto out;
 	}
-	if (pgp_encrypt_file(pgp, x->d.plain_path, out, fpr, x->f->pgp.sign,
-	                     x->f->pgp.armor, &err) == -1) {
+	rc = pgp_encrypt_file(pgp, x->d.plain_path, out, fpr, x->f->pgp.sign,
+	                      x->f->pgp.armor, &err);
+	deliver_unlock(lock);
+	lock = -1;
+	if (rc == -1) {
 		rc = dl_fail(x, "%s", err);
 		goto out;
 	}
@@ -253,6 +252,7 @@ step_encrypt(struct dctx *x)
 	if (rc == STEP_NEXT)
 		deliver_crash_point("encrypted");
 out:
+	deliver_unlock(lock);
 	pgp_free(pgp);
 	free(fpr);
 	free(err);
@@ -955,13 +955,19 @@ deliver_stop_agent(const struct deliver_env *env)
 {
 	char *home, *cause = NULL;
 	struct pgp *pgp;
+	int lock;
 
 	if (env->data_dir == NULL)
 		return;
 	home = xasprintf("%s/gnupg", env->data_dir);
-	if (access(home, F_OK) == 0 && (pgp = pgp_new(home, &cause)) != NULL) {
-		pgp_stop_agent(pgp, NULL);
-		pgp_free(pgp);
+	/* Not under another process's feet: it may be encrypting. */
+	if (access(home, F_OK) == 0 &&
+	    (lock = deliver_gnupg_lock(env, &cause)) != -1) {
+		if ((pgp = pgp_new(home, &cause)) != NULL) {
+			pgp_stop_agent(pgp, NULL);
+			pgp_free(pgp);
+		}
+		deliver_unlock(lock);
 	}
 	free(cause);
 	free(home);

@@ -398,16 +398,20 @@ static char *
 decrypt(struct rctx *x, struct store_return_file *rf)
 {
 	char *out, *err = NULL;
+	int lock, rc;
 
-	if (x->pgp == NULL &&
-	    (x->pgp = deliver_pgp_open(x->env, &err)) == NULL) {
+	if ((lock = deliver_gnupg_lock(x->env, &err)) == -1 ||
+	    (x->pgp == NULL &&
+	     (x->pgp = deliver_pgp_open(x->env, &err)) == NULL)) {
+		deliver_unlock(lock);
 		set_error(rf, err);
 		free(err);
 		return NULL;
 	}
 	out = xasprintf("%s/.%s.plain", x->dir, rf->name);
-	if (pgp_decrypt_file(x->pgp, rf->archive_path, out, &rf->signer,
-	                     &err) == -1) {
+	rc = pgp_decrypt_file(x->pgp, rf->archive_path, out, &rf->signer, &err);
+	deliver_unlock(lock);
+	if (rc == -1) {
 		set_error(rf, err);
 		free(err);
 		free(out);

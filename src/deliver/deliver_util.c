@@ -77,8 +77,8 @@ deliver_data_path(const struct deliver_env *env, char **cause, const char *a,
 	return buf_detach(&p);
 }
 
-int
-deliver_lock(const struct deliver_env *env, const char *name, char **cause)
+static int
+lock_open(const struct deliver_env *env, const char *name, char **cause)
 {
 	char *dir, *path;
 	int fd;
@@ -87,13 +87,37 @@ deliver_lock(const struct deliver_env *env, const char *name, char **cause)
 		return -1;
 	path = xasprintf("%s/%s.lock", dir, name);
 	free(dir);
-	if ((fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600)) == -1) {
+	if ((fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600)) == -1)
 		*cause = xasprintf("cannot open lock file %s: %s", path,
 		                   strerror(errno));
-		free(path);
+	free(path);
+	return fd;
+}
+
+int
+deliver_lock_wait(const struct deliver_env *env, const char *name, char **cause)
+{
+	int fd;
+
+	if ((fd = lock_open(env, name, cause)) == -1)
+		return -1;
+	while (flock(fd, LOCK_EX) == -1) {
+		if (errno == EINTR)
+			continue;
+		*cause = xasprintf("cannot lock %s: %s", name, strerror(errno));
+		close(fd);
 		return -1;
 	}
-	free(path);
+	return fd;
+}
+
+int
+deliver_lock(const struct deliver_env *env, const char *name, char **cause)
+{
+	int fd;
+
+	if ((fd = lock_open(env, name, cause)) == -1)
+		return -1;
 	while (flock(fd, LOCK_EX | LOCK_NB) == -1) {
 		if (errno == EINTR)
 			continue;
@@ -105,6 +129,12 @@ deliver_lock(const struct deliver_env *env, const char *name, char **cause)
 		return -1;
 	}
 	return fd;
+}
+
+int
+deliver_gnupg_lock(const struct deliver_env *env, char **cause)
+{
+	return deliver_lock_wait(env, ".gnupg", cause);
 }
 
 void

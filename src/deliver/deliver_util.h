@@ -38,7 +38,19 @@ char *deliver_data_path(const struct deliver_env *, char **cause, const char *a,
  * with *cause. Released by deliver_unlock() or by the process dying.
  */
 int deliver_lock(const struct deliver_env *, const char *name, char **cause);
+/* The same lock, waiting for it: -1 with *cause, else the descriptor. */
+int deliver_lock_wait(const struct deliver_env *, const char *name,
+                      char **cause);
 void deliver_unlock(int fd);
+
+/*
+ * Every use of rosterd's key ring takes DATA/locks/.gnupg.lock (no feed
+ * can be named so), waiting for it: processes and threads that start
+ * gpg-agent on the same home at once make some of them fail, and two
+ * would each create a signing key. -1 with *cause, else the descriptor
+ * for deliver_unlock().
+ */
+int deliver_gnupg_lock(const struct deliver_env *, char **cause);
 
 /* rosterd's key ring, DATA/gnupg; NULL with *cause. */
 struct pgp *deliver_pgp_open(const struct deliver_env *, char **cause);

@@ -1076,8 +1076,9 @@ static void
 hris_check_key(struct hmctx *x, struct fy_node *n, const char *key)
 {
 	struct hris_mapping *m = x->m;
+	const struct scim_attr *common;
 	struct hris_col c;
-	size_t i;
+	size_t i, ncommon;
 	bool have = false;
 
 	if (m->key == NULL)
@@ -1100,7 +1101,9 @@ hris_check_key(struct hmctx *x, struct fy_node *n, const char *key)
 	c.attr = xstrdup("externalId");
 	c.path = xstrdup("externalId");
 	c.remove_path = xstrdup("externalId");
-	c.leaf = scim_attr_find(scim_common_attrs(&i), i, "externalId", 10);
+	/* Two statements: the count is set by the call. */
+	common = scim_common_attrs(&ncommon);
+	c.leaf = scim_attr_find(common, ncommon, "externalId", 10);
 	c.is_key = true;
 	m->cols = xrealloc(m->cols, (m->ncols + 1) * sizeof(*m->cols));
 	memmove(m->cols + 1, m->cols, m->ncols * sizeof(*m->cols));

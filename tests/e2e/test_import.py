@@ -239,6 +239,17 @@ class TestImportCli(ImportTestCase):
                       "eligibility:hireDate)", p.stderr)
         self.assertIn("the header does not match mapping workday", p.stderr)
 
+    def test_one_mapped_column(self):
+        # The smallest mapping: the key (externalId, implicitly) and one
+        # column. It once read the key's attribute out of bounds.
+        self.config = self.write("one.yaml", "mappings:\n  one:\n"
+                                 "    key: id\n"
+                                 "    columns: {mail: userName}\n")
+        path = self.write("one.csv", "id,mail\nE1,a@x.example\n")
+        p = self.run_import(path, "--json", mapping="one")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertEqual(json.loads(p.stdout)["created"], 1)
+
     def test_repeated_column_is_one_error(self):
         # The key column also feeds externalId: two uses, one message.
         path = self.write("twice.csv",
