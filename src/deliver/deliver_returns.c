@@ -428,6 +428,8 @@ fetch_one(struct rctx *x, struct xfer *xf, const char *name, char **cause)
 
 	rf.feed = xstrdup(x->f->name);
 	rf.name = xstrdup(name);
+	rf.version = 1;
+	rf.remote_size = rf.remote_mtime = -1;
 	rf.archive_path = xasprintf("%s/%s", x->dir, name);
 	if ((e = xfer_get(xf, name, rf.archive_path)) != XFER_OK) {
 		*cause = xstrdup(xfer_error(xf));
@@ -467,6 +469,7 @@ static int
 fetch_all(struct rctx *x, struct xfer *xf, const struct xfer_list *l,
           char **cause)
 {
+	struct store_return_file prev;
 	int rc, n = 0;
 	size_t i;
 
@@ -477,9 +480,11 @@ fetch_all(struct rctx *x, struct xfer *xf, const struct xfer_list *l,
 			          x->f->name, l->names[i]);
 			continue;
 		}
-		rc = store_return_seen(x->st, x->f->name, l->names[i]);
-		if (rc == STORE_OK)
+		rc = store_return_latest(x->st, x->f->name, l->names[i], &prev);
+		if (rc == STORE_OK) {
+			store_return_file_clear(&prev);
 			continue;
+		}
 		if (rc != STORE_NOTFOUND) {
 			*cause = xstrdup("reading the return files failed");
 			return -1;
