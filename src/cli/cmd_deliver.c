@@ -71,7 +71,9 @@ const struct cmd_entry cmd_returns_fetch_entry = {
     .synopsis = "FEED [--config FILE] [--db PATH]",
     .summary = "Collect a feed's return files from the vendor now",
     .help = "List the feed's return directory (returns.dir, returns.pattern),\n"
-            "download each file not seen before, decrypt it when it is PGP,\n"
+            "download each file not seen before (and a new version of one\n"
+            "that changed on the server since: its size, or its modification\n"
+            "time when the server gives one), decrypt it when it is PGP,\n"
             "archive it under DATA/returns/FEED, read its records (key,\n"
             "status, message columns) and attach them to the run it answers:\n"
             "the run whose file name appears in the return file's name, else\n"
@@ -292,7 +294,8 @@ retsum_cb(const struct store_return_file *f, void *arg)
 	r->records += f->records;
 	r->rejected += f->rejected;
 	if (r->arr != NULL) {
-		j = json_pack("{s:s, s:I, s:I, s:I, s:s, s:s}", "name", f->name,
+		j = json_pack("{s:s, s:I, s:I, s:I, s:I, s:s, s:s}", "name",
+		              f->name, "version", (json_int_t)f->version,
 		              "size", (json_int_t)f->size, "records",
 		              (json_int_t)f->records, "rejected",
 		              (json_int_t)f->rejected, "downloaded",
@@ -454,11 +457,17 @@ fetched_cb(const struct store_return_file *f, void *arg)
 
 	if (x->n-- <= 0)
 		return 1;
-	printf("%s: run %s, %lld records (%lld accepted, %lld rejected)%s%s\n",
-	       f->name, f->run_id != NULL ? f->run_id : "(none)",
-	       (long long)f->records, (long long)(f->records - f->rejected),
-	       (long long)f->rejected, f->error != NULL ? "; " : "",
-	       f->error != NULL ? f->error : "");
+	if (f->version > 1)
+		printf("%s (version %lld: changed on the server since version "
+		       "%lld)",
+		       f->name, (long long)f->version,
+		       (long long)f->version - 1);
+	else
+		printf("%s", f->name);
+	printf(": run %s, %lld records (%lld accepted, %lld rejected)%s%s\n",
+	       f->run_id != NULL ? f->run_id : "(none)", (long long)f->records,
+	       (long long)(f->records - f->rejected), (long long)f->rejected,
+	       f->error != NULL ? "; " : "", f->error != NULL ? f->error : "");
 	return 0;
 }
 

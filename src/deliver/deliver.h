@@ -169,10 +169,13 @@ char **deliver_pending(struct store *, const struct deliver_config *);
 void deliver_list_free(char **);
 
 /*
- * List the feed's return directory, download each new file once, decrypt
- * it when it is PGP, archive it under data_dir, parse it and attach its
- * records to the run it answers (which becomes acknowledged). Returns
- * the number of new files, or -1 with *cause (the caller frees it).
+ * List the feed's return directory, download each new file once, and
+ * once more for each change of a file already collected (its size, or its
+ * modification time when the server gives one: one xfer_stat per name
+ * already recorded), decrypt it when it is PGP, archive it under data_dir,
+ * parse it and attach its records to the run it answers (which becomes
+ * acknowledged). Returns the number of files (and new versions)
+ * collected, or -1 with *cause (the caller frees it).
  */
 int deliver_returns(struct store *, const struct deliver_config *,
                     const struct deliver_env *, const char *feed, char **cause);

@@ -357,9 +357,17 @@ set_error(struct store_return_file *rf, const char *err)
 	rf->error = xstrdup(err);
 }
 
-/* Store the file, its records and the acknowledgement in one go. */
+/*
+ * Store the file, its records and the acknowledgement in one go. The
+ * download waiting at staged becomes the archive only once the row of
+ * this version is in (under the write lock): a fetcher that lost the
+ * race (STORE_CONFLICT) never replaces an archived version, and a file
+ * left at the archive path by a crash before COMMIT is not recorded, so
+ * the next collection of that version may replace it.
+ */
 static int
-record_file(struct rctx *x, struct store_return_file *rf, const char *plain)
+record_file(struct rctx *x, struct store_return_file *rf, const char *staged,
+            const char *plain)
 {
 	struct batch *b = xcalloc(1, sizeof(*b));
 	char *err = NULL;
@@ -370,6 +378,10 @@ record_file(struct rctx *x, struct store_return_file *rf, const char *plain)
 		return STORE_ERR;
 	}
 	rc = store_return_add(x->st, rf);
+	if (rc == STORE_OK && rename(staged, rf->archive_path) == -1) {
+		log_warn("%s: rename to %s", __func__, rf->archive_path);
+		rc = STORE_ERR;
+	}
 	if (rc == STORE_OK && plain != NULL) {
 		err = parse_records(x, plain, rf->id, rf->run_id, b);
 		rf->records = b->records;
@@ -393,9 +405,9 @@ record_file(struct rctx *x, struct store_return_file *rf, const char *plain)
 	return rc;
 }
 
-/* Decrypt a PGP return file next to the archive; NULL or the plaintext. */
+/* Decrypt the PGP file at path next to it; NULL or the plaintext. */
 static char *
-decrypt(struct rctx *x, struct store_return_file *rf)
+decrypt(struct rctx *x, struct store_return_file *rf, const char *path)
 {
 	char *out, *err = NULL;
 	int lock, rc;
@@ -408,62 +420,180 @@ decrypt(struct rctx *x, struct store_return_file *rf)
 		free(err);
 		return NULL;
 	}
-	out = xasprintf("%s/.%s.plain", x->dir, rf->name);
-	rc = pgp_decrypt_file(x->pgp, rf->archive_path, out, &rf->signer, &err);
+	out = xasprintf("%s/.%s.%08x.plain", x->dir, rf->name,
+	                (unsigned)xfer_random32());
+	rc = pgp_decrypt_file(x->pgp, path, out, &rf->signer, &err);
 	deliver_unlock(lock);
 	if (rc == -1) {
 		set_error(rf, err);
 		free(err);
+		unlink(out);
 		free(out);
 		return NULL;
 	}
 	return out;
 }
 
-/* Download, archive, decrypt and record one new file. */
+/*
+ * Where version v of name is archived: DATA/returns/FEED/NAME for the
+ * first (the layout from before versions), DATA/returns/FEED/vN/NAME for
+ * the later ones (a server name holds no '/'). NULL with *cause.
+ */
+static char *
+archive_path(struct rctx *x, const char *name, int64_t v, char **cause)
+{
+	struct stat sb;
+	char *d;
+
+	if (v == 1)
+		return xasprintf("%s/%s", x->dir, name);
+	d = xasprintf("%s/v%lld", x->dir, (long long)v);
+	if (mkdir(d, 0700) == -1 && errno != EEXIST) {
+		*cause = xasprintf("%s: %s", d, strerror(errno));
+		free(d);
+		return NULL;
+	}
+	if (stat(d, &sb) == -1 || !S_ISDIR(sb.st_mode)) {
+		*cause = xasprintf("%s: not a directory; cannot archive "
+		                   "version %lld of %s",
+		                   d, (long long)v, name);
+		free(d);
+		return NULL;
+	}
+	free(d);
+	return xasprintf("%s/v%lld/%s", x->dir, (long long)v, name);
+}
+
+/* ", version 2: changed on the server since version 1 (...)" or "". */
+static char *
+version_note(const struct store_return_file *rf,
+             const struct store_return_file *prev)
+{
+	if (prev == NULL)
+		return xstrdup("");
+	if (rf->remote_size != prev->remote_size)
+		return xasprintf(
+		    ", version %lld: changed on the server since "
+		    "version %lld (%lld bytes, was %lld)",
+		    (long long)rf->version, (long long)prev->version,
+		    (long long)rf->remote_size, (long long)prev->remote_size);
+	return xasprintf(", version %lld: changed on the server since version "
+	                 "%lld (same size, modification time %+lld s)",
+	                 (long long)rf->version, (long long)prev->version,
+	                 (long long)(rf->remote_mtime - prev->remote_mtime));
+}
+
+/*
+ * Download, archive, decrypt and record one version of name: the next
+ * after prev (the newest recorded), or the first when prev is NULL. rs is
+ * what xfer_stat said just before: recorded, so that a change made while
+ * downloading is seen as one at the next poll. 1 collected, 0 when another
+ * fetcher recorded this version first, -1 with *cause.
+ */
 static int
-fetch_one(struct rctx *x, struct xfer *xf, const char *name, char **cause)
+fetch_one(struct rctx *x, struct xfer *xf, const char *name,
+          const struct store_return_file *prev, const struct xfer_stat *rs,
+          char **cause)
 {
 	struct store_return_file rf = {0};
-	char now[32], *plain = NULL;
+	char now[32], *plain = NULL, *staged, *note;
 	enum xfer_err e;
 	struct stat sb;
 	int rc = -1;
 
 	rf.feed = xstrdup(x->f->name);
 	rf.name = xstrdup(name);
-	rf.archive_path = xasprintf("%s/%s", x->dir, name);
-	if ((e = xfer_get(xf, name, rf.archive_path)) != XFER_OK) {
+	rf.version = prev != NULL ? prev->version + 1 : 1;
+	rf.remote_size = rs->size;
+	rf.remote_mtime = rs->mtime;
+	/* A name of our own: concurrent fetchers never share a download. */
+	staged = xasprintf("%s/.%s.%08x.get", x->dir, name,
+	                   (unsigned)xfer_random32());
+	if ((rf.archive_path = archive_path(x, name, rf.version, cause)) ==
+	    NULL)
+		goto out;
+	if ((e = xfer_get(xf, name, staged)) != XFER_OK) {
 		*cause = xstrdup(xfer_error(xf));
 		goto out;
 	}
-	rf.size = stat(rf.archive_path, &sb) == 0 ? (int64_t)sb.st_size : -1;
+	rf.size = stat(staged, &sb) == 0 ? (int64_t)sb.st_size : -1;
 	store_now(now, sizeof(now));
 	rf.downloaded_at = xstrdup(now);
-	if (pgp_is_pgp_file(rf.archive_path) == 1)
-		plain = decrypt(x, &rf);
+	if (pgp_is_pgp_file(staged) == 1)
+		plain = decrypt(x, &rf, staged);
 	else
-		plain = xstrdup(rf.archive_path);
+		plain = xstrdup(rf.archive_path); /* renamed there first */
 	rf.run_id = attach_run(x, name);
-	rc = record_file(x, &rf, plain);
+	rc = record_file(x, &rf, staged, plain);
 	if (rc == STORE_CONFLICT)
-		rc = 0; /* another fetcher recorded it first */
+		rc = 0; /* another fetcher recorded this version first */
 	else if (rc != STORE_OK) {
 		*cause = xasprintf("recording return file %s failed", name);
 		rc = -1;
 	} else {
-		log_info("deliver: return file %s of feed %s: run %s, %lld "
+		note = version_note(&rf, prev);
+		log_info("deliver: return file %s of feed %s%s: run %s, %lld "
 		         "records, %lld rejected%s%s",
-		         name, x->f->name, rf.run_id ? rf.run_id : "(none)",
+		         name, x->f->name, note,
+		         rf.run_id ? rf.run_id : "(none)",
 		         (long long)rf.records, (long long)rf.rejected,
 		         rf.error ? "; " : "", rf.error ? rf.error : "");
+		free(note);
 		rc = 1;
 	}
 	if (plain != NULL && strcmp(plain, rf.archive_path) != 0)
 		unlink(plain); /* the archive keeps the file as it came */
 out:
+	unlink(staged); /* gone once archived; else not ours to keep */
+	free(staged);
 	free(plain);
 	store_return_file_clear(&rf);
+	return rc;
+}
+
+/*
+ * Has the file changed on the server since prev was collected? The size,
+ * and the modification time when both are known.
+ */
+static bool
+changed(const struct store_return_file *prev, const struct xfer_stat *now)
+{
+	if (prev->remote_size >= 0 && now->size != prev->remote_size)
+		return true;
+	return prev->remote_mtime >= 0 && now->mtime >= 0 &&
+	       now->mtime != prev->remote_mtime;
+}
+
+/*
+ * One listed name: new names are collected, names already recorded are
+ * collected again when they changed (one stat each). A name gone by the
+ * time it is looked at is no change. 1 collected, 0 not, -1 *cause.
+ */
+static int
+fetch_name(struct rctx *x, struct xfer *xf, const char *name, char **cause)
+{
+	struct store_return_file prev;
+	struct xfer_stat rs;
+	enum xfer_err e;
+	int rc, seen;
+
+	rc = store_return_latest(x->st, x->f->name, name, &prev);
+	if (rc != STORE_OK && rc != STORE_NOTFOUND) {
+		*cause = xstrdup("reading the return files failed");
+		return -1;
+	}
+	seen = rc == STORE_OK;
+	if ((e = xfer_stat(xf, name, &rs)) == XFER_ERR_NOTFOUND)
+		rc = 0;
+	else if (e != XFER_OK) {
+		*cause = xstrdup(xfer_error(xf));
+		rc = -1;
+	} else if (seen && !changed(&prev, &rs))
+		rc = 0;
+	else
+		rc = fetch_one(x, xf, name, seen ? &prev : NULL, &rs, cause);
+	if (seen)
+		store_return_file_clear(&prev);
 	return rc;
 }
 
@@ -481,14 +611,7 @@ fetch_all(struct rctx *x, struct xfer *xf, const struct xfer_list *l,
 			          x->f->name, l->names[i]);
 			continue;
 		}
-		rc = store_return_seen(x->st, x->f->name, l->names[i]);
-		if (rc == STORE_OK)
-			continue;
-		if (rc != STORE_NOTFOUND) {
-			*cause = xstrdup("reading the return files failed");
-			return -1;
-		}
-		if ((rc = fetch_one(x, xf, l->names[i], cause)) == -1)
+		if ((rc = fetch_name(x, xf, l->names[i], cause)) == -1)
 			return -1;
 		n += rc;
 	}

@@ -117,9 +117,10 @@ store_deliver_state_active(const char *state)
 }
 
 int
-store_return_seen(struct store *st, const char *feed, const char *name)
+store_return_latest(struct store *st, const char *feed, const char *name,
+                    struct store_return_file *f)
 {
-	return st->ops->deliver->return_seen(st, feed, name);
+	return st->ops->deliver->return_latest(st, feed, name, f);
 }
 
 int

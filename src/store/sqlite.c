@@ -163,6 +163,7 @@ static const struct sq_migration {
     {6, sq_schema_v6},
     {7, sqlite_feed_schema_v7}, /* store/sqlite_feed.c */
     {8, sq_schema_v8},
+    {9, sqlite_deliver_schema_v9}, /* store/sqlite_deliver.c */
 };
 
 #define SQ_NMIGRATIONS (sizeof(sq_migrations) / sizeof(sq_migrations[0]))
@@ -578,21 +579,69 @@ sq_user_version(struct sq *s, char **cause)
 	return atoi(v);
 }
 
+/*
+ * Rows of PRAGMA foreign_key_check: 0 when every reference holds, 1 with
+ * *cause naming the first broken one, -1 when the check failed.
+ */
+static int
+sq_fk_check(struct sq *s, char **cause)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if (sqlite3_prepare_v2(s->db, "PRAGMA foreign_key_check", -1, &st,
+	                       NULL) != SQLITE_OK) {
+		store_set_cause(cause, "%s", sqlite3_errmsg(s->db));
+		sq_fail(s, __func__);
+		return -1;
+	}
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		store_set_cause(cause,
+		                "foreign key check failed: a row of %s (rowid "
+		                "%lld) references a missing row of %s",
+		                (const char *)sqlite3_column_text(st, 0),
+		                (long long)sqlite3_column_int64(st, 1),
+		                (const char *)sqlite3_column_text(st, 2));
+		rc = 1;
+	} else if (rc == SQLITE_DONE)
+		rc = 0;
+	else {
+		store_set_cause(cause, "%s", sqlite3_errmsg(s->db));
+		sq_fail(s, __func__);
+		rc = -1;
+	}
+	sqlite3_finalize(st);
+	return rc;
+}
+
+/*
+ * All pending migrations in one transaction. Foreign keys are off while
+ * they run (the pragma is a no-op inside a transaction, so it is set
+ * before BEGIN, and it is this connection's alone): rebuilding a table
+ * that others reference (migration 9) drops it first, as SQLite's
+ * documented procedure does. PRAGMA foreign_key_check must then find
+ * nothing before COMMIT, and foreign keys are back on whatever happened.
+ * Another connection (the CLI while the daemon runs) waits for the write
+ * lock and then finds the new user_version: one migrator wins.
+ */
 static int
 sq_migrate(struct store *base, char **cause)
 {
 	struct sq *s = sq_of(base);
 	struct buf b;
 	size_t i;
-	int v;
+	int v, from;
 
 	if (!sqlite3_get_autocommit(s->db)) {
 		store_set_cause(cause, "cannot migrate inside a transaction");
 		return -1;
 	}
+	if (sq_exec(s, "PRAGMA foreign_keys = OFF", cause) == -1)
+		return -1;
 	/* The version is read under the write lock: one migrator wins. */
 	if (sq_exec(s, "BEGIN IMMEDIATE", cause) == -1)
-		return -1;
+		goto fail;
 	if ((v = sq_user_version(s, cause)) == -1)
 		goto fail;
 	if (v > SQ_SCHEMA_VERSION) {
@@ -603,6 +652,7 @@ sq_migrate(struct store *base, char **cause)
 		    v, SQ_SCHEMA_VERSION);
 		goto fail;
 	}
+	from = v;
 	for (i = 0; i < SQ_NMIGRATIONS; i++) {
 		if (sq_migrations[i].version <= v)
 			continue;
@@ -619,12 +669,17 @@ sq_migrate(struct store *base, char **cause)
 		v = sq_migrations[i].version;
 		log_info("store: schema migrated to version %d", v);
 	}
+	if (v != from && sq_fk_check(s, cause) != 0)
+		goto fail;
 	if (sq_exec(s, "COMMIT", cause) == -1)
 		goto fail;
+	if (sq_exec(s, "PRAGMA foreign_keys = ON", cause) == -1)
+		return -1;
 	return v;
 fail:
 	if (!sqlite3_get_autocommit(s->db))
 		sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+	sqlite3_exec(s->db, "PRAGMA foreign_keys = ON", NULL, NULL, NULL);
 	return -1;
 }
 

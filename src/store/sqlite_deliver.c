@@ -1,6 +1,9 @@
 /* SPDX-License-Identifier: ISC */
 /* Copyright (c) 2026 rosterd developers */
-/* The delivery tables for SQLite: migration 4 and struct store_deliver_ops. */
+/*
+ * The delivery tables for SQLite: migrations 4 and 9 and struct
+ * store_deliver_ops.
+ */
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -82,6 +85,51 @@ const char sqlite_deliver_schema[] =
     ") WITHOUT ROWID;\n"
     "CREATE INDEX return_records_run ON return_records(run_id, accepted);\n";
 
+/*
+ * Migration 9: a return file name may be collected again when the file
+ * changes on the server (vendors that rewrite eligibility_results.csv every
+ * day), so return_files is keyed by (feed, name, version) and remembers the
+ * remote size and modification time seen when each version was collected
+ * (-1: unknown). SQLite cannot change a UNIQUE constraint in place: the
+ * table is rebuilt as https://www.sqlite.org/lang_altertable.html says
+ * ("Making Other Kinds Of Table Schema Changes"): create the new table,
+ * copy, drop the old one, rename the new one to the old name, so that
+ * return_records' REFERENCES return_files(id) names the new table.
+ * sq_migrate runs it with foreign keys off and checks them before COMMIT.
+ * Existing rows keep their ids and become version 1; the size downloaded
+ * is the remote size they had. Released with it; never edited afterwards.
+ */
+const char sqlite_deliver_schema_v9[] =
+    "CREATE TABLE return_files_v9 (\n"
+    "  id INTEGER PRIMARY KEY,\n"
+    "  feed TEXT NOT NULL,\n"
+    "  name TEXT NOT NULL,                   -- name on the server\n"
+    "  version INTEGER NOT NULL DEFAULT 1,   -- 2, 3...: changed on the "
+    "server\n"
+    "  size INTEGER NOT NULL,\n"
+    "  remote_size INTEGER NOT NULL DEFAULT -1,  -- stat before download\n"
+    "  remote_mtime INTEGER NOT NULL DEFAULT -1, -- epoch s; -1 unknown\n"
+    "  downloaded_at TEXT NOT NULL,\n"
+    "  archive_path TEXT NOT NULL,           -- the copy as downloaded\n"
+    "  run_id TEXT,                          -- the run it answers\n"
+    "  records INTEGER NOT NULL DEFAULT 0,\n"
+    "  rejected INTEGER NOT NULL DEFAULT 0,\n"
+    "  signer TEXT,                          -- good PGP signature by\n"
+    "  error TEXT,                           -- why it was unreadable\n"
+    "  UNIQUE (feed, name, version)\n"
+    ");\n"
+    "INSERT INTO return_files_v9 (id, feed, name, version, size, "
+    "remote_size,\n"
+    "  remote_mtime, downloaded_at, archive_path, run_id, records, "
+    "rejected,\n"
+    "  signer, error)\n"
+    "  SELECT id, feed, name, 1, size, size, -1, downloaded_at, "
+    "archive_path,\n"
+    "    run_id, records, rejected, signer, error FROM return_files;\n"
+    "DROP TABLE return_files;\n"
+    "ALTER TABLE return_files_v9 RENAME TO return_files;\n"
+    "CREATE INDEX return_files_run ON return_files(run_id);\n";
+
 #define DL_ACTIVE "('rendered', 'encrypted', 'uploading')"
 
 #define DL_COLS                                                                \
@@ -92,7 +140,7 @@ const char sqlite_deliver_schema[] =
 
 #define DL_RET_COLS                                                            \
 	"id, feed, name, size, downloaded_at, archive_path, run_id, records, " \
-	"rejected, signer, error"
+	"rejected, signer, error, version, remote_size, remote_mtime"
 
 static int
 dl_fail(sqlite3 *db, const char *func)
@@ -620,29 +668,6 @@ dl_pending(struct store *st, int (*cb)(const char *, const char *, void *),
 }
 
 static int
-dl_return_seen(struct store *st, const char *feed, const char *name)
-{
-	sqlite3 *db = sqlite_store_db(st);
-	sqlite3_stmt *s;
-	int rc;
-
-	s = dl_prepare(db,
-	               "SELECT 1 FROM return_files WHERE feed = ?1 AND name = "
-	               "?2",
-	               __func__);
-	if (s == NULL)
-		return STORE_ERR;
-	sqlite_bind_str(s, 1, feed);
-	sqlite_bind_str(s, 2, name);
-	rc = sqlite3_step(s);
-	rc = rc == SQLITE_ROW    ? STORE_OK
-	     : rc == SQLITE_DONE ? STORE_NOTFOUND
-	                         : dl_fail(db, __func__);
-	sqlite3_finalize(s);
-	return rc;
-}
-
-static int
 dl_return_add(struct store *st, struct store_return_file *f)
 {
 	sqlite3 *db = sqlite_store_db(st);
@@ -652,8 +677,9 @@ dl_return_add(struct store *st, struct store_return_file *f)
 	s = dl_prepare(db,
 	               "INSERT INTO return_files (feed, name, size, "
 	               "downloaded_at, archive_path, run_id, records, "
-	               "rejected, signer, error) VALUES (?1, ?2, ?3, ?4, ?5, "
-	               "?6, ?7, ?8, ?9, ?10)",
+	               "rejected, signer, error, version, remote_size, "
+	               "remote_mtime) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, "
+	               "?9, ?10, ?11, ?12, ?13)",
 	               __func__);
 	if (s != NULL) {
 		sqlite_bind_str(s, 1, f->feed);
@@ -666,6 +692,9 @@ dl_return_add(struct store *st, struct store_return_file *f)
 		sqlite3_bind_int64(s, 8, f->rejected);
 		sqlite_bind_str(s, 9, f->signer);
 		sqlite_bind_str(s, 10, f->error);
+		sqlite3_bind_int64(s, 11, f->version);
+		sqlite3_bind_int64(s, 12, f->remote_size);
+		sqlite3_bind_int64(s, 13, f->remote_mtime);
 	}
 	if ((rc = dl_run(db, s, __func__)) == STORE_OK)
 		f->id = sqlite3_last_insert_rowid(db);
@@ -743,6 +772,35 @@ dl_ret_row(sqlite3_stmt *s, struct store_return_file *f)
 	f->rejected = sqlite3_column_int64(s, 8);
 	f->signer = sqlite_col_dup(s, 9);
 	f->error = sqlite_col_dup(s, 10);
+	f->version = sqlite3_column_int64(s, 11);
+	f->remote_size = sqlite3_column_int64(s, 12);
+	f->remote_mtime = sqlite3_column_int64(s, 13);
+}
+
+static int
+dl_return_latest(struct store *st, const char *feed, const char *name,
+                 struct store_return_file *f)
+{
+	sqlite3 *db = sqlite_store_db(st);
+	sqlite3_stmt *s;
+	int rc;
+
+	s = dl_prepare(db,
+	               "SELECT " DL_RET_COLS " FROM return_files WHERE feed = "
+	               "?1 AND name = ?2 ORDER BY version DESC LIMIT 1",
+	               __func__);
+	if (s == NULL)
+		return STORE_ERR;
+	sqlite_bind_str(s, 1, feed);
+	sqlite_bind_str(s, 2, name);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW) {
+		dl_ret_row(s, f);
+		rc = STORE_OK;
+	} else
+		rc = rc == SQLITE_DONE ? STORE_NOTFOUND : dl_fail(db, __func__);
+	sqlite3_finalize(s);
+	return rc;
 }
 
 static int
@@ -814,7 +872,7 @@ const struct store_deliver_ops sqlite_deliver_ops = {
     .attempts = dl_attempts,
     .list = dl_list,
     .pending = dl_pending,
-    .return_seen = dl_return_seen,
+    .return_latest = dl_return_latest,
     .return_add = dl_return_add,
     .return_records_add = dl_return_records_add,
     .return_finish = dl_return_finish,

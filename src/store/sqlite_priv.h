@@ -66,8 +66,9 @@ extern const char sqlite_feed_schema[];
 extern const char sqlite_feed_schema_v7[];
 extern const struct store_feed_ops sqlite_feed_ops;
 
-/* Migration 4: delivery tables (store/sqlite_deliver.c). */
+/* Migrations 4 and 9: delivery tables (store/sqlite_deliver.c). */
 extern const char sqlite_deliver_schema[];
+extern const char sqlite_deliver_schema_v9[];
 extern const struct store_deliver_ops sqlite_deliver_ops;
 
 /* Migration 5: scheduler tables and triggers (store/sqlite_sched.c). */

@@ -12,8 +12,10 @@
  *   whatever the callers do.
  * - delivery_attempts: one row per upload attempt, with its outcome.
  * - return_files and return_records: the vendor's acknowledgement and
- *   error files, each downloaded once, and their records (rejected ones
- *   are kept for reconciliation).
+ *   error files and their records (rejected ones are kept for
+ *   reconciliation). Each version of a file is downloaded once: version 1
+ *   when its name first appears, version 2, 3... when the file under that
+ *   name changed on the server (migration 9).
  *
  * Every state change of a delivery is mirrored, in the same transaction,
  * into the feed run (feed_runs.state and a feed_run_events row), so
@@ -84,7 +86,11 @@ struct store_return_file {
 	int64_t id;
 	char *feed;
 	char *name;
-	int64_t size;
+	int64_t version; /* 1, then 2, 3... for each change on the server */
+	int64_t size;    /* bytes downloaded */
+	int64_t
+	    remote_size; /* size on the server before download; -1 unknown */
+	int64_t remote_mtime; /* its mtime (epoch seconds); -1 unknown */
 	char *downloaded_at;
 	char *archive_path;
 	char *run_id; /* the run it answers, or NULL */
@@ -151,9 +157,16 @@ struct store_deliver_ops {
 	               int (*cb)(const char *run_id, const char *feed, void *),
 	               void *arg);
 
-	/* STORE_OK when (feed, name) was downloaded already, else NOTFOUND. */
-	int (*return_seen)(struct store *, const char *feed, const char *name);
-	/* Insert f (id filled in); STORE_CONFLICT when (feed, name) exists. */
+	/*
+	 * The newest version of (feed, name) into *f (release it with
+	 * store_return_file_clear()); STORE_NOTFOUND when never downloaded.
+	 */
+	int (*return_latest)(struct store *, const char *feed, const char *name,
+	                     struct store_return_file *f);
+	/*
+	 * Insert f (id filled in); STORE_CONFLICT when (feed, name, version)
+	 * exists: another fetcher recorded that version first.
+	 */
 	int (*return_add)(struct store *, struct store_return_file *);
 	/* Store n records of one file. */
 	int (*return_records_add)(struct store *,
@@ -196,7 +209,8 @@ void store_delivery_copy(struct store_delivery *dst,
 /* Rendered, encrypted or uploading. */
 bool store_deliver_state_active(const char *state);
 
-int store_return_seen(struct store *, const char *feed, const char *name);
+int store_return_latest(struct store *, const char *feed, const char *name,
+                        struct store_return_file *);
 int store_return_add(struct store *, struct store_return_file *);
 int store_return_records_add(struct store *, const struct store_return_record *,
                              size_t n);

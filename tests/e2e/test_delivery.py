@@ -174,7 +174,7 @@ class DeliveryTest(unittest.TestCase):
         cls.slow = Relay(cls.sshd.port).start()
         cls.root = cls.sshd.root
         for d in ("enc", "wrongfp", "nofp", "down", "cut", "crash", "kill",
-                  "ret", "big", "out", "taken"):
+                  "ret", "big", "out", "taken", "ret2", "out2"):
             os.makedirs(os.path.join(cls.root, d), exist_ok=True)
         cls.vhome = os.path.join(cls.tmp, "vendor")
         os.mkdir(cls.vhome, 0o700)
@@ -246,7 +246,8 @@ class DeliveryTest(unittest.TestCase):
     @classmethod
     def config_text(cls, nofp=False):
         feeds = ["e2e-enc", "e2e-wrongfp", "e2e-nofp", "e2e-down", "e2e-cut",
-                 "e2e-crash", "e2e-kill", "e2e-ret", "e2e-big", "e2e-taken"]
+                 "e2e-crash", "e2e-kill", "e2e-ret", "e2e-big", "e2e-taken",
+                 "e2e-ret2"]
         text = "server:\n  outbox: %s\n" % cls.outbox + MAPPING + "feeds:\n"
         for f in feeds:
             text += FEED.format(name=f)
@@ -268,6 +269,10 @@ class DeliveryTest(unittest.TestCase):
             "message_column: Message, accepted: [A, ACCEPTED]}\n" % cls.root)
         text += cls.entry("e2e-big")
         text += cls.entry("e2e-taken")
+        text += cls.entry(
+            "e2e-ret2", pgp=False, extra="    returns: {dir: %s/out2, "
+            "pattern: '*.csv', key_column: Member ID, status_column: "
+            "Status, message_column: Message}\n" % cls.root)
         return text
 
     def rosterd(self, *args, env=None, check=None, timeout=TIMEOUT):
@@ -591,6 +596,66 @@ class DeliveryTest(unittest.TestCase):
         self.assertEqual(os.stat(archive).st_mode & 0o777, 0o600)
         self.assertEqual(os.listdir(os.path.dirname(archive)),
                          [base + ".ack.csv.pgp"])
+
+    def test_return_file_rewritten_under_the_same_name(self):
+        """A vendor that overwrites eligibility_results.csv every day."""
+        name = "eligibility_results.csv"
+        target = os.path.join(self.root, "out2", name)
+        first = ("Member ID,Status,Message\r\n"
+                 "E000001,A,\r\n"
+                 "E000002,R,bad date of birth\r\n")
+        second = ("Member ID,Status,Message\r\n"
+                  "E000003,R,\"Invalid plan code, 9Z\"\r\n")
+        run1, _, _ = self.render("e2e-ret2")
+        self.rosterd("deliver", run1, check=0)
+        with open(target, "w", newline="") as f:
+            f.write(first)
+        p = self.rosterd("returns", "fetch", "e2e-ret2", check=0)
+        self.assertIn("%s: run %s, 2 records (1 accepted, 1 rejected)"
+                      % (name, run1), p.stdout)
+        self.assertIn("1 new return file", p.stdout)
+        p = self.rosterd("returns", "fetch", "e2e-ret2", check=0)
+        self.assertIn("0 new return files", p.stdout)
+
+        # The next day's run, and the vendor writes the same name again.
+        run2, _, _ = self.render("e2e-ret2")
+        self.rosterd("deliver", run2, check=0)
+        with open(target, "w", newline="") as f:
+            f.write(second)
+        p = self.rosterd("returns", "fetch", "e2e-ret2", check=0)
+        self.assertIn("%s (version 2: changed on the server since version "
+                      "1): run %s, 1 records (0 accepted, 1 rejected)"
+                      % (name, run2), p.stdout)
+        self.assertIn("1 new return file", p.stdout)
+        self.assertIn("version 2: changed on the server since version 1",
+                      p.stderr)
+        p = self.rosterd("returns", "fetch", "e2e-ret2", check=0)
+        self.assertIn("0 new return files", p.stdout)
+
+        st = self.status("e2e-ret2", run2)
+        self.assertEqual(st["state"], "acknowledged")
+        self.assertEqual([(r["name"], r["version"], r["rejected"])
+                          for r in st["returns"]], [(name, 2, 1)])
+        self.assertEqual([(r["name"], r["version"]) for r in
+                          self.status("e2e-ret2", run1)["returns"]],
+                         [(name, 1)])
+        # Each version archived on its own; the first is never replaced.
+        base = os.path.join(self.tmp, "returns", "e2e-ret2")
+        self.assertEqual(st["returns"][0]["archive"],
+                         os.path.join(base, "v2", name))
+        with open(os.path.join(base, name), newline="") as f:
+            self.assertEqual(f.read(), first)
+        with open(os.path.join(base, "v2", name), newline="") as f:
+            self.assertEqual(f.read(), second)
+        self.assertEqual(sorted(os.listdir(base)), [name, "v2"])
+        db = sqlite3.connect(self.db)
+        try:
+            rows = db.execute(
+                "SELECT key, status, message FROM return_records WHERE "
+                "run_id = ? ORDER BY row", (run2,)).fetchall()
+        finally:
+            db.close()
+        self.assertEqual(rows, [("E000003", "R", "Invalid plan code, 9Z")])
 
     @unittest.skipUnless(os.environ.get("ROSTERD_TEST_DELIVERY_BIG_MB"),
                          "set ROSTERD_TEST_DELIVERY_BIG_MB=100 to time it")

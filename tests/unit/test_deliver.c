@@ -16,6 +16,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <dirent.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,6 +24,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -1530,6 +1532,173 @@ test_returns_pgp(void **state)
 	free(bytes);
 }
 
+/* Rewrite p with s and set its modification time to mtime. */
+static void
+rewrite(const char *p, const char *s, time_t mtime)
+{
+	struct timespec ts[2] = {{mtime, 0}, {mtime, 0}};
+
+	spew(p, s, strlen(s));
+	assert_int_equal(utimensat(AT_FDCWD, p, ts, 0), 0);
+}
+
+static void
+sql_exec(const char *sql)
+{
+	sqlite3 *db = side_db();
+
+	assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+}
+
+/* The records answering run, as rec_cb writes them (caller frees). */
+static char *
+records_of(const char *run)
+{
+	struct recs x = {0};
+
+	buf_init(&x.b, 0);
+	assert_int_equal(store_return_records(fx.st, run, false, rec_cb, &x),
+	                 STORE_OK);
+	buf_add(&x.b, "", 0);
+	return buf_detach(&x.b);
+}
+
+static void
+assert_acknowledged(const char *run)
+{
+	struct store_delivery dl;
+
+	get_delivery(run, &dl);
+	assert_string_equal(dl.state, STORE_DELIVER_ACKNOWLEDGED);
+	store_delivery_clear(&dl);
+}
+
+/*
+ * A vendor that writes the same name every day: each change on the server
+ * (size, or mtime alone) is a new version, archived on its own, parsed
+ * and attached to a run like a new file; an unchanged file is not.
+ */
+static void
+test_returns_versions(void **state)
+{
+	char *in = path("d/retin"), *f, *r1, *r2, *r3, *r4, *cause = NULL;
+	char *s, *v1, *v2, *v3;
+	const time_t t0 = 1767225600; /* 2026-01-01 */
+	size_t len;
+	char *bytes = sample(3, &len);
+
+	free(dest("d/ret"));
+	f = xasprintf("%s/eligibility_results.ack.csv", in);
+	v1 = path("returns/ret/eligibility_results.ack.csv");
+	v2 = path("returns/ret/v2/eligibility_results.ack.csv");
+	v3 = path("returns/ret/v3/eligibility_results.ack.csv");
+	r1 = make_run("ret", bytes, len);
+	assert_int_equal(deliver(r1, NULL, &cause), 0);
+	rewrite(f, "Member ID,Status\nM000001,A\nM000002,R\n", t0);
+	assert_int_equal(deliver_returns(fx.st, fx.dc, &fx.env, "ret", &cause),
+	                 1);
+	assert_null(cause);
+	assert_acknowledged(r1);
+	s = sql_text("SELECT version || ' ' || remote_size || ' ' || "
+	             "remote_mtime || ' ' || archive_path FROM return_files "
+	             "WHERE name = 'eligibility_results.ack.csv'",
+	             NULL);
+	assert_non_null(s);
+	assert_non_null(strstr(s, "1 37 1767225600 "));
+	assert_non_null(strstr(s, "/returns/ret/eligibility_results.ack.csv"));
+	free(s);
+	/* Unchanged: nothing new, whatever the other files listed. */
+	assert_int_equal(deliver_returns(fx.st, fx.dc, &fx.env, "ret", &cause),
+	                 0);
+
+	/* Rewritten with other content and size: version 2. */
+	r2 = make_run("ret", bytes, len);
+	assert_int_equal(deliver(r2, NULL, &cause), 0);
+	rewrite(f, "Member ID,Status,Message\nM000003,R,no such plan\n", t0);
+	assert_int_equal(deliver_returns(fx.st, fx.dc, &fx.env, "ret", &cause),
+	                 1);
+	assert_null(cause);
+	assert_acknowledged(r2);
+	s = records_of(r2);
+	assert_string_equal(s, "2:M000003:R:no such plan:0;");
+	free(s);
+	s = records_of(r1);
+	assert_string_equal(s, "2:M000001:A:-:1;3:M000002:R:-:0;");
+	free(s);
+	/* Version 1's archive is kept as it was; version 2 has its own. */
+	s = slurp(v1, NULL);
+	assert_string_equal(s, "Member ID,Status\nM000001,A\nM000002,R\n");
+	free(s);
+	s = slurp(v2, NULL);
+	assert_string_equal(
+	    s, "Member ID,Status,Message\nM000003,R,no such plan\n");
+	free(s);
+	assert_int_equal(file_mode(v2), 0600);
+	assert_int_equal(sql_int("SELECT version FROM return_files WHERE "
+	                         "archive_path = ?1",
+	                         v2),
+	                 2);
+	assert_int_equal(deliver_returns(fx.st, fx.dc, &fx.env, "ret", &cause),
+	                 0);
+
+	/* The same size, another modification time: version 3. */
+	r3 = make_run("ret", bytes, len);
+	assert_int_equal(deliver(r3, NULL, &cause), 0);
+	rewrite(f, "Member ID,Status,Message\nM000004,R,no such plan\n",
+	        t0 + 3600);
+	assert_int_equal(deliver_returns(fx.st, fx.dc, &fx.env, "ret", &cause),
+	                 1);
+	assert_acknowledged(r3);
+	s = records_of(r3);
+	assert_string_equal(s, "2:M000004:R:no such plan:0;");
+	free(s);
+	assert_true(exists(v3));
+	s = slurp(v2, NULL);
+	assert_string_equal(
+	    s, "Member ID,Status,Message\nM000003,R,no such plan\n");
+	free(s);
+
+	/* A server that gives no mtime (or a row from before migration 9):
+	 * the size alone tells. */
+	sql_exec("UPDATE return_files SET remote_mtime = -1 WHERE version = 3 "
+	         "AND name = 'eligibility_results.ack.csv'");
+	rewrite(f, "Member ID,Status,Message\nM000005,R,no such plan\n",
+	        t0 + 7200);
+	assert_int_equal(deliver_returns(fx.st, fx.dc, &fx.env, "ret", &cause),
+	                 0);
+	r4 = make_run("ret", bytes, len);
+	assert_int_equal(deliver(r4, NULL, &cause), 0);
+	rewrite(f, "Member ID,Status\nM000006,A\n", t0 + 7200);
+	assert_int_equal(deliver_returns(fx.st, fx.dc, &fx.env, "ret", &cause),
+	                 1);
+	assert_acknowledged(r4);
+	assert_int_equal(sql_int("SELECT max(version) FROM return_files WHERE "
+	                         "name = ?1",
+	                         "eligibility_results.ack.csv"),
+	                 4);
+
+	/* Gone from the server: no change, no error. */
+	unlink(f);
+	assert_int_equal(deliver_returns(fx.st, fx.dc, &fx.env, "ret", &cause),
+	                 0);
+	assert_null(cause);
+	/* Nothing left behind but the archives. */
+	s = path("returns/ret");
+	assert_int_not_equal(run("ls -A %s | grep -q '^\\.'", s), 0);
+	free(s);
+	free(r1);
+	free(r2);
+	free(r3);
+	free(r4);
+	free(v1);
+	free(v2);
+	free(v3);
+	free(f);
+	free(in);
+	free(bytes);
+}
+
 int
 main(void)
 {
@@ -1559,6 +1728,7 @@ main(void)
 	    cmocka_unit_test(test_failed_blocks_later_runs),
 	    cmocka_unit_test(test_returns),
 	    cmocka_unit_test(test_returns_pgp),
+	    cmocka_unit_test(test_returns_versions),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);

@@ -19,6 +19,7 @@
 #include "scim/filter.h"
 #include "scim/schema.h"
 #include "store/store.h"
+#include "store/store_deliver.h"
 #include "util/buf.h"
 #include "util/log.h"
 #include "util/xmalloc.h"
@@ -179,9 +180,10 @@ test_open_file_mode_and_schema(void **state)
 	snprintf(wal, sizeof(wal), "%s-wal", fx->path);
 	assert_int_equal(stat(wal, &sb), 0);
 	assert_int_equal(sb.st_mode & 0777, 0600);
-	/* 1 core, 2 HRIS import, 3 feeds, 4 delivery, 5 scheduler, 6 indexes */
-	assert_int_equal(peek_int(fx, "PRAGMA user_version", 0), 8);
-	assert_int_equal(store_migrate(fx->st, NULL), 8);
+	/* 1 core, 2 HRIS import, 3 feeds, 4 delivery, 5 scheduler, 6 indexes,
+	 * 7 feed undo, 8 history_full, 9 return file versions */
+	assert_int_equal(peek_int(fx, "PRAGMA user_version", 0), 9);
+	assert_int_equal(store_migrate(fx->st, NULL), 9);
 	assert_false(store_in_tx(fx->st));
 }
 
@@ -234,6 +236,225 @@ test_open_rejects_newer_schema(void **state)
 	assert_non_null(strstr(cause, "newer"));
 	free(cause);
 	unlink(path);
+}
+
+/*
+ * The return tables as migration 4 made them and as they stayed up to
+ * schema version 8, with rows: files 5 and 9 (ids kept by the rebuild)
+ * and their records.
+ */
+static const char ret_v8[] =
+    "PRAGMA foreign_keys = OFF;\n"
+    "DROP TABLE return_records;\n"
+    "DROP TABLE return_files;\n"
+    "CREATE TABLE return_files (\n"
+    "  id INTEGER PRIMARY KEY,\n"
+    "  feed TEXT NOT NULL,\n"
+    "  name TEXT NOT NULL,                   -- name on the server\n"
+    "  size INTEGER NOT NULL,\n"
+    "  downloaded_at TEXT NOT NULL,\n"
+    "  archive_path TEXT NOT NULL,           -- the copy as downloaded\n"
+    "  run_id TEXT,                          -- the run it answers\n"
+    "  records INTEGER NOT NULL DEFAULT 0,\n"
+    "  rejected INTEGER NOT NULL DEFAULT 0,\n"
+    "  signer TEXT,                          -- good PGP signature by\n"
+    "  error TEXT,                           -- why it was unreadable\n"
+    "  UNIQUE (feed, name)\n"
+    ");\n"
+    "CREATE INDEX return_files_run ON return_files(run_id);\n"
+    "CREATE TABLE return_records (\n"
+    "  file_id INTEGER NOT NULL REFERENCES return_files(id),\n"
+    "  row INTEGER NOT NULL,                 -- CSV row (header is 1)\n"
+    "  run_id TEXT,\n"
+    "  key TEXT NOT NULL,\n"
+    "  status TEXT NOT NULL,\n"
+    "  message TEXT,\n"
+    "  accepted INTEGER NOT NULL CHECK (accepted IN (0, 1)),\n"
+    "  PRIMARY KEY (file_id, row)\n"
+    ") WITHOUT ROWID;\n"
+    "CREATE INDEX return_records_run ON return_records(run_id, accepted);\n"
+    "INSERT INTO return_files VALUES (5, 'acme', 'ack_001.csv', 40, "
+    "'2026-01-02T03:04:05Z', '/d/returns/acme/ack_001.csv', 'run_1', 2, 1, "
+    "NULL, NULL);\n"
+    "INSERT INTO return_files VALUES (9, 'acme', 'results.csv', 17, "
+    "'2026-01-03T03:04:05Z', '/d/returns/acme/results.csv', NULL, 1, 0, "
+    "'ABCD', 'odd');\n"
+    "INSERT INTO return_records VALUES (5, 2, 'run_1', 'M1', 'A', NULL, 1);\n"
+    "INSERT INTO return_records VALUES (5, 3, 'run_1', 'M2', 'R', 'no', 0);\n"
+    "INSERT INTO return_records VALUES (9, 2, NULL, 'M3', 'A', NULL, 1);\n"
+    "PRAGMA user_version = 8;\n";
+
+/* A database at schema version 8 with return files, plus extra SQL. */
+static void
+make_v8(const char *path, const char *extra)
+{
+	struct store *st;
+	char *cause = NULL;
+	sqlite3 *db;
+
+	st = store_open(path, &cause);
+	assert_non_null(st);
+	store_close(st);
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, ret_v8, NULL, NULL, NULL), SQLITE_OK);
+	if (extra != NULL)
+		assert_int_equal(sqlite3_exec(db, extra, NULL, NULL, NULL),
+		                 SQLITE_OK);
+	sqlite3_close(db);
+}
+
+static void
+db_text(sqlite3 *db, const char *sql, struct buf *out)
+{
+	sqlite3_stmt *st;
+	int i;
+
+	assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		for (i = 0; i < sqlite3_column_count(st); i++)
+			buf_addf(out, "%s%s", i > 0 ? "|" : "",
+			         sqlite3_column_text(st, i)
+			             ? (const char *)sqlite3_column_text(st, i)
+			             : "-");
+		buf_addstr(out, ";");
+	}
+	sqlite3_finalize(st);
+}
+
+static void
+rmdb(const char *path)
+{
+	char p[200];
+
+	unlink(path);
+	snprintf(p, sizeof(p), "%s-wal", path);
+	unlink(p);
+	snprintf(p, sizeof(p), "%s-shm", path);
+	unlink(p);
+}
+
+/* Migration 9 rebuilds return_files: ids, rows and references kept. */
+static void
+test_migrate_9_return_versions(void **state)
+{
+	struct fx *fx = *state;
+	struct store_return_record bad = {.file_id = 77,
+	                                  .row = 2,
+	                                  .key = "x",
+	                                  .status = "A",
+	                                  .accepted = true};
+	struct store_return_file f = {0}, g;
+	char path[160], *cause = NULL;
+	struct store *st;
+	struct buf b;
+	sqlite3 *db;
+
+	snprintf(path, sizeof(path), "%s/v8.db", fx->dir);
+	make_v8(path, NULL);
+	st = store_open(path, &cause);
+	assert_null(cause);
+	assert_non_null(st);
+
+	assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL),
+	                 SQLITE_OK);
+	buf_init(&b, 0);
+	db_text(db, "PRAGMA user_version", &b);
+	db_text(db,
+	        "SELECT id, feed, name, version, size, remote_size, "
+	        "remote_mtime, downloaded_at, archive_path, run_id, records, "
+	        "rejected, signer, error FROM return_files ORDER BY id",
+	        &b);
+	db_text(db, "SELECT * FROM return_records ORDER BY file_id, row", &b);
+	assert_string_equal(
+	    buf_str(&b),
+	    "9;"
+	    "5|acme|ack_001.csv|1|40|40|-1|2026-01-02T03:04:05Z|"
+	    "/d/returns/acme/ack_001.csv|run_1|2|1|-|-;"
+	    "9|acme|results.csv|1|17|17|-1|2026-01-03T03:04:05Z|"
+	    "/d/returns/acme/results.csv|-|1|0|ABCD|odd;"
+	    "5|2|run_1|M1|A|-|1;5|3|run_1|M2|R|no|0;9|2|-|M3|A|-|1;");
+	/* The references name the rebuilt table and hold; nothing is left
+	 * of the copy. */
+	buf_reset(&b);
+	db_text(db, "PRAGMA foreign_key_check", &b);
+	db_text(db,
+	        "SELECT \"table\", \"from\", \"to\" FROM "
+	        "pragma_foreign_key_list('return_records')",
+	        &b);
+	db_text(db,
+	        "SELECT name FROM sqlite_master WHERE tbl_name LIKE "
+	        "'return_files%' ORDER BY name",
+	        &b);
+	assert_string_equal(buf_str(&b), "return_files|file_id|id;"
+	                                 "return_files;return_files_run;"
+	                                 "sqlite_autoindex_return_files_1;");
+	buf_free(&b);
+	sqlite3_close(db);
+
+	/* Foreign keys are enforced again on the migrating connection. */
+	assert_int_not_equal(store_return_records_add(st, &bad, 1), STORE_OK);
+	/* The same name again: version 2; version 2 twice is a conflict. */
+	assert_int_equal(store_return_latest(st, "acme", "results.csv", &g),
+	                 STORE_OK);
+	assert_int_equal(g.id, 9);
+	assert_int_equal(g.version, 1);
+	assert_int_equal(g.remote_size, 17);
+	assert_int_equal(g.remote_mtime, -1);
+	store_return_file_clear(&g);
+	f.feed = "acme";
+	f.name = "results.csv";
+	f.version = 2;
+	f.size = f.remote_size = 18;
+	f.remote_mtime = 1767225600;
+	f.downloaded_at = "2026-01-04T00:00:00Z";
+	f.archive_path = "/d/returns/acme/v2/results.csv";
+	assert_int_equal(store_return_add(st, &f), STORE_OK);
+	assert_true(f.id > 9);
+	assert_int_equal(store_return_add(st, &f), STORE_CONFLICT);
+	assert_int_equal(store_return_latest(st, "acme", "results.csv", &g),
+	                 STORE_OK);
+	assert_int_equal(g.version, 2);
+	assert_int_equal(g.remote_mtime, 1767225600);
+	assert_string_equal(g.archive_path, "/d/returns/acme/v2/results.csv");
+	store_return_file_clear(&g);
+	assert_int_equal(store_return_latest(st, "acme", "none.csv", &g),
+	                 STORE_NOTFOUND);
+	/* Migrated already: nothing to do. */
+	assert_int_equal(store_migrate(st, NULL), 9);
+	store_close(st);
+	rmdb(path);
+}
+
+/* A broken reference found by the check stops the migration: still 8. */
+static void
+test_migrate_9_fk_check(void **state)
+{
+	struct fx *fx = *state;
+	char path[160], *cause = NULL;
+	struct buf b;
+	sqlite3 *db;
+
+	snprintf(path, sizeof(path), "%s/v8bad.db", fx->dir);
+	make_v8(path, "INSERT INTO return_records VALUES (42, 2, NULL, 'M9', "
+	              "'A', NULL, 1);");
+	assert_null(store_open(path, &cause));
+	assert_non_null(cause);
+	assert_non_null(strstr(cause, "foreign key check failed: a row of "
+	                              "return_records"));
+	free(cause);
+	assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL),
+	                 SQLITE_OK);
+	buf_init(&b, 0);
+	db_text(db, "PRAGMA user_version", &b);
+	db_text(db,
+	        "SELECT count(*) FROM pragma_table_info('return_files') "
+	        "WHERE name = 'version'",
+	        &b);
+	db_text(db, "SELECT count(*) FROM return_files", &b);
+	assert_string_equal(buf_str(&b), "8;0;2;");
+	buf_free(&b);
+	sqlite3_close(db);
+	rmdb(path);
 }
 
 static void
@@ -1926,6 +2147,10 @@ main(void)
 	                                    teardown),
 	    cmocka_unit_test_setup_teardown(test_open_rejects_newer_schema,
 	                                    setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_migrate_9_return_versions,
+	                                    setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_migrate_9_fk_check, setup,
+	                                    teardown),
 	    cmocka_unit_test_setup_teardown(test_schema_matches_doc, setup,
 	                                    teardown),
 	    cmocka_unit_test(test_now_and_uuid),
