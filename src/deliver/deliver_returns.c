@@ -3,12 +3,14 @@
 /* Return files: collect, decrypt, archive, parse and attach to their run. */
 #include <sys/stat.h>
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "deliver/deliver.h"
@@ -436,8 +438,10 @@ decrypt(struct rctx *x, struct store_return_file *rf, const char *path)
 
 /*
  * Where version v of name is archived: DATA/returns/FEED/NAME for the
- * first (the layout from before versions), DATA/returns/FEED/vN/NAME for
- * the later ones (a server name holds no '/'). NULL with *cause.
+ * first (the layout from before versions), DATA/returns/FEED/.vN/NAME for
+ * the later ones (a server name holds no '/' and is never collected when
+ * it starts with '.', so no return file can take the directory's place).
+ * NULL with *cause.
  */
 static char *
 archive_path(struct rctx *x, const char *name, int64_t v, char **cause)
@@ -447,7 +451,7 @@ archive_path(struct rctx *x, const char *name, int64_t v, char **cause)
 
 	if (v == 1)
 		return xasprintf("%s/%s", x->dir, name);
-	d = xasprintf("%s/v%lld", x->dir, (long long)v);
+	d = xasprintf("%s/.v%lld", x->dir, (long long)v);
 	if (mkdir(d, 0700) == -1 && errno != EEXIST) {
 		*cause = xasprintf("%s: %s", d, strerror(errno));
 		free(d);
@@ -461,7 +465,7 @@ archive_path(struct rctx *x, const char *name, int64_t v, char **cause)
 		return NULL;
 	}
 	free(d);
-	return xasprintf("%s/v%lld/%s", x->dir, (long long)v, name);
+	return xasprintf("%s/.v%lld/%s", x->dir, (long long)v, name);
 }
 
 /* ", version 2: changed on the server since version 1 (...)" or "". */
@@ -618,6 +622,42 @@ fetch_all(struct rctx *x, struct xfer *xf, const struct xfer_list *l,
 	return n;
 }
 
+#define RET_STALE_S 3600
+
+/*
+ * Temporary downloads and plaintexts a crash left in dir: dot files
+ * ending .get or .plain untouched for an hour (a collector at work on
+ * one, in this process or another, touched it moments ago).
+ */
+static void
+sweep_stale(const char *dir)
+{
+	struct dirent *de;
+	struct stat sb;
+	size_t n;
+	time_t now = time(NULL);
+	DIR *d;
+	int fd;
+
+	if ((d = opendir(dir)) == NULL)
+		return;
+	fd = dirfd(d);
+	while ((de = readdir(d)) != NULL) {
+		n = strlen(de->d_name);
+		if (de->d_name[0] != '.' ||
+		    !((n > 4 && strcmp(de->d_name + n - 4, ".get") == 0) ||
+		      (n > 6 && strcmp(de->d_name + n - 6, ".plain") == 0)))
+			continue;
+		if (fstatat(fd, de->d_name, &sb, AT_SYMLINK_NOFOLLOW) == 0 &&
+		    S_ISREG(sb.st_mode) && now - sb.st_mtime > RET_STALE_S &&
+		    unlinkat(fd, de->d_name, 0) == 0)
+			log_info("deliver: removed %s/%s, left by an "
+			         "interrupted collection",
+			         dir, de->d_name);
+	}
+	closedir(d);
+}
+
 int
 deliver_returns(struct store *st, const struct deliver_config *dc,
                 const struct deliver_env *env, const char *feed, char **cause)
@@ -642,6 +682,7 @@ deliver_returns(struct store *st, const struct deliver_config *dc,
 	}
 	if ((x.dir = deliver_data_path(env, cause, "returns", feed)) == NULL)
 		return -1;
+	sweep_stale(x.dir);
 	url = returns_url(x.f);
 	deliver_xfer_opts(x.f, url, &o);
 	o.cancel = env->cancel;

@@ -642,12 +642,12 @@ class DeliveryTest(unittest.TestCase):
         # Each version archived on its own; the first is never replaced.
         base = os.path.join(self.tmp, "returns", "e2e-ret2")
         self.assertEqual(st["returns"][0]["archive"],
-                         os.path.join(base, "v2", name))
+                         os.path.join(base, ".v2", name))
         with open(os.path.join(base, name), newline="") as f:
             self.assertEqual(f.read(), first)
-        with open(os.path.join(base, "v2", name), newline="") as f:
+        with open(os.path.join(base, ".v2", name), newline="") as f:
             self.assertEqual(f.read(), second)
-        self.assertEqual(sorted(os.listdir(base)), [name, "v2"])
+        self.assertEqual(sorted(os.listdir(base)), [".v2", name])
         db = sqlite3.connect(self.db)
         try:
             rows = db.execute(

@@ -1591,8 +1591,8 @@ test_returns_versions(void **state)
 	free(dest("d/ret"));
 	f = xasprintf("%s/eligibility_results.ack.csv", in);
 	v1 = path("returns/ret/eligibility_results.ack.csv");
-	v2 = path("returns/ret/v2/eligibility_results.ack.csv");
-	v3 = path("returns/ret/v3/eligibility_results.ack.csv");
+	v2 = path("returns/ret/.v2/eligibility_results.ack.csv");
+	v3 = path("returns/ret/.v3/eligibility_results.ack.csv");
 	r1 = make_run("ret", bytes, len);
 	assert_int_equal(deliver(r1, NULL, &cause), 0);
 	rewrite(f, "Member ID,Status\nM000001,A\nM000002,R\n", t0);
@@ -1685,7 +1685,20 @@ test_returns_versions(void **state)
 	assert_null(cause);
 	/* Nothing left behind but the archives. */
 	s = path("returns/ret");
-	assert_int_not_equal(run("ls -A %s | grep -q '^\\.'", s), 0);
+	assert_int_not_equal(run("ls -A %s | grep -Eq '[.](get|plain)$'", s),
+	                     0);
+	/* What a crash leaves is swept once it is an hour old, not before. */
+	assert_int_equal(run("touch -d '2 hours ago' %s/.x.csv.0badc0de.get "
+	                     "%s/.x.csv.0badc0de.plain && touch "
+	                     "%s/.y.csv.01234567.get",
+	                     s, s, s),
+	                 0);
+	assert_int_equal(deliver_returns(fx.st, fx.dc, &fx.env, "ret", &cause),
+	                 0);
+	assert_int_equal(run("ls -A %s | grep -E '[.](get|plain)$' | tr '\\n' "
+	                     "' ' | grep -qx '.y.csv.01234567.get '",
+	                     s),
+	                 0);
 	free(s);
 	free(r1);
 	free(r2);
