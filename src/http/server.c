@@ -191,6 +191,64 @@ content_type_ok(const char *ct)
 	       (n == 16 && strncasecmp(ct, "application/json", n) == 0);
 }
 
+/* A media range's q parameter is zero: "not acceptable" (RFC 9110 §12.4.2). */
+static bool
+range_refused(const char *params, size_t n)
+{
+	const char *p = params, *end = params + n;
+
+	while (p < end && (p = memchr(p, ';', (size_t)(end - p))) != NULL) {
+		p++;
+		while (p < end && (*p == ' ' || *p == '\t'))
+			p++;
+		if (end - p >= 2 && (p[0] == 'q' || p[0] == 'Q') &&
+		    p[1] == '=') {
+			for (p += 2; p < end && (*p == '0' || *p == '.'); p++)
+				;
+			return p == end || *p == ' ' || *p == ';' || *p == '\t';
+		}
+	}
+	return false;
+}
+
+/*
+ * Whether an Accept header admits a JSON answer. SCIM answers only
+ * application/scim+json (RFC 7644 §8.1), which application/json and the
+ * wildcards also admit; a missing or empty header admits anything.
+ */
+static bool
+accept_ok(const char *accept)
+{
+	static const char *const ok[] = {"*/*", "application/*",
+	                                 "application/scim+json",
+	                                 "application/json"};
+	const char *p = accept, *item;
+	size_t n, tn, i;
+	bool any = false;
+
+	if (accept == NULL)
+		return true;
+	while (*p != '\0') {
+		p += strspn(p, " \t,");
+		if (*p == '\0')
+			break;
+		item = p;
+		n = strcspn(item, ",");
+		p += n;
+		tn = strcspn(item, "; \t");
+		if (tn > n)
+			tn = n;
+		any = true;
+		if (range_refused(item + tn, n - tn))
+			continue;
+		for (i = 0; i < sizeof(ok) / sizeof(ok[0]); i++)
+			if (strlen(ok[i]) == tn &&
+			    strncasecmp(item, ok[i], tn) == 0)
+				return true;
+	}
+	return !any;
+}
+
 json_t *
 req_body_json(struct req *r, size_t max, struct scim_err *e)
 {
@@ -899,6 +957,14 @@ req_dispatch(struct req *r)
 			continue;
 		if ((rt->methods & r->method) == 0) {
 			reply_method(r, rt->methods);
+			return;
+		}
+		if (!accept_ok(req_header(r, "Accept"))) {
+			reply_status(
+			    r, 406, NULL,
+			    "this endpoint answers only "
+			    "application/scim+json (or application/json); "
+			    "the Accept header admits neither");
 			return;
 		}
 		if (!(rt->flags & ROUTE_PUBLIC) && req_authenticate(r) == -1)

@@ -259,3 +259,34 @@ class MembershipVersionTest(ScimTestCase):
         self.assertStatus(self.patch("Users", uid, {
             "op": "replace", "path": "title", "value": "x"},
             headers={"If-Match": ops["u"]["version"]}), 200)
+
+
+class AcceptTest(ScimTestCase):
+    """RFC 7644 §8.1 and RFC 9110 §12.5.1: the service answers
+    application/scim+json; an Accept header that admits neither it,
+    application/json nor a wildcard is 406 Not Acceptable."""
+
+    def test_acceptable(self):
+        for accept in ("application/scim+json", "application/json",
+                       "*/*", "application/*", "",
+                       "text/html, application/json;q=0.5",
+                       "application/json, text/plain, */*",
+                       "APPLICATION/SCIM+JSON; charset=utf-8"):
+            with self.subTest(accept=accept):
+                r = self.request("GET", "/Users?count=1",
+                                 headers={"Accept": accept})
+                self.assertListResponse(r)
+
+    def test_not_acceptable(self):
+        for accept in ("application/xml", "text/html, text/plain",
+                       "application/json;q=0", "*/*;q=0.0",
+                       "application/scim+json; q=0.000"):
+            with self.subTest(accept=accept):
+                r = self.request("GET", "/Users?count=1",
+                                 headers={"Accept": accept})
+                self.assertScimError(r, 406, None)
+                self.assertIn("Accept", r.json["detail"])
+
+    def test_unknown_path_is_still_404(self):
+        r = self.request("GET", "/Nope", headers={"Accept": "text/xml"})
+        self.assertStatus(r, 404)
