@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "fmt/fmt.h"
 #include "fmt/fmt_int.h"
@@ -257,6 +258,40 @@ fmt_x12_is_code(const char *v, size_t len)
 		      (v[i] >= 'a' && v[i] <= 'z')))
 			return false;
 	return true;
+}
+
+/*
+ * The codes 005010X220A1 allows in INS02 (individual relationship), INS08
+ * (employment status) and HD05 (coverage level); a value outside them is
+ * a file the payer's translator rejects, so it is an error here.
+ */
+static const char *const x12_ins02[] = {
+    "01", "03", "04", "05", "06", "07", "08", "09", "10", "11",
+    "12", "13", "14", "15", "16", "17", "18", "19", "23", "24",
+    "25", "26", "31", "38", "53", "60", "D2", "G8", "G9", NULL};
+static const char *const x12_ins08[] = {"AC", "AO", "AU", "FT", "L1",
+                                        "PT", "RT", "TE", NULL};
+static const char *const x12_hd05[] = {
+    "CHD", "DEP", "E1D", "E2D", "E3D", "E5D", "E6D", "E7D", "E8D", "E9D",
+    "ECH", "EMP", "ESP", "FAM", "IND", "SPC", "SPO", "TWO", NULL};
+
+/* ` "V"` for a message when v is a short plain code, else nothing. */
+static const char *
+fmt_x12_quote(const char *v, size_t len, char buf[16])
+{
+	if (len == 0 || len > 8 || !fmt_x12_is_code(v, len))
+		return "";
+	snprintf(buf, 16, " \"%.*s\"", (int)len, v);
+	return buf;
+}
+
+static bool
+fmt_x12_in_list(const char *v, size_t len, const char *const *list)
+{
+	for (; *list != NULL; list++)
+		if (strlen(*list) == len && strncasecmp(v, *list, len) == 0)
+			return true;
+	return false;
 }
 
 /* What is wrong with byte c in a value, for the error message. */
@@ -535,16 +570,20 @@ fmt_x12_check(struct fmt_writer *w, struct fmt_x12_writer *x,
               const struct fmt_record *rec, struct fmt_x12_rec *r)
 {
 	const char *g = r->v[X_GENDER];
+	char q[16];
 
 	if (r->len[X_MEMBER_ID] == 0)
 		fmt_x12_fail(x, w, "member_id is empty (REF*0F)");
 	if (r->len[X_LAST] == 0)
 		fmt_x12_fail(x, w, "last_name is empty (NM103)");
-	if (r->len[X_RELATIONSHIP] != 2 ||
-	    !fmt_x12_is_code(r->v[X_RELATIONSHIP], 2))
+	if (!fmt_x12_in_list(r->v[X_RELATIONSHIP], r->len[X_RELATIONSHIP],
+	                     x12_ins02))
 		fmt_x12_fail(x, w,
-		             "relationship must be a 2-character code "
-		             "(INS02: 18 self, 01 spouse, 19 child, ...)");
+		             "relationship%s is not an INS02 code of "
+		             "005010X220A1 (18 self, 01 spouse, 19 child, 53 "
+		             "life partner, G8 other, ...)",
+		             fmt_x12_quote(r->v[X_RELATIONSHIP],
+		                           r->len[X_RELATIONSHIP], q));
 	r->subscriber = r->len[X_RELATIONSHIP] == 2 &&
 	                memcmp(r->v[X_RELATIONSHIP], "18", 2) == 0;
 	if (r->subscriber && r->len[X_EMPLOYMENT] == 0)
@@ -552,11 +591,13 @@ fmt_x12_check(struct fmt_writer *w, struct fmt_x12_writer *x,
 		             "a subscriber needs employment_status "
 		             "(INS08: FT, PT, AC, TE, RT, ...)");
 	else if (r->len[X_EMPLOYMENT] != 0 &&
-	         (r->len[X_EMPLOYMENT] != 2 ||
-	          !fmt_x12_is_code(r->v[X_EMPLOYMENT], 2)))
-		fmt_x12_fail(x, w,
-		             "employment_status must be a 2-character "
-		             "code (INS08)");
+	         !fmt_x12_in_list(r->v[X_EMPLOYMENT], r->len[X_EMPLOYMENT],
+	                          x12_ins08))
+		fmt_x12_fail(
+		    x, w,
+		    "employment_status%s is not an INS08 code "
+		    "of 005010X220A1 (AC, AO, AU, FT, L1, PT, RT, TE)",
+		    fmt_x12_quote(r->v[X_EMPLOYMENT], r->len[X_EMPLOYMENT], q));
 	if (r->len[X_GENDER] != 0 && strchr("MmFfUu", g[0]) == NULL)
 		fmt_x12_fail(x, w, "gender must be M, F or U (DMG03)");
 	if (r->len[X_GENDER] != 0 && r->len[X_BIRTH] == 0)
@@ -564,10 +605,12 @@ fmt_x12_check(struct fmt_writer *w, struct fmt_x12_writer *x,
 	if (r->len[X_CITY] == 0 && (r->len[X_STATE] + r->len[X_ZIP]) != 0)
 		fmt_x12_fail(x, w, "state and zip need city (N401)");
 	if (r->len[X_COV_LEVEL] != 0 &&
-	    !fmt_x12_is_code(r->v[X_COV_LEVEL], r->len[X_COV_LEVEL]))
-		fmt_x12_fail(x, w,
-		             "coverage_level must be a 3-character code "
-		             "(HD05: EMP, ESP, ECH, FAM, ...)");
+	    !fmt_x12_in_list(r->v[X_COV_LEVEL], r->len[X_COV_LEVEL], x12_hd05))
+		fmt_x12_fail(
+		    x, w,
+		    "coverage_level%s is not an HD05 code of "
+		    "005010X220A1 (EMP, ESP, ECH, FAM, IND, SPO, ...)",
+		    fmt_x12_quote(r->v[X_COV_LEVEL], r->len[X_COV_LEVEL], q));
 	if (r->len[X_STATE] != 0 &&
 	    !fmt_x12_is_code(r->v[X_STATE], r->len[X_STATE]))
 		fmt_x12_fail(x, w, "state must be a 2-letter code (N402)");
