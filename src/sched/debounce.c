@@ -403,6 +403,18 @@ debounce_count_extra(struct debounce *d, const char *feed, time_t when)
 	pthread_mutex_unlock(&d->lock);
 }
 
+void
+debounce_uncount(struct debounce *d, const char *feed, time_t when)
+{
+	struct debounce_feed *f;
+
+	pthread_mutex_lock(&d->lock);
+	if ((f = feed_find(d, feed, NULL)) != NULL &&
+	    feed_day(f, when) == f->cap_day && f->cap_used > 0)
+		f->cap_used--;
+	pthread_mutex_unlock(&d->lock);
+}
+
 enum debounce_state
 debounce_state(struct debounce *d, const char *feed, size_t *npending)
 {

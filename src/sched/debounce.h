@@ -118,6 +118,13 @@ struct debounce_batch *debounce_take_all(struct debounce *, const char *feed,
  */
 void debounce_count_extra(struct debounce *, const char *feed, time_t when);
 
+/*
+ * A batch counted by debounce_take() did not become a file of its own: it
+ * joined a batch already waiting, or nothing was sent. Give its unit of
+ * the cap back, if it was counted on the local day of `when`.
+ */
+void debounce_uncount(struct debounce *, const char *feed, time_t when);
+
 /* The feed's state, and in *npending (may be NULL) the persons pending. */
 enum debounce_state debounce_state(struct debounce *, const char *feed,
                                    size_t *npending);

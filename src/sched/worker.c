@@ -315,6 +315,7 @@ struct wjob {
 	int rc;            /* DELIVER: deliver_run()'s */
 	int64_t retry_in;  /* DELIVER: ms, when rc is 1 */
 	bool keep;         /* OFFCYCLE: not rendered; give the batch back */
+	bool nofile;       /* OFFCYCLE: settled without a file */
 	struct wjob *next; /* on the done list */
 };
 
@@ -1194,7 +1195,7 @@ offcycle_done(struct store *st, const char *feed, const struct wrids *r,
  * settled here, without a lane.
  */
 static bool
-offcycle_ready(struct worker *w, struct wfeed *f)
+offcycle_ready(struct worker *w, struct wfeed *f, time_t now)
 {
 	struct worker_feed_status s;
 
@@ -1203,6 +1204,7 @@ offcycle_ready(struct worker *w, struct wfeed *f)
 	case WORKER_BATCH_DEFER:
 		return false;
 	case WORKER_BATCH_DROP:
+		debounce_uncount(w->deb, f->p->name, now);
 		rids_each(w->st, f->p->name, &f->deferred,
 		          store_sched_pending_drop);
 		rids_clear(&f->deferred);
@@ -1213,6 +1215,7 @@ offcycle_ready(struct worker *w, struct wfeed *f)
 		         "scheduled run",
 		         f->p->name, f->deferred.n,
 		         f->deferred.n == 1 ? "" : "s");
+		debounce_uncount(w->deb, f->p->name, now);
 		rids_each(w->st, f->p->name, &f->deferred,
 		          store_sched_pending_hold);
 		rids_clear(&f->deferred);
@@ -1246,10 +1249,12 @@ job_offcycle(struct wlane *l, struct wjob *j)
 		break;
 	case FEED_OFFCYCLE_NONE:
 	case FEED_OFFCYCLE_NEVER:
+		j->nofile = true;
 		rids_each(l->st, p->name, &j->rids, store_sched_pending_drop);
 		break;
 	case FEED_OFFCYCLE_DRIFT:
 	case FEED_OFFCYCLE_ERR:
+		j->nofile = true;
 		log_warnx("offcycle: feed %s: %s; the terminations wait for "
 		          "the next scheduled run",
 		          p->name,
@@ -1270,10 +1275,13 @@ worker_offcycle(struct worker *w, time_t now)
 	size_t i;
 
 	while ((b = debounce_take(w->deb, now)) != NULL) {
-		if ((f = feed_find(w, b->feed)) != NULL)
-			for (i = 0; i < b->nitems; i++)
-				rids_add(&f->deferred,
-				         strtoll(b->items[i].person, NULL, 10));
+		f = feed_find(w, b->feed);
+		/* Joining a batch that still waits: one file, one unit. */
+		if (f != NULL && f->deferred.n > 0)
+			debounce_uncount(w->deb, b->feed, now);
+		for (i = 0; f != NULL && i < b->nitems; i++)
+			rids_add(&f->deferred,
+			         strtoll(b->items[i].person, NULL, 10));
 		debounce_batch_free(b);
 	}
 }
@@ -1380,6 +1388,9 @@ worker_collect(struct worker *w)
 			job_delivered(w, j);
 			break;
 		case WORKER_JOB_OFFCYCLE:
+			/* The cap counts files: see debounce_uncount(). */
+			if (j->nofile || (j->keep && j->f->deferred.n > 0))
+				debounce_uncount(w->deb, j->f->p->name, j->now);
 			for (i = 0; j->keep && i < j->rids.n; i++)
 				rids_add(&j->f->deferred, j->rids.v[i]);
 			break;
@@ -1425,8 +1436,8 @@ feed_next(struct worker *w, struct wfeed *f, time_t now)
 		want.schedule =
 		    (f->sched[0].cron != NULL || f->sched[1].cron != NULL) &&
 		    schedule_ready(w, f, now);
-		want.offcycle =
-		    !want.schedule && f->deferred.n > 0 && offcycle_ready(w, f);
+		want.offcycle = !want.schedule && f->deferred.n > 0 &&
+		                offcycle_ready(w, f, now);
 	}
 	want.returns = f->conf->has_returns && mono_ms() >= f->returns_next;
 	return worker_next_job(&want);

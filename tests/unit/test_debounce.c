@@ -441,6 +441,27 @@ test_count_extra_restores_today(void **state)
 }
 
 static void
+test_uncount_gives_back(void **state)
+{
+	struct debounce *d = new_with_feed(60, 2, NULL);
+	time_t t0 = utc("2026-05-04 10:00:00");
+
+	debounce_count_extra(d, "spring", t0);
+	debounce_count_extra(d, "spring", t0);
+	assert_int_equal(debounce_cap_left(d, "spring", t0), 0);
+	debounce_uncount(d, "spring", t0 + 60);
+	assert_int_equal(debounce_cap_left(d, "spring", t0), 1);
+	/* Another day, an unknown feed, nothing counted: no change. */
+	debounce_uncount(d, "spring", t0 + 86400);
+	debounce_uncount(d, "nope", t0);
+	assert_int_equal(debounce_cap_left(d, "spring", t0), 1);
+	debounce_uncount(d, "spring", t0);
+	debounce_uncount(d, "spring", t0);
+	assert_int_equal(debounce_cap_left(d, "spring", t0), 2);
+	debounce_free(d);
+}
+
+static void
 test_many_persons(void **state)
 {
 	struct debounce *d = new_with_feed(60, 4, NULL);
@@ -522,6 +543,7 @@ main(void)
 	    cmocka_unit_test(test_same_person_once),
 	    cmocka_unit_test(test_remove_reactivated),
 	    cmocka_unit_test(test_daily_cap_holds_until_scheduled_run),
+	    cmocka_unit_test(test_uncount_gives_back),
 	    cmocka_unit_test(test_cap_reached_while_open),
 	    cmocka_unit_test(test_zero_cap_and_zero_window),
 	    cmocka_unit_test(test_day_rollover_in_feed_zone),
