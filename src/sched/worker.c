@@ -1077,6 +1077,9 @@ schedule_take(struct worker *w, struct wfeed *f, time_t now)
 			return -1;
 	if ((b = debounce_take_all(w->deb, f->p->name, now)) != NULL)
 		debounce_batch_free(b);
+	/* A waiting batch rides with the scheduled file: no extra file. */
+	if (f->deferred.n > 0)
+		debounce_uncount(w->deb, f->p->name, now);
 	rids_clear(&f->deferred);
 	return 0;
 }
