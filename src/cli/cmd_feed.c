@@ -21,6 +21,7 @@
 #include "store/store_deliver.h"
 #include "store/store_feed.h"
 #include "util/buf.h"
+#include "util/utf8.h"
 #include "util/xmalloc.h"
 
 #define FEED_SAMPLES 10
@@ -47,11 +48,11 @@ const struct cmd_entry cmd_feed_plan_entry = {
     .summary = "Show what the next file for a feed would contain",
     .help =
         "Compare who the feed's eligibility rule selects now with what the\n"
-        "vendor was last sent, and print the adds, changes (with the\n"
-        "columns that changed), terminations (with the reason and date)\n"
-        "and reinstatements: counts and up to 10 samples of each. Nothing\n"
-        "is written. Exit status 0 whether or not there is anything to\n"
-        "send.\n"
+        "vendor was last sent, and print the adds, changes (the columns\n"
+        "that changed, from the value sent to the new one), terminations\n"
+        "(with the reason and date) and reinstatements: counts and up to\n"
+        "10 samples of each. Nothing is written. Exit status 0 whether or\n"
+        "not there is anything to send.\n"
         "\n"
         "  --json         print the complete plan as JSON: every outcome,\n"
         "                 then the counts\n"
@@ -432,8 +433,63 @@ key_display(const char *k)
 	return d;
 }
 
+/* A stored value as JSON text: never NULL, even for bytes cut mid-character. */
 static json_t *
-outcome_json(const struct feed_outcome *o)
+value_json(const char *v, size_t len)
+{
+	char *t = xstrndup(v, len);
+	json_t *j;
+
+	utf8_scrub(t);
+	j = json_string(t);
+	free(t);
+	return j;
+}
+
+static void
+change_json(const char *name, const char *a, size_t alen, const char *b,
+            size_t blen, void *arg)
+{
+	json_t *c = json_object();
+
+	json_object_set_new(c, "column", json_string(name));
+	json_object_set_new(c, "from", value_json(a, alen));
+	json_object_set_new(c, "to", value_json(b, blen));
+	json_array_append_new(arg, c);
+}
+
+/* Values longer than this are cut in the text samples. */
+#define SAMPLE_VALUE_MAX 40
+
+static void
+sample_value(struct buf *b, const char *v, size_t len)
+{
+	char *t = xstrndup(v, len > SAMPLE_VALUE_MAX ? SAMPLE_VALUE_MAX : len);
+	unsigned char *c;
+
+	utf8_scrub(t);
+	for (c = (unsigned char *)t; *c != '\0'; c++)
+		if (*c < 0x20 || *c == 0x7f)
+			*c = ' '; /* one sample, one line */
+	buf_addf(b, "\"%s%s\"", t, len > SAMPLE_VALUE_MAX ? "..." : "");
+	free(t);
+}
+
+static void
+change_text(const char *name, const char *a, size_t alen, const char *b,
+            size_t blen, void *arg)
+{
+	struct buf *out = arg;
+
+	buf_addf(out, "      %-20s ", name);
+	sample_value(out, a, alen);
+	buf_addstr(out, " -> ");
+	sample_value(out, b, blen);
+	buf_addch(out, '\n');
+}
+
+static json_t *
+outcome_json(const struct feed_outcome *o, const struct feed_profile *p)
 {
 	json_t *j = json_object(), *cols;
 	const char *c, *e;
@@ -456,6 +512,11 @@ outcome_json(const struct feed_outcome *o)
 			                      json_stringn(c, (size_t)(e - c)));
 		}
 		json_object_set_new(j, "columns", cols);
+		cols = json_array();
+		if (o->old_vals != NULL)
+			feed_record_diff_each(p, o->old_vals, o->old_index,
+			                      o->e->vals, change_json, cols);
+		json_object_set_new(j, "changes", cols);
 	}
 	if (o->kind == FEED_OUT_TERM) {
 		json_object_set_new(j, "reason",
@@ -469,7 +530,8 @@ outcome_json(const struct feed_outcome *o)
 }
 
 static void
-sample_text(struct buf *b, const struct feed_outcome *o)
+sample_text(struct buf *b, const struct feed_outcome *o,
+            const struct feed_profile *p)
 {
 	char *k = key_display(o->key);
 
@@ -485,6 +547,9 @@ sample_text(struct buf *b, const struct feed_outcome *o)
 	while (b->len > 0 && b->data[b->len - 1] == ' ')
 		b->data[--b->len] = '\0';
 	buf_addch(b, '\n');
+	if (o->kind == FEED_OUT_CHANGE && o->old_vals != NULL)
+		feed_record_diff_each(p, o->old_vals, o->old_index, o->e->vals,
+		                      change_text, b);
 }
 
 static int
@@ -498,7 +563,7 @@ plan_emit(const struct feed_outcome *o, void *arg)
 	if (o->kind == FEED_OUT_DUPLICATE)
 		slot = -1;
 	if (po->json && (slot >= 0 || o->kind == FEED_OUT_DUPLICATE)) {
-		j = outcome_json(o);
+		j = outcome_json(o, po->p);
 		s = json_dumps(j, JSON_COMPACT);
 		printf("%s\n    %s", po->n++ > 0 ? "," : "", s);
 		free(s);
@@ -506,7 +571,7 @@ plan_emit(const struct feed_outcome *o, void *arg)
 		return 0;
 	}
 	if (slot >= 0 && po->ns[slot]++ < FEED_SAMPLES)
-		sample_text(&po->s[slot], o);
+		sample_text(&po->s[slot], o, po->p);
 	return 0;
 }
 

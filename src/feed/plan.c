@@ -102,6 +102,10 @@ pc_emit(struct pc *pc, enum feed_out kind, const struct store_feed_entry *e,
 	o.e = e;
 	o.key = key;
 	o.error = error;
+	if (kind == FEED_OUT_CHANGE) {
+		o.old_vals = buf_str(&pc->old);
+		o.old_index = pc->old_index;
+	}
 	if (pc->display != NULL)
 		o.user_name = pc->display;
 	else if (pc->have_pr) {

@@ -43,6 +43,9 @@ struct feed_outcome {
 	const char *user_name; /* for people to recognise, or NULL */
 	const char *person_id; /* SCIM id, or NULL */
 	const char *error;     /* FEED_OUT_ERROR */
+	/* FEED_OUT_CHANGE: the values last sent, for feed_record_diff_each() */
+	const char *old_vals;
+	const int *old_index;
 };
 
 struct feed_plan_counts {

@@ -662,8 +662,9 @@ field(const char *vals, int i, size_t *len)
 }
 
 size_t
-feed_record_diff(const struct feed_profile *pr, const char *old_vals,
-                 const int *old_index, const char *new_vals, struct buf *out)
+feed_record_diff_each(const struct feed_profile *pr, const char *old_vals,
+                      const int *old_index, const char *new_vals,
+                      feed_diff_fn fn, void *arg)
 {
 	const char *a, *b;
 	size_t i, alen, blen, n = 0;
@@ -676,9 +677,35 @@ feed_record_diff(const struct feed_profile *pr, const char *old_vals,
 		b = field(new_vals, (int)i, &blen);
 		if (alen == blen && memcmp(a, b, alen) == 0)
 			continue;
-		if (n++ > 0)
-			buf_addch(out, ',');
-		buf_addstr(out, pr->cols[i].name);
+		n++;
+		fn(pr->cols[i].name, a, alen, b, blen, arg);
 	}
+	return n;
+}
+
+static void
+diff_name(const char *name, const char *a, size_t alen, const char *b,
+          size_t blen, void *arg)
+{
+	struct buf *out = arg;
+
+	(void)a, (void)alen, (void)b, (void)blen;
+	if (out->len > 0)
+		buf_addch(out, ',');
+	buf_addstr(out, name);
+}
+
+size_t
+feed_record_diff(const struct feed_profile *pr, const char *old_vals,
+                 const int *old_index, const char *new_vals, struct buf *out)
+{
+	struct buf names;
+	size_t n;
+
+	buf_init(&names, 0);
+	n = feed_record_diff_each(pr, old_vals, old_index, new_vals, diff_name,
+	                          &names);
+	buf_addstr(out, buf_str(&names));
+	buf_free(&names);
 	return n;
 }

@@ -122,4 +122,15 @@ size_t feed_record_diff(const struct feed_profile *, const char *old_vals,
                         const int *old_index, const char *new_vals,
                         struct buf *out);
 
+/*
+ * The same columns, one call each: fn gets the column's name and its old
+ * and new values (not NUL-terminated). Returns how many differ.
+ */
+typedef void (*feed_diff_fn)(const char *name, const char *old_v,
+                             size_t old_len, const char *new_v, size_t new_len,
+                             void *arg);
+size_t feed_record_diff_each(const struct feed_profile *, const char *old_vals,
+                             const int *old_index, const char *new_vals,
+                             feed_diff_fn, void *arg);
+
 #endif

@@ -234,9 +234,21 @@ class ExamplesTest(unittest.TestCase):
             {"E1003": ["last_name", "email"], "E1009": ["work_state"]},
             {k: ("terminated", d) for k, d in DAY2_TERMS.items()})
         self.assertEqual(r.plan("plan-day1.json")["counts"]["excluded"], 1)
+        # What changed, from what the vendor holds to what it will get.
+        changes = {dkey(o["key"]): o["changes"] for o in
+                   r.plan("plan-day2.json")["outcomes"]
+                   if o["action"] == "change"}
+        self.assertEqual(changes, {
+            "E1003": [
+                {"column": "last_name", "from": "Raman", "to": "Shah"},
+                {"column": "email", "from": "priya.raman@acme.example",
+                 "to": "priya.shah@acme.example"}],
+            "E1009": [{"column": "work_state", "from": "MA", "to": "RI"}]})
         text = r.read("plan-day2.txt").decode()
         self.assertRegex(text, r"terminations +2\n")
         self.assertIn("last_name,email", text)
+        self.assertRegex(text, r'\n +work_state +"MA" -> "RI"\n')
+        self.assertRegex(text, r'\n +last_name +"Raman" -> "Shah"\n')
 
     def test_spring_health_reproducible(self):
         self.assertReproducible("spring-health",

@@ -478,6 +478,13 @@ test_value_errors(void **state)
 }
 
 static void
+diff_pairs(const char *name, const char *a, size_t alen, const char *b,
+           size_t blen, void *arg)
+{
+	buf_addf(arg, "%s:%.*s>%.*s;", name, (int)alen, a, (int)blen, b);
+}
+
+static void
 test_diff(void **state)
 {
 	struct loaded l;
@@ -536,6 +543,17 @@ test_diff(void **state)
 	                                  &out),
 	                 2);
 	assert_string_equal(buf_str(&out), "b,c");
+	/* The same columns with their values, the old ones by the map. */
+	buf_reset(&out);
+	assert_int_equal(feed_record_diff_each(l.p,
+	                                       "2\x1f"
+	                                       "1",
+	                                       map,
+	                                       "1\x1f\x1f"
+	                                       "3\x1fx",
+	                                       diff_pairs, &out),
+	                 2);
+	assert_string_equal(buf_str(&out), "b:2>3;c:>x;");
 	free(map);
 	buf_free(&out);
 	unload(&l);
