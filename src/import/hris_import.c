@@ -90,6 +90,13 @@ struct hris_imp {
 	int *dcol_idx;  /* ... and of each m->dcols[] */
 	bool *dup_told; /* header columns already reported as repeated;
 	                   only while the header is read */
+	/* columns the header lacks, each with every use of it joined by
+	   "; ": reported once each; only while the header is read */
+	struct hris_missing {
+		const char *name;
+		struct buf uses;
+	} * missing;
+	size_t nmissing;
 	int key_idx, rel_idx;
 	int dep_field[HRIS_DEP__COUNT]; /* m->dcols index, or -1 */
 	int active_col, status_col;     /* m->cols index, or -1 */
@@ -721,20 +728,51 @@ hris_orphans(struct hris_imp *x)
  * differs, say so: "Employee_ID" for employee_id is the usual slip.
  */
 static void
-hris_missing_column(struct hris_imp *x, char *const *names, size_t n,
-                    const char *name, const char *what)
+hris_missing_column(struct hris_imp *x, const char *name, const char *what)
 {
+	struct hris_missing *m;
 	size_t i;
 
-	for (i = 0; i < n; i++)
-		if (strcasecmp(names[i], name) == 0) {
-			hris_err(x, 1, i + 1,
+	for (i = 0; i < x->nmissing; i++)
+		if (strcmp(x->missing[i].name, name) == 0)
+			break;
+	if (i == x->nmissing) {
+		x->missing =
+		    xrealloc(x->missing, (i + 1) * sizeof(*x->missing));
+		x->missing[i].name = name;
+		buf_init(&x->missing[i].uses, 0);
+		x->nmissing++;
+	}
+	m = &x->missing[i];
+	if (m->uses.len > 0)
+		buf_addstr(&m->uses, "; ");
+	buf_addstr(&m->uses, what);
+}
+
+static void
+hris_missing_report(struct hris_imp *x, char *const *names, size_t n)
+{
+	const char *name, *what;
+	size_t i, j;
+
+	for (i = 0; i < x->nmissing; i++) {
+		name = x->missing[i].name;
+		what = buf_str(&x->missing[i].uses);
+		for (j = 0; j < n && strcasecmp(names[j], name) != 0; j++)
+			;
+		if (j < n)
+			hris_err(x, 1, j + 1,
 			         "missing column \"%s\" (%s); the header has "
 			         "\"%s\": column names are case-sensitive",
-			         name, what, names[i]);
-			return;
-		}
-	hris_err(x, 0, 0, "missing column \"%s\" (%s)", name, what);
+			         name, what, names[j]);
+		else
+			hris_err(x, 0, 0, "missing column \"%s\" (%s)", name,
+			         what);
+		buf_free(&x->missing[i].uses);
+	}
+	free(x->missing);
+	x->missing = NULL;
+	x->nmissing = 0;
 }
 
 /* The field index of column name, or -1; a duplicate is an error. */
@@ -761,7 +799,7 @@ hris_find_column(struct hris_imp *x, char *const *names, size_t n,
 		found = (int)i;
 	}
 	if (found < 0)
-		hris_missing_column(x, names, n, name, what);
+		hris_missing_column(x, name, what);
 	return found;
 }
 
@@ -817,6 +855,7 @@ hris_header(struct hris_imp *x)
 		names[i] = hris_cell(h, n, (int)i, &len);
 	x->dup_told = xcalloc(n + 1, sizeof(*x->dup_told));
 	hris_find_columns(x, names, n);
+	hris_missing_report(x, names, n);
 	free(x->dup_told);
 	x->dup_told = NULL;
 	free(names);

@@ -239,6 +239,26 @@ class TestImportCli(ImportTestCase):
                       "eligibility:hireDate)", p.stderr)
         self.assertIn("the header does not match mapping workday", p.stderr)
 
+    def test_missing_column_used_twice_is_one_error(self):
+        # One header name feeding the key and an attribute, or two
+        # attributes: one message naming every use.
+        self.config = self.write("two.yaml", "mappings:\n  two:\n"
+                                 "    key: id\n"
+                                 "    columns:\n"
+                                 "      mail: userName\n"
+                                 "      id: enterprise:employeeNumber\n"
+                                 "      dept: [enterprise:department,"
+                                 " enterprise:division]\n")
+        path = self.write("two.csv", "mail\na@x.example\n")
+        p = self.run_import(path, "--json", mapping="two")
+        self.assertEqual(p.returncode, 1, p.stderr)
+        msgs = [e["message"] for e in json.loads(p.stdout)["error_list"]]
+        self.assertEqual(sorted(msgs), [
+            'missing column "dept" (mapped to enterprise:department; '
+            'mapped to enterprise:division)',
+            'missing column "id" (the key column; mapped to externalId; '
+            'mapped to enterprise:employeeNumber)'])
+
     def test_one_mapped_column(self):
         # The smallest mapping: the key (externalId, implicitly) and one
         # column. It once read the key's attribute out of bounds.
