@@ -688,12 +688,40 @@ dfull_get(struct pc *pc, const struct dep_ent *d)
 	return NULL;
 }
 
+/*
+ * Dependent d of the current subscriber as fd, its name in pc->name: 1,
+ * or 0 when the subscriber is gone, -1 on a store error.
+ */
+static int
+dep_bind(struct pc *pc, const struct dep_ent *d, struct feed_dependent *fd)
+{
+	const struct store_hris_dependent *row;
+
+	if ((!pc->have_pr || pc->pr.rid != pc->sub_rid) &&
+	    pc_probe(pc, pc->sub_rid) == -1)
+		return -1;
+	if (!pc->have_pr)
+		return 0;
+	if ((row = dfull_get(pc, d)) == NULL)
+		return -1;
+	fd->key = row->key;
+	fd->relationship = row->relationship;
+	fd->first_name = row->first_name;
+	fd->middle_name = row->middle_name;
+	fd->last_name = row->last_name;
+	fd->birth_date = row->birth_date;
+	fd->gender = row->gender;
+	buf_reset(&pc->name);
+	buf_addf(&pc->name, "%s %s", row->first_name ? row->first_name : "",
+	         row->last_name ? row->last_name : "");
+	return 1;
+}
+
 /* An eligible subscriber's dependent d, known to the state as m or not. */
 static int
 pc_dep_eligible(struct pc *pc, const char *dk, const struct dep_ent *d,
                 const struct store_feed_member *m)
 {
-	const struct store_hris_dependent *row;
 	struct feed_dependent fd;
 	int64_t v = dep_version(d, pc->sub_version);
 	int rc;
@@ -704,21 +732,8 @@ pc_dep_eligible(struct pc *pc, const char *dk, const struct dep_ent *d,
 		pc->pl->counts.roster_after++;
 		return 0;
 	}
-	if ((!pc->have_pr || pc->pr.rid != pc->sub_rid) &&
-	    pc_probe(pc, pc->sub_rid) == -1)
-		return -1;
-	if (!pc->have_pr || (row = dfull_get(pc, d)) == NULL)
-		return pc->have_pr ? -1 : 0;
-	fd.key = row->key;
-	fd.relationship = row->relationship;
-	fd.first_name = row->first_name;
-	fd.middle_name = row->middle_name;
-	fd.last_name = row->last_name;
-	fd.birth_date = row->birth_date;
-	fd.gender = row->gender;
-	buf_reset(&pc->name);
-	buf_addf(&pc->name, "%s %s", row->first_name ? row->first_name : "",
-	         row->last_name ? row->last_name : "");
+	if ((rc = dep_bind(pc, d, &fd)) != 1)
+		return rc;
 	pc->dep = &fd;
 	pc->display = buf_str(&pc->name);
 	rc = pc_eligible(pc, dk, m, d->id, v);
@@ -727,12 +742,41 @@ pc_dep_eligible(struct pc *pc, const char *dk, const struct dep_ent *d,
 	return rc;
 }
 
-/* A dependent member leaving: with its subscriber, or removed. */
+/*
+ * A dependent leaving with its subscriber carries its values as they are
+ * now, as the subscriber's row does (term_vals()): 1 when e->vals are
+ * those, already checked against the writer; 0 keeps the last sent.
+ */
 static int
-pc_dep_terminate(struct pc *pc, const char *dk, bool still_listed,
+dep_term_vals(struct pc *pc, const struct dep_ent *d,
+              struct store_feed_entry *e)
+{
+	struct feed_dependent fd;
+	char *cause;
+	int rc;
+
+	if ((rc = dep_bind(pc, d, &fd)) != 1)
+		return rc;
+	pc->dep = &fd;
+	rc = pc_compute(pc);
+	pc->dep = NULL;
+	if (rc == -1)
+		return 0;
+	e->vals = buf_str(&pc->vals);
+	if (pc_fits(pc, FEED_OUT_TERM, e, &cause) == 0)
+		return 1;
+	free(cause);
+	e->vals = buf_str(&pc->old);
+	return 0;
+}
+
+/* A dependent member leaving: with its subscriber, or removed (d NULL). */
+static int
+pc_dep_terminate(struct pc *pc, const char *dk, const struct dep_ent *d,
                  const struct store_feed_member *m)
 {
 	struct store_feed_entry e;
+	int rc = 0;
 
 	if (pc_old_vals(pc, dk) == -1)
 		return -1;
@@ -744,11 +788,15 @@ pc_dep_terminate(struct pc *pc, const char *dk, bool still_listed,
 		e.term_reason = pc->term_reason;
 		e.term_date = pc->term_date;
 	} else {
-		e.term_reason =
-		    still_listed ? "ineligible" : "dependent_removed";
+		e.term_reason = d != NULL ? "ineligible" : "dependent_removed";
 		e.term_date = pc->pl->as_of;
 	}
 	pc->pl->counts.terms++;
+	if (d != NULL && pc->sub_terminated &&
+	    (rc = dep_term_vals(pc, d, &e)) == -1)
+		return -1;
+	if (rc == 1)
+		return pc_emit(pc, FEED_OUT_TERM, &e, e.key, NULL);
 	return stage(pc, FEED_OUT_TERM, &e);
 }
 
@@ -762,7 +810,7 @@ pc_dep(struct pc *pc, const char *dkey, const struct dep_ent *d,
 	if (sub_active && d != NULL)
 		return pc_dep_eligible(pc, dkey, d, m);
 	if (m != NULL && m->active)
-		return pc_dep_terminate(pc, dkey, d != NULL, m);
+		return pc_dep_terminate(pc, dkey, d, m);
 	if (m != NULL &&
 	    feed_plan_in_lookback(pc->p, m->term_date, pc->pl->as_of))
 		pc->pl->counts.lookback++;

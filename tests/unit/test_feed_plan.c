@@ -1101,18 +1101,33 @@ test_dependents(void **state)
 	assert_int_equal(
 	    render(fx, "2026-12-03", FEED_WANT_PROFILE, &run, &cause), 0);
 	store_feed_run_clear(&run);
-	/* The subscriber leaves: the child goes with her, same reason. */
+	/* The subscriber leaves: the child goes with her, same reason,
+	 * both rows with their values as they are now (a new family name,
+	 * a new first name the same day). */
 	w = ada;
 	w.active = false;
 	w.status = "terminated";
 	w.termdate = "2026-12-15";
+	w.family = "King";
 	update_user(fx, ids[0], &w);
+	put_dep(fx, ids[0], "CH1", "CH", "Augusta", "1836-05-12", 3);
 	c = plan(fx, "2026-12-04");
 	expect_sent(fx, "term E1 terminated 2026-12-15\n"
 	                "term E1\x1d"
 	                "CH1 terminated 2026-12-15\n");
 	assert_int_equal(c.roster_before, 3);
 	assert_int_equal(c.roster_after, 1);
+	assert_int_equal(
+	    render(fx, "2026-12-04", FEED_WANT_PROFILE, &run, &cause), 0);
+	assert_string_equal(run.state, STORE_FEED_RENDERED);
+	file = slurp(fx->out, run.file_name);
+	assert_string_equal(file,
+	                    "member_id,person,rel,first,last,gender,"
+	                    "action\n"
+	                    "E1,E1,18,Ada,King,U,terminate\n"
+	                    "E1,E1-CH1,19,Augusta,Lovelace,F,terminate\n");
+	free(file);
+	store_feed_run_clear(&run);
 	free(ids[0]);
 	free(ids[1]);
 }
