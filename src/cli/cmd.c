@@ -5,6 +5,8 @@
 
 #include <errno.h>
 #include <getopt.h>
+#include <libgen.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -103,6 +105,17 @@ cmd_default_db(void)
 	const char *db = getenv("ROSTERD_DB");
 
 	return db != NULL && *db != '\0' ? db : "rosterd.db";
+}
+
+char *
+cmd_data_dir(const char *db)
+{
+	char real[PATH_MAX], *copy, *dir;
+
+	copy = xstrdup(realpath(db, real) != NULL ? real : db);
+	dir = xstrdup(dirname(copy));
+	free(copy);
+	return dir;
 }
 
 /* Word d (from 0) of a command name and its length; NULL past the end. */

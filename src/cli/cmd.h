@@ -48,6 +48,10 @@ struct store *cmd_open_store(const char *db);
 /* Default database path when --db is not given: $ROSTERD_DB or ./rosterd.db */
 const char *cmd_default_db(void);
 
+/* The data directory of database db: its directory, absolute when it can
+ * be resolved. The caller frees it. */
+char *cmd_data_dir(const char *db);
+
 extern const struct cmd_entry cmd_serve_entry;
 extern const struct cmd_entry cmd_migrate_entry;
 extern const struct cmd_entry cmd_tenant_create_entry;

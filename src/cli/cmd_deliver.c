@@ -3,8 +3,6 @@
 /* rosterd deliver RUN / deliver status FEED / returns fetch FEED. */
 #include <errno.h>
 #include <getopt.h>
-#include <libgen.h>
-#include <limits.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -176,16 +174,13 @@ static int
 da_open(struct da *a)
 {
 	const char *db = a->db;
-	char *copy, real[PATH_MAX];
 
 	if (db == NULL)
 		db = a->cfg != NULL && a->cfg->db != NULL ? a->cfg->db
 		                                          : cmd_default_db();
 	if ((a->st = cmd_open_store(db)) == NULL)
 		return 1;
-	copy = xstrdup(realpath(db, real) != NULL ? real : db);
-	a->data_dir = xstrdup(dirname(copy));
-	free(copy);
+	a->data_dir = cmd_data_dir(db);
 	a->env.data_dir = a->data_dir;
 	a->env.outbox = a->cfg != NULL ? a->cfg->outbox : NULL;
 	return 0;

@@ -12,6 +12,7 @@
 
 #include "cfg/cfg.h"
 #include "cli/cmd.h"
+#include "deliver/deliver.h"
 #include "feed/date.h"
 #include "feed/plan.h"
 #include "feed/profile.h"
@@ -123,7 +124,9 @@ const struct cmd_entry cmd_feed_discard_entry = {
             "and record who discarded it, when and why. Refused for a run\n"
             "that was delivered or is being delivered, and while a later run\n"
             "of the feed is not rejected, failed or discarded (discard the\n"
-            "newest first). The file stays where it was written.\n"
+            "newest first). The file stays where it was written; its\n"
+            "encrypted copy in the spool is removed, and a temporary name\n"
+            "its upload was staged under on the server is printed.\n"
             "\n"
             "  --reason TEXT  why (required)\n"
             "  --by NAME      who discards (default: $USER)\n" HELP_CONFIG,
@@ -162,6 +165,7 @@ struct fa {
 	struct cfg *cfg;
 	struct feed_profiles *profiles;
 	struct store *st;
+	const char *dbpath; /* the database opened */
 };
 
 static const struct option fa_opts[] = {
@@ -293,6 +297,7 @@ fa_open(struct fa *a)
 		                                          : cmd_default_db();
 	if ((a->st = cmd_open_store(db)) == NULL)
 		return 1;
+	a->dbpath = db;
 	return 0;
 }
 
@@ -961,6 +966,41 @@ out:
 }
 
 /* feed reject and feed discard: RUN --reason TEXT [--by NAME]. */
+/*
+ * A discarded run will never be delivered: its encrypted spool copy goes
+ * (the rendered file stays where it was written). An upload it staged on
+ * the server under a temporary name is only reported: removing it takes a
+ * connection the operator may not want made from here.
+ */
+static void
+discard_spool(const struct fa *a, const struct store_feed_run *run)
+{
+	struct deliver_env env;
+	char *dir = cmd_data_dir(a->dbpath), *staged = NULL, *cause = NULL;
+
+	memset(&env, 0, sizeof(env));
+	env.data_dir = dir;
+	switch (deliver_discarded(&env, run->feed, run->id, &staged, &cause)) {
+	case 0:
+		break;
+	case 1:
+		printf("its spool (%s/spool/%s) was left: a delivery of %s "
+		       "holds the feed\n",
+		       dir, run->id, run->feed);
+		break;
+	default:
+		cmd_error("%s: removing the spool: %s", a->e->name, cause);
+		break;
+	}
+	if (staged != NULL)
+		printf("the server may still hold its upload under the "
+		       "temporary name %s (never renamed): remove it there\n",
+		       staged);
+	free(staged);
+	free(cause);
+	free(dir);
+}
+
 static int
 run_verdict_exec(const struct cmd_entry *e,
                  int (*fn)(struct store *, const char *, const char *,
@@ -989,9 +1029,11 @@ run_verdict_exec(const struct cmd_entry *e,
 	}
 	printf("run %s (%s #%lld): %s by %s: %s\n", run.id, run.feed,
 	       (long long)run.seq, run.state, a.by, run.reason);
-	if (strcmp(run.state, STORE_FEED_DISCARDED) == 0)
+	if (strcmp(run.state, STORE_FEED_DISCARDED) == 0) {
 		printf("the next run of %s sends its changes again\n",
 		       run.feed);
+		discard_spool(&a, &run);
+	}
 	rc = 0;
 out:
 	store_feed_run_clear(&run);

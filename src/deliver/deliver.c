@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: ISC */
 /* Copyright (c) 2026 rosterd developers */
 /* Delivering rendered runs: encrypt, upload exactly once, retry, resume. */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <fnmatch.h>
@@ -351,17 +352,22 @@ remove_leftovers(struct xfer *xf, const char *name)
  * from "never renamed" (no marker: the upload is repeated).
  */
 static char *
-spool_dir(const struct dctx *x)
+spool_path(const struct deliver_env *env, const char *run_id)
 {
 	return xasprintf("%s/spool/%s",
-	                 x->env->data_dir != NULL ? x->env->data_dir : ".",
-	                 x->d.run_id);
+	                 env->data_dir != NULL ? env->data_dir : ".", run_id);
 }
 
 static char *
-stage_read(const struct dctx *x)
+spool_dir(const struct dctx *x)
 {
-	char *dir = spool_dir(x), *path, buf[XFER_NAME_MAX + 1];
+	return spool_path(x->env, x->d.run_id);
+}
+
+static char *
+stage_read_path(const char *dir)
+{
+	char *path, buf[XFER_NAME_MAX + 1];
 	ssize_t n = -1;
 	int fd;
 
@@ -371,10 +377,18 @@ stage_read(const struct dctx *x)
 		close(fd);
 	}
 	free(path);
-	free(dir);
 	if (n <= 0 || (size_t)n > XFER_NAME_MAX)
 		return NULL;
 	return xstrndup(buf, (size_t)n);
+}
+
+static char *
+stage_read(const struct dctx *x)
+{
+	char *dir = spool_dir(x), *name = stage_read_path(dir);
+
+	free(dir);
+	return name;
 }
 
 static void
@@ -971,4 +985,56 @@ deliver_stop_agent(const struct deliver_env *env)
 	}
 	free(cause);
 	free(home);
+}
+
+/* Remove every entry of the spool directory dir, then dir. */
+static int
+spool_remove(const char *dir, char **cause)
+{
+	struct dirent *de;
+	DIR *d;
+	int rc = 0;
+
+	if ((d = opendir(dir)) == NULL) {
+		if (errno == ENOENT)
+			return 0;
+		*cause = xasprintf("%s: %s", dir, strerror(errno));
+		return -1;
+	}
+	while ((de = readdir(d)) != NULL) {
+		if (strcmp(de->d_name, ".") == 0 ||
+		    strcmp(de->d_name, "..") == 0)
+			continue;
+		if (unlinkat(dirfd(d), de->d_name, 0) == -1 &&
+		    errno != ENOENT && rc == 0) {
+			*cause = xasprintf("%s/%s: %s", dir, de->d_name,
+			                   strerror(errno));
+			rc = -1;
+		}
+	}
+	closedir(d);
+	if (rc == 0 && rmdir(dir) == -1 && errno != ENOENT) {
+		*cause = xasprintf("%s: %s", dir, strerror(errno));
+		rc = -1;
+	}
+	return rc;
+}
+
+int
+deliver_discarded(const struct deliver_env *env, const char *feed,
+                  const char *run_id, char **staged, char **cause)
+{
+	char *dir;
+	int lock, rc;
+
+	*staged = NULL;
+	*cause = NULL;
+	if ((lock = deliver_lock(env, feed, cause)) < 0)
+		return lock == -2 ? 1 : -1;
+	dir = spool_path(env, run_id);
+	*staged = stage_read_path(dir);
+	rc = spool_remove(dir, cause);
+	free(dir);
+	deliver_unlock(lock);
+	return rc;
 }

@@ -161,6 +161,18 @@ int deliver_run(struct store *, const struct deliver_config *,
  */
 int deliver_retry(struct store *, const char *run_id, char **cause);
 
+/*
+ * A discarded run of feed will never be delivered: remove its spool
+ * (DATA/spool/RUN: the encrypted copy, the stage marker), holding the
+ * feed's lock. *staged (the caller frees it) gets the temporary name the
+ * stage marker held, or NULL: an upload complete under that name, never
+ * renamed, may still be on the server. Returns 0 (also when there was no
+ * spool), 1 when a delivery of the feed holds the lock (nothing removed),
+ * -1 with *cause.
+ */
+int deliver_discarded(const struct deliver_env *, const char *feed,
+                      const char *run_id, char **staged, char **cause);
+
 /* Runs that are rendered but not yet delivered (or failed), oldest first,
  * of the feeds that have a delivery entry in cfg, as a NULL-terminated
  * array the caller frees with deliver_list_free; NULL when the store

@@ -160,10 +160,20 @@ class DiscardTest(unittest.TestCase):
 
         p = self.rosterd("feed", "discard", r1, check=2)
         self.assertIn("--reason is required", p.stderr)
+        # This feed has no PGP, so nothing was spooled; put there what a
+        # PGP feed's failed upload leaves (DATA/spool/RUN/NAME.pgp).
+        spool = os.path.join(self.tmp, "spool", r1)
+        os.makedirs(spool)
+        with open(os.path.join(spool, "vendor_0001.csv.pgp"), "wb") as f:
+            f.write(b"\x85\x01")
         p = self.rosterd("feed", "discard", r1, "--reason",
                          "vendor inbox was moved")
         self.assertIn("run %s (vendor #1): discarded by ops: vendor inbox "
                       "was moved" % r1, p.stdout)
+        # The copy that would have gone out is gone; the rendered file
+        # stays where it was written.
+        self.assertFalse(os.path.exists(spool))
+        self.assertNotIn("temporary name", p.stdout)
         show = self.rosterd("feed", "show", r1).stdout
         self.assertIn("state    discarded", show)
         self.assertIn("discard  vendor inbox was moved", show)
@@ -189,7 +199,15 @@ class DiscardTest(unittest.TestCase):
         self.assertEqual(self.rows(r3), [["E3", "Cole", "T"]])
         shutil.rmtree(self.remote)
         self.fail_delivery(r3)
-        self.rosterd("feed", "discard", r3, "--reason", "retry tomorrow")
+        # As if its upload had been staged and never renamed.
+        os.makedirs(os.path.join(self.tmp, "spool", r3))
+        with open(os.path.join(self.tmp, "spool", r3, ".staged"), "w") as f:
+            f.write(".vendor_0003.csv.0123abcd.part")
+        p = self.rosterd("feed", "discard", r3, "--reason", "retry tomorrow")
+        self.assertIn("the server may still hold its upload under the "
+                      "temporary name .vendor_0003.csv.0123abcd.part",
+                      p.stdout)
+        self.assertFalse(os.path.exists(os.path.join(self.tmp, "spool", r3)))
         self.import_people([("E1", "Adams"), ("E2", "Brown")])
         self.assertEqual(self.feed_state(), (3, 0, False, 3))
         r4 = self.render()
