@@ -76,7 +76,9 @@ const struct cmd_entry cmd_returns_fetch_entry = {
             "status, message columns) and attach them to the run it answers:\n"
             "the run whose file name appears in the return file's name, else\n"
             "the newest delivered run not yet acknowledged, which becomes\n"
-            "acknowledged. Rejected records are kept for reconciliation.\n"
+            "acknowledged. With returns.format x12, the files are TA1, 999 or\n"
+            "997 acknowledgments, matched to the run by the 834's control\n"
+            "numbers. Rejected records are kept for reconciliation.\n"
             "\n" HELP_COMMON,
     .exec = cmd_returns_fetch_exec,
 };

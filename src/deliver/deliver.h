@@ -81,6 +81,9 @@ struct deliver_returns_cfg {
 	char **accepted;      /* status values that mean accepted */
 	size_t naccepted;
 	char delimiter;
+	/* format x12: TA1, 999 and 997 acknowledgments, matched to runs by
+	 * their control numbers; the CSV settings above are then unused */
+	bool x12;
 };
 
 /* One feed's `delivery` entry; read-only once loaded. */

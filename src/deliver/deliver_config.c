@@ -449,14 +449,49 @@ parse_delimiter(struct dp *dp, struct fy_node *n)
 		dp->f->returns.delimiter = *s;
 }
 
+/*
+ * returns.format: csv (the default) or x12. 1 for x12, whose files name
+ * their own columns: the CSV keys (v[3..7]) are refused with it.
+ */
+static int
+parse_returns_format(struct dp *dp, struct fy_node **v)
+{
+	static const char *const csv_keys[] = {
+	    "returns.key_column", "returns.status_column",
+	    "returns.message_column", "returns.accepted", "returns.delimiter"};
+	const char *s;
+	size_t i;
+
+	if (v[8] == NULL ||
+	    (s = get_str(dp, v[8], v[8], "returns.format")) == NULL)
+		return 0;
+	if (strcmp(s, "csv") == 0)
+		return 0;
+	if (strcmp(s, "x12") != 0) {
+		derr(dp, v[8], "returns.format",
+		     "expected csv or x12 (TA1, 999 and 997 acknowledgments), "
+		     "not \"%s\"",
+		     s);
+		return 0;
+	}
+	dp->f->returns.x12 = true;
+	for (i = 0; i < 5; i++)
+		if (v[3 + i] != NULL)
+			derr(dp, v[3 + i], csv_keys[i],
+			     "only for format csv: an x12 acknowledgment "
+			     "names its own codes");
+	return 1;
+}
+
 static void
 parse_returns(struct dp *dp, struct fy_node *n)
 {
-	static const char *const known[] = {
-	    "dir",        "pattern",       "interval_s",
-	    "key_column", "status_column", "message_column",
-	    "accepted",   "delimiter",     NULL};
-	struct fy_node *v[9] = {NULL};
+	static const char *const known[] = {"dir",           "pattern",
+	                                    "interval_s",    "key_column",
+	                                    "status_column", "message_column",
+	                                    "accepted",      "delimiter",
+	                                    "format",        NULL};
+	struct fy_node *v[10] = {NULL};
 	struct deliver_returns_cfg *r = &dp->f->returns;
 
 	if (n == NULL || cfg_node_is_null(n))
@@ -475,6 +510,8 @@ parse_returns(struct dp *dp, struct fy_node *n)
 	r->pattern = v[1] != NULL ? dup_str(dp, v[1], n, "returns.pattern")
 	                          : xstrdup("*");
 	get_long(dp, v[2], "returns.interval_s", 10, 86400, &r->interval_s);
+	if (parse_returns_format(dp, v) == 1)
+		return;
 	r->key_column = dup_str(dp, v[3], n, "returns.key_column");
 	r->status_column = dup_str(dp, v[4], n, "returns.status_column");
 	if (v[5] != NULL)

@@ -15,6 +15,7 @@
 
 #include "deliver/deliver.h"
 #include "deliver/deliver_util.h"
+#include "fmt/x12_ack.h"
 #include "import/csv.h"
 #include "pgp/pgp.h"
 #include "store/store.h"
@@ -26,6 +27,7 @@
 #include "xfer/xfer.h"
 
 #define RET_BATCH 1024
+#define RET_ACK_MAX (16u * 1024 * 1024) /* no acknowledgment is larger */
 
 /* One deliver_returns() call. */
 struct rctx {
@@ -326,6 +328,123 @@ out:
 	return err;
 }
 
+/* An X12 acknowledgment file, read whole; NULL or why it cannot be. */
+static char *
+ack_read(const char *path, struct x12_ack *a)
+{
+	char chunk[65536], *err = NULL;
+	struct buf b;
+	ssize_t n;
+	int fd;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+		return xasprintf("%s: %s", path, strerror(errno));
+	buf_init(&b, RET_ACK_MAX);
+	while ((n = read(fd, chunk, sizeof(chunk))) > 0)
+		if (buf_add(&b, chunk, (size_t)n) == -1) {
+			err = xstrdup("larger than 16 MiB: not an X12 "
+			              "acknowledgment");
+			break;
+		}
+	if (n < 0 && err == NULL)
+		err = xasprintf("%s: %s", path, strerror(errno));
+	close(fd);
+	if (err == NULL &&
+	    x12_ack_parse(b.data != NULL ? b.data : "", b.len, a, &err) == -1 &&
+	    err == NULL)
+		err = xstrdup("not an X12 acknowledgment");
+	buf_free(&b);
+	return err;
+}
+
+/*
+ * The run an acknowledgment answers: the one whose file carried the
+ * group control number of its first 999 (AK1-02), else the interchange
+ * control number of its first TA1. Control numbers, not file names: a
+ * payer names its acknowledgments as it likes.
+ */
+static int
+ack_run(struct rctx *x, const struct x12_ack *a, char **run_id)
+{
+	int rc = STORE_NOTFOUND;
+
+	*run_id = NULL;
+	if (a->ngroups > 0)
+		rc = store_deliver_run_by_x12(x->st, x->f->name,
+		                              a->groups[0].ctrl, -1, run_id);
+	if (rc == STORE_NOTFOUND && a->nta1 > 0)
+		rc = store_deliver_run_by_x12(x->st, x->f->name, -1,
+		                              a->ta1[0].icn, run_id);
+	return rc == STORE_NOTFOUND ? STORE_OK : rc;
+}
+
+/* Add one record, flushing a full batch first; -1 when storing fails. */
+static int
+ack_add(struct rctx *x, struct batch *b, const struct store_return_record *r)
+{
+	struct store_return_record *rec;
+
+	if (b->n == RET_BATCH && batch_flush(x->st, b) != STORE_OK) {
+		free((char *)r->key);
+		free((char *)r->message);
+		return -1;
+	}
+	rec = &b->v[b->n++];
+	*rec = *r;
+	rec->row = b->records + 1;
+	rec->status = xstrdup(r->status);
+	rec->accepted = x12_ack_accepted(r->status);
+	b->records++;
+	b->rejected += !rec->accepted;
+	return 0;
+}
+
+/*
+ * One record per TA1 (key "ISA13 n"), per acknowledged group ("GS06 n",
+ * its AK9) and per acknowledged transaction set ("ST02 n", its IK5, the
+ * segment and element errors as the message). NULL or why not stored.
+ */
+static char *
+ack_records(struct rctx *x, const struct x12_ack *a, int64_t file_id,
+            const char *run_id, struct batch *b)
+{
+	const struct x12_ack_group *g;
+	struct store_return_record r = {.file_id = file_id, .run_id = run_id};
+	int rc = 0;
+	size_t i, j;
+
+	for (i = 0; i < a->nta1 && rc == 0; i++) {
+		r.key = xasprintf("ISA13 %09lld", (long long)a->ta1[i].icn);
+		r.status = a->ta1[i].code;
+		r.message = xasprintf("TA1 note %s: %s", a->ta1[i].note,
+		                      x12_ack_note_text(a->ta1[i].note));
+		rc = ack_add(x, b, &r);
+	}
+	for (i = 0; i < a->ngroups && rc == 0; i++) {
+		g = &a->groups[i];
+		r.key = xasprintf("GS06 %lld", (long long)g->ctrl);
+		r.status = g->code;
+		r.message = xasprintf(
+		    "%ld of %ld transaction sets received, %ld accepted%s%s",
+		    g->received, g->included, g->accepted,
+		    g->errors != NULL ? "; " : "",
+		    g->errors != NULL ? g->errors : "");
+		rc = ack_add(x, b, &r);
+		for (j = 0; j < g->nsets && rc == 0; j++) {
+			r.key = xasprintf("ST02 %s", g->sets[j].ctrl);
+			r.status = g->sets[j].code;
+			r.message = g->sets[j].errors != NULL
+			                ? xstrdup(g->sets[j].errors)
+			                : NULL;
+			rc = ack_add(x, b, &r);
+		}
+	}
+	if (rc == 0 && batch_flush(x->st, b) != STORE_OK)
+		rc = -1;
+	batch_drop(b);
+	return rc == 0 ? NULL : xstrdup("storing the records failed");
+}
+
 /* Acknowledge the run the file answers (if delivered, not yet acked). */
 static int
 acknowledge(struct rctx *x, const char *run_id,
@@ -372,20 +491,37 @@ record_file(struct rctx *x, struct store_return_file *rf, const char *staged,
             const char *plain)
 {
 	struct batch *b = xcalloc(1, sizeof(*b));
+	struct x12_ack ack = {0};
 	char *err = NULL;
 	int rc;
 
+	/* Still at staged, unless it was decrypted: read it from there. */
+	if (x->f->returns.x12 && plain != NULL)
+		err = ack_read(strcmp(plain, rf->archive_path) == 0 ? staged
+		                                                    : plain,
+		               &ack);
 	if (store_begin(x->st) != STORE_OK) {
+		x12_ack_free(&ack);
+		free(err);
 		free(b);
 		return STORE_ERR;
 	}
-	rc = store_return_add(x->st, rf);
+	rc = STORE_OK;
+	if (x->f->returns.x12 && plain != NULL && err == NULL) {
+		free(rf->run_id);
+		rc = ack_run(x, &ack, &rf->run_id);
+	}
+	if (rc == STORE_OK)
+		rc = store_return_add(x->st, rf);
 	if (rc == STORE_OK && rename(staged, rf->archive_path) == -1) {
 		log_warn("%s: rename to %s", __func__, rf->archive_path);
 		rc = STORE_ERR;
 	}
 	if (rc == STORE_OK && plain != NULL) {
-		err = parse_records(x, plain, rf->id, rf->run_id, b);
+		if (!x->f->returns.x12)
+			err = parse_records(x, plain, rf->id, rf->run_id, b);
+		else if (err == NULL)
+			err = ack_records(x, &ack, rf->id, rf->run_id, b);
 		rf->records = b->records;
 		rf->rejected = b->rejected;
 		if (err != NULL)
@@ -402,6 +538,7 @@ record_file(struct rctx *x, struct store_return_file *rf, const char *staged,
 		if (rc == STORE_OK)
 			rc = STORE_ERR;
 	}
+	x12_ack_free(&ack);
 	free(err);
 	free(b);
 	return rc;
@@ -527,7 +664,9 @@ fetch_one(struct rctx *x, struct xfer *xf, const char *name,
 		plain = decrypt(x, &rf, staged);
 	else
 		plain = xstrdup(rf.archive_path); /* renamed there first */
-	rf.run_id = attach_run(x, name);
+	/* An X12 acknowledgment names its run by control number. */
+	if (!x->f->returns.x12)
+		rf.run_id = attach_run(x, name);
 	rc = record_file(x, &rf, staged, plain);
 	if (rc == STORE_CONFLICT)
 		rc = 0; /* another fetcher recorded this version first */

@@ -117,6 +117,13 @@ store_deliver_state_active(const char *state)
 }
 
 int
+store_deliver_run_by_x12(struct store *st, const char *feed, int64_t gs06,
+                         int64_t isa13, char **run_id)
+{
+	return st->ops->deliver->run_by_x12(st, feed, gs06, isa13, run_id);
+}
+
+int
 store_return_latest(struct store *st, const char *feed, const char *name,
                     struct store_return_file *f)
 {

@@ -863,6 +863,35 @@ dl_return_records(struct store *st, const char *run_id, bool rejected_only,
 	return rc;
 }
 
+static int
+dl_run_by_x12(struct store *st, const char *feed, int64_t gs06, int64_t isa13,
+              char **run_id)
+{
+	sqlite3 *db = sqlite_store_db(st);
+	sqlite3_stmt *s;
+	int rc;
+
+	*run_id = NULL;
+	s = dl_prepare(db,
+	               "SELECT id FROM feed_runs WHERE feed = ?1 AND CASE WHEN "
+	               "?2 >= 0 THEN gs06 = ?2 ELSE isa13 = ?3 END AND "
+	               "file_sha256 IS NOT NULL ORDER BY seq DESC LIMIT 1",
+	               __func__);
+	if (s == NULL)
+		return STORE_ERR;
+	sqlite_bind_str(s, 1, feed);
+	sqlite3_bind_int64(s, 2, gs06);
+	sqlite3_bind_int64(s, 3, isa13);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW) {
+		*run_id = xstrdup(sqlite_col_str(s, 0));
+		rc = STORE_OK;
+	} else
+		rc = rc == SQLITE_DONE ? STORE_NOTFOUND : dl_fail(db, __func__);
+	sqlite3_finalize(s);
+	return rc;
+}
+
 const struct store_deliver_ops sqlite_deliver_ops = {
     .create = dl_create,
     .get = dl_get,
@@ -877,5 +906,6 @@ const struct store_deliver_ops sqlite_deliver_ops = {
     .return_records_add = dl_return_records_add,
     .return_finish = dl_return_finish,
     .return_list = dl_return_list,
+    .run_by_x12 = dl_run_by_x12,
     .return_records = dl_return_records,
 };

@@ -178,6 +178,13 @@ struct store_deliver_ops {
 	int (*return_list)(struct store *, const char *feed,
 	                   int (*cb)(const struct store_return_file *, void *),
 	                   void *arg);
+	/*
+	 * The newest run of feed whose X12 file carried group control
+	 * number gs06 or, when gs06 is -1, interchange control number isa13
+	 * (*run_id, the caller frees it); STORE_NOTFOUND when none did.
+	 */
+	int (*run_by_x12)(struct store *, const char *feed, int64_t gs06,
+	                  int64_t isa13, char **run_id);
 	/* Records answering a run (only rejected ones when asked), in order. */
 	int (*return_records)(
 	    struct store *, const char *run_id, bool rejected_only,
@@ -219,6 +226,8 @@ int store_return_finish(struct store *, int64_t id, int64_t records,
 int store_return_list(struct store *, const char *feed,
                       int (*cb)(const struct store_return_file *, void *),
                       void *arg);
+int store_deliver_run_by_x12(struct store *, const char *feed, int64_t gs06,
+                             int64_t isa13, char **run_id);
 int store_return_records(struct store *, const char *run_id, bool rejected_only,
                          int (*cb)(const struct store_return_record *, void *),
                          void *arg);
