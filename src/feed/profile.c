@@ -1105,6 +1105,7 @@ enum {
 	XK_COMPONENT_SEP,
 	XK_REPETITION_SEP,
 	XK_NEWLINE,
+	XK_TA1,
 	XK__N
 };
 
@@ -1133,6 +1134,7 @@ static const char *const x12_keys[] = {"sender_qualifier",
                                        "component_separator",
                                        "repetition_separator",
                                        "newline",
+                                       "ta1_requested",
                                        NULL};
 
 /* A one-character separator. */
@@ -1258,6 +1260,9 @@ parse_x12(struct pp *pp, struct fy_node *n, struct fy_node *at)
 	if (v[XK_NEWLINE] != NULL &&
 	    get_bool(pp, v[XK_NEWLINE], n, "x12.newline", &b))
 		x->newline_after_segment = b;
+	if (v[XK_TA1] != NULL &&
+	    get_bool(pp, v[XK_TA1], n, "x12.ta1_requested", &b))
+		x->isa14_ta1 = b;
 	x12_check_chars(pp, v, n);
 	if (x->isa05_sender_qual != NULL && x->isa06_sender_id != NULL)
 		p->x12_sender = xasprintf("%s:%s", x->isa05_sender_qual,

@@ -54,6 +54,7 @@ struct fmt_x12 {
 	const char *gs02_sender_code;
 	const char *gs03_receiver_code;
 	char isa15_usage;            /* 'P' production, 'T' test */
+	bool isa14_ta1;              /* ISA14 1: a TA1 is requested */
 	const char *sponsor_name;    /* N1*P5 */
 	const char *sponsor_id;      /* N1*P5 ..*<qual>*<id> */
 	const char *sponsor_id_qual; /* N103: "FI" (tax id), "24", "94" */

@@ -1095,7 +1095,7 @@ fmt_x12_isa(struct fmt_writer *w, struct fmt_x12_writer *x,
 	fmt_x12_padded(w, x, rep, 1);
 	fmt_x12_padded(w, x, "00501", 5);
 	fmt_x12_padded(w, x, x->isa13, 9);
-	fmt_x12_padded(w, x, "0", 1); /* no TA1 requested */
+	fmt_x12_padded(w, x, o->isa14_ta1 ? "1" : "0", 1);
 	fmt_x12_padded(w, x, usage, 1);
 	fmt_x12_padded(w, x, comp, 1);
 	fmt_out_putc(w, x->term);

@@ -49,6 +49,7 @@ feeds:
       payer_id: '987654321'
       usage: T
       newline: true
+      ta1_requested: true
     columns:
       - {{name: member_id, source: externalId}}
       - {{name: relationship, const: '18'}}
@@ -130,7 +131,9 @@ class X12ReturnsTest(unittest.TestCase):
                                        "--json").stdout)["file_name"]
         with open(os.path.join(self.remote, name)) as f:
             text = f.read()
-        isa13 = int(text.split("~")[0].split("*")[13])
+        isa = text.split("~")[0].split("*")
+        self.assertEqual(isa[14], "1")  # a TA1 requested
+        isa13 = int(isa[13])
         gs06 = int(re.search(r"^GS\*(?:[^*]*\*){5}(\d+)\*", text,
                              re.M).group(1))
         return run, isa13, gs06

@@ -481,7 +481,8 @@ test_x12_qualifiers(void **state)
 	     "    format: x12-834\n"
 	     "    x12: {sender_id: S, receiver_id: R, sponsor_name: A,\n"
 	     "          sponsor_id: ACME01, sponsor_id_qualifier: '94',\n"
-	     "          payer_name: P, payer_id: '987654321'}\n"
+	     "          payer_name: P, payer_id: '987654321',\n"
+	     "          ta1_requested: true}\n"
 	     "    columns:\n"
 	     "      - {name: member_id, source: externalId}\n"
 	     "      - {name: relationship, source: $relationship}\n"
@@ -492,6 +493,7 @@ test_x12_qualifiers(void **state)
 	assert_int_equal(l.cfg->nerrors, 0);
 	p = feed_profiles_find(l.ps, "f1");
 	assert_non_null(p);
+	assert_true(p->fmt.x12.isa14_ta1);
 	assert_string_equal(p->fmt.x12.sponsor_id_qual, "94");
 	assert_string_equal(p->fmt.x12.payer_id_qual, "FI");
 	assert_string_equal(p->fmt.x12.insurance_line, "HLT");

@@ -578,6 +578,11 @@ test_isa_fixed_width(void **state)
 	          "X*005010X220A1~\nST*834*0001*005010X220A1~\n");
 	assert_int_equal(strchr(out.data, '~') - out.data, 105);
 	free(out.data);
+	/* A TA1 asked of the payer: ISA14 1. */
+	o.x12.isa14_ta1 = true;
+	render(&o, changes, 1, &out);
+	assert_at(out.data, 90, "000000042*1*T*:~\n");
+	free(out.data);
 }
 
 /* Zero separators and empty qualifiers take the defaults. */
