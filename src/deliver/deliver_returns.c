@@ -358,24 +358,57 @@ ack_read(const char *path, struct x12_ack *a)
 }
 
 /*
- * The run an acknowledgment answers: the one whose file carried the
- * group control number of its first 999 (AK1-02), else the interchange
- * control number of its first TA1. Control numbers, not file names: a
- * payer names its acknowledgments as it likes.
+ * The runs an acknowledgment answers, one per TA1 and then one per
+ * acknowledged group (NULL where none): the run whose 834 carried that
+ * interchange control number (TA1-01 = our ISA13) or group control
+ * number (AK1-02 = our GS06). Control numbers, not file names: a payer
+ * names its acknowledgments as it likes, and one file may answer
+ * several of our files.
  */
-static int
-ack_run(struct rctx *x, const struct x12_ack *a, char **run_id)
-{
-	int rc = STORE_NOTFOUND;
+struct ack_runs {
+	char **id;
+	size_t n;
+};
 
-	*run_id = NULL;
-	if (a->ngroups > 0)
-		rc = store_deliver_run_by_x12(x->st, x->f->name,
-		                              a->groups[0].ctrl, -1, run_id);
-	if (rc == STORE_NOTFOUND && a->nta1 > 0)
-		rc = store_deliver_run_by_x12(x->st, x->f->name, -1,
-		                              a->ta1[0].icn, run_id);
+static void
+ack_runs_free(struct ack_runs *r)
+{
+	size_t i;
+
+	for (i = 0; i < r->n; i++)
+		free(r->id[i]);
+	free(r->id);
+	memset(r, 0, sizeof(*r));
+}
+
+static int
+ack_match(struct rctx *x, const struct x12_ack *a, struct ack_runs *r)
+{
+	size_t i;
+	int rc = STORE_OK;
+
+	r->n = a->nta1 + a->ngroups;
+	r->id = xcalloc(r->n + 1, sizeof(*r->id));
+	for (i = 0; i < r->n && (rc == STORE_OK || rc == STORE_NOTFOUND); i++)
+		rc = i < a->nta1
+		         ? store_deliver_run_by_x12(x->st, x->f->name, -1,
+		                                    a->ta1[i].icn, &r->id[i])
+		         : store_deliver_run_by_x12(x->st, x->f->name,
+		                                    a->groups[i - a->nta1].ctrl,
+		                                    -1, &r->id[i]);
 	return rc == STORE_NOTFOUND ? STORE_OK : rc;
+}
+
+/* The run the file row names: the first one answered. */
+static char *
+ack_first_run(const struct ack_runs *r)
+{
+	size_t i;
+
+	for (i = 0; i < r->n; i++)
+		if (r->id[i] != NULL)
+			return xstrdup(r->id[i]);
+	return NULL;
 }
 
 /* Add one record, flushing a full batch first; -1 when storing fails. */
@@ -406,14 +439,15 @@ ack_add(struct rctx *x, struct batch *b, const struct store_return_record *r)
  */
 static char *
 ack_records(struct rctx *x, const struct x12_ack *a, int64_t file_id,
-            const char *run_id, struct batch *b)
+            const struct ack_runs *runs, struct batch *b)
 {
 	const struct x12_ack_group *g;
-	struct store_return_record r = {.file_id = file_id, .run_id = run_id};
+	struct store_return_record r = {.file_id = file_id};
 	int rc = 0;
 	size_t i, j;
 
 	for (i = 0; i < a->nta1 && rc == 0; i++) {
+		r.run_id = runs->id[i];
 		r.key = xasprintf("ISA13 %09lld", (long long)a->ta1[i].icn);
 		r.status = a->ta1[i].code;
 		r.message = xasprintf("TA1 note %s: %s", a->ta1[i].note,
@@ -422,6 +456,7 @@ ack_records(struct rctx *x, const struct x12_ack *a, int64_t file_id,
 	}
 	for (i = 0; i < a->ngroups && rc == 0; i++) {
 		g = &a->groups[i];
+		r.run_id = runs->id[a->nta1 + i];
 		r.key = xasprintf("GS06 %lld", (long long)g->ctrl);
 		r.status = g->code;
 		r.message = xasprintf(
@@ -478,6 +513,50 @@ set_error(struct store_return_file *rf, const char *err)
 	rf->error = xstrdup(err);
 }
 
+/* Inside the transaction: the row, the archive, the records, the acks. */
+static int
+record_tx(struct rctx *x, struct store_return_file *rf, const char *staged,
+          const char *plain, const struct x12_ack *ack, char **err,
+          struct batch *b)
+{
+	struct ack_runs runs = {0};
+	bool x12 = x->f->returns.x12 && plain != NULL;
+	size_t i;
+	int rc = STORE_OK;
+
+	if (x12 && *err == NULL) {
+		rc = ack_match(x, ack, &runs);
+		free(rf->run_id);
+		rf->run_id = ack_first_run(&runs);
+	}
+	if (rc == STORE_OK)
+		rc = store_return_add(x->st, rf);
+	if (rc == STORE_OK && rename(staged, rf->archive_path) == -1) {
+		log_warn("%s: rename to %s", __func__, rf->archive_path);
+		rc = STORE_ERR;
+	}
+	if (rc == STORE_OK && plain != NULL) {
+		if (!x12)
+			*err = parse_records(x, plain, rf->id, rf->run_id, b);
+		else if (*err == NULL)
+			*err = ack_records(x, ack, rf->id, &runs, b);
+		rf->records = b->records;
+		rf->rejected = b->rejected;
+		if (*err != NULL)
+			set_error(rf, *err);
+		rc = store_return_finish(x->st, rf->id, rf->records,
+		                         rf->rejected, rf->error);
+	}
+	/* Every run it answers (acknowledging one twice changes nothing). */
+	if (rc == STORE_OK && rf->error == NULL && !x12 && rf->run_id != NULL)
+		rc = acknowledge(x, rf->run_id, rf);
+	for (i = 0; rc == STORE_OK && rf->error == NULL && i < runs.n; i++)
+		if (runs.id[i] != NULL)
+			rc = acknowledge(x, runs.id[i], rf);
+	ack_runs_free(&runs);
+	return rc;
+}
+
 /*
  * Store the file, its records and the acknowledgement in one go. The
  * download waiting at staged becomes the archive only once the row of
@@ -493,50 +572,19 @@ record_file(struct rctx *x, struct store_return_file *rf, const char *staged,
 	struct batch *b = xcalloc(1, sizeof(*b));
 	struct x12_ack ack = {0};
 	char *err = NULL;
-	int rc;
+	int rc = STORE_ERR;
 
 	/* Still at staged, unless it was decrypted: read it from there. */
 	if (x->f->returns.x12 && plain != NULL)
 		err = ack_read(strcmp(plain, rf->archive_path) == 0 ? staged
 		                                                    : plain,
 		               &ack);
-	if (store_begin(x->st) != STORE_OK) {
-		x12_ack_free(&ack);
-		free(err);
-		free(b);
-		return STORE_ERR;
-	}
-	rc = STORE_OK;
-	if (x->f->returns.x12 && plain != NULL && err == NULL) {
-		free(rf->run_id);
-		rc = ack_run(x, &ack, &rf->run_id);
-	}
-	if (rc == STORE_OK)
-		rc = store_return_add(x->st, rf);
-	if (rc == STORE_OK && rename(staged, rf->archive_path) == -1) {
-		log_warn("%s: rename to %s", __func__, rf->archive_path);
-		rc = STORE_ERR;
-	}
-	if (rc == STORE_OK && plain != NULL) {
-		if (!x->f->returns.x12)
-			err = parse_records(x, plain, rf->id, rf->run_id, b);
-		else if (err == NULL)
-			err = ack_records(x, &ack, rf->id, rf->run_id, b);
-		rf->records = b->records;
-		rf->rejected = b->rejected;
-		if (err != NULL)
-			set_error(rf, err);
-		rc = store_return_finish(x->st, rf->id, rf->records,
-		                         rf->rejected, rf->error);
-	}
-	if (rc == STORE_OK && rf->run_id != NULL && rf->error == NULL)
-		rc = acknowledge(x, rf->run_id, rf);
-	if (rc == STORE_OK && store_commit(x->st) == STORE_OK)
-		rc = STORE_OK;
-	else {
-		store_rollback(x->st);
-		if (rc == STORE_OK)
+	if (store_begin(x->st) == STORE_OK) {
+		rc = record_tx(x, rf, staged, plain, &ack, &err, b);
+		if (rc == STORE_OK && store_commit(x->st) != STORE_OK)
 			rc = STORE_ERR;
+		if (rc != STORE_OK)
+			store_rollback(x->st);
 	}
 	x12_ack_free(&ack);
 	free(err);

@@ -602,7 +602,12 @@ seg_in_set(struct ackp *p, const struct seg *s)
 static void
 seg_one(struct ackp *p, const struct seg *s)
 {
-	if (p->where == AFTER_IEA)
+	if (p->where == AFTER_IEA && is(s, "ISA")) {
+		/* Payers batch interchanges into one file. */
+		seg_isa(p, s);
+		p->where = IN_TOP;
+		p->ngs = 0;
+	} else if (p->where == AFTER_IEA)
 		ack_fail(p, s, "data after IEA");
 	else if (p->where == IN_SET)
 		seg_in_set(p, s);

@@ -4,7 +4,8 @@
  * The acknowledgments a payer returns for an 834 interchange: TA1
  * (interchange acknowledgment, in the envelope) and the 999
  * implementation acknowledgment (005010X231A1), or the older 997 it
- * replaced. x12_ack_parse() reads one interchange held in memory into a
+ * replaced. x12_ack_parse() reads the interchanges (one, or several one
+ * after the other) of a file held in memory into a
  * struct x12_ack the caller releases with x12_ack_free(); everything in
  * it is owned by it. Nothing here does I/O.
  */
@@ -45,7 +46,8 @@ struct x12_ack_group {
 struct x12_ack {
 	char sender[16];   /* ISA06, trimmed: the payer */
 	char receiver[16]; /* ISA08, trimmed: us */
-	int64_t isa13;     /* of the acknowledgment itself */
+	int64_t isa13;     /* of the acknowledgment itself (the last one,
+	                      when the file holds several interchanges) */
 	struct x12_ack_ta1 *ta1;
 	size_t nta1;
 	struct x12_ack_group *groups;

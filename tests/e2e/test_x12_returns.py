@@ -192,6 +192,25 @@ class X12ReturnsTest(unittest.TestCase):
                       "rejected)" % r2, p.stdout)
         self.assertEqual(self.state(r2), "acknowledged")
 
+    def test_one_file_answering_two_runs(self):
+        self.import_people([("E1", "Ames")])
+        r1, _, gs1 = self.deliver_next()
+        self.import_people([("E1", "Adams")])
+        r2, _, gs2 = self.deliver_next()
+        # Two interchanges in one file, one 999 for each of our files.
+        with open(os.path.join(self.acks, "batch.999"), "w") as f:
+            f.write(ack_999(gs1, "A", [("0001", "A", [])]) +
+                    ack_999(gs2, "R", [("0001", "R", ["IK3*INS*5**8~"])]))
+        p = self.rosterd("returns", "fetch", "carrier")
+        self.assertIn("batch.999: run %s, 4 records (2 accepted, 2 "
+                      "rejected)" % r1, p.stdout)
+        self.assertEqual(self.state(r1), "acknowledged")
+        self.assertEqual(self.state(r2), "acknowledged")
+        self.assertEqual([r[:2] for r in self.records(r1)],
+                         [("GS06 %d" % gs1, "A"), ("ST02 0001", "A")])
+        self.assertEqual([r[:2] for r in self.records(r2)],
+                         [("GS06 %d" % gs2, "R"), ("ST02 0001", "R")])
+
     def test_malformed_acknowledgment_is_kept_with_its_error(self):
         self.import_people([("E1", "Ames")])
         run, _, gs06 = self.deliver_next()

@@ -114,6 +114,26 @@ test_ta1_and_997(void **state)
 	x12_ack_free(&a);
 }
 
+/* Payers batch interchanges: one file, one after the other. */
+static void
+test_two_interchanges(void **state)
+{
+	char text[4096];
+	struct x12_ack a;
+	char *err;
+
+	(void)state;
+	snprintf(text, sizeof(text), "%s%s", ack_999,
+	         ISA "TA1*000000013*260305*1159*R*024~\nIEA*0*000000417~\n");
+	assert_int_equal(parse(text, &a, &err), 0);
+	assert_int_equal(a.ngroups, 1);
+	assert_int_equal(a.nta1, 1);
+	assert_int_equal(a.ta1[0].icn, 13);
+	assert_string_equal(x12_ack_note_text(a.ta1[0].note),
+	                    "invalid interchange content");
+	x12_ack_free(&a);
+}
+
 /* Each malformed acknowledgment names its segment and problem. */
 static void
 test_errors(void **state)
@@ -194,6 +214,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_999_sets),
 	    cmocka_unit_test(test_ta1_and_997),
+	    cmocka_unit_test(test_two_interchanges),
 	    cmocka_unit_test(test_errors),
 	    cmocka_unit_test(test_hostile_values),
 	};
