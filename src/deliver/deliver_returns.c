@@ -489,8 +489,9 @@ acknowledge(struct rctx *x, const char *run_id,
 	char *note;
 	int rc;
 
-	if (store_deliver_get(x->st, run_id, &d) != STORE_OK)
-		return STORE_ERR;
+	/* A run sent some other way has no delivery to move on. */
+	if ((rc = store_deliver_get(x->st, run_id, &d)) != STORE_OK)
+		return rc == STORE_NOTFOUND ? STORE_OK : STORE_ERR;
 	if (strcmp(d.state, STORE_DELIVER_DELIVERED) != 0) {
 		store_delivery_clear(&d);
 		return STORE_OK;

@@ -211,6 +211,22 @@ class X12ReturnsTest(unittest.TestCase):
         self.assertEqual([r[:2] for r in self.records(r2)],
                          [("GS06 %d" % gs2, "R"), ("ST02 0001", "R")])
 
+    def test_acknowledgment_of_a_run_never_delivered_here(self):
+        # Rendered, then sent some other way: the 999 still attaches.
+        self.import_people([("E1", "Ames")])
+        p = self.rosterd("feed", "render", "carrier")
+        run = re.search(r"^run (run_[0-9a-f]{16}) ", p.stdout, re.M).group(1)
+        show = json.loads(self.rosterd("feed", "show", run, "--json").stdout)
+        with open(os.path.join(show["out_dir"], show["file_name"])) as f:
+            gs06 = int(re.search(r"^GS\*(?:[^*]*\*){5}(\d+)\*", f.read(),
+                                 re.M).group(1))
+        with open(os.path.join(self.acks, "fa.999"), "w") as f:
+            f.write(ack_999(gs06, "A", [("0001", "A", [])]))
+        p = self.rosterd("returns", "fetch", "carrier")
+        self.assertIn("fa.999: run %s, 2 records (2 accepted, 0 rejected)"
+                      % run, p.stdout)
+        self.assertEqual(len(self.records(run)), 2)
+
     def test_malformed_acknowledgment_is_kept_with_its_error(self):
         self.import_people([("E1", "Ames")])
         run, _, gs06 = self.deliver_next()
