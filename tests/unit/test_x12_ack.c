@@ -134,6 +134,40 @@ test_two_interchanges(void **state)
 	x12_ack_free(&a);
 }
 
+/* Separators of the payer's choosing: '|', and CR (CRLF lines) or LF. */
+static void
+test_other_separators(void **state)
+{
+	static const char text[] =
+	    "ISA|00|          |00|          |ZZ|CARRIER        |ZZ|ACME      "
+	    "     |260305|1200|^|00501|000000417|0|P|>\r\n"
+	    "GS|FA|CARRIER|ACME|20260305|1200|417|X|005010X231A1\r\n"
+	    "ST|999|0001|005010X231A1\r\n"
+	    "AK1|BE|12|005010X220A1\r\n"
+	    "AK2|834|0001|005010X220A1\r\n"
+	    "IK5|A\r\n"
+	    "AK9|A|1|1|1\r\n"
+	    "SE|6|0001\r\n"
+	    "GE|1|417\r\n"
+	    "IEA|1|000000417\r\n";
+	struct x12_ack a;
+	char *err, lf[sizeof(text)], *o;
+	const char *i;
+
+	(void)state;
+	assert_int_equal(parse(text, &a, &err), 0);
+	assert_string_equal(a.groups[0].code, "A");
+	assert_int_equal(a.groups[0].ctrl, 12);
+	x12_ack_free(&a);
+	for (i = text, o = lf; *i != '\0'; i++)
+		if (*i != '\r')
+			*o++ = *i;
+	*o = '\0';
+	assert_int_equal(parse(lf, &a, &err), 0);
+	assert_int_equal(a.groups[0].sets[0].code[0], 'A');
+	x12_ack_free(&a);
+}
+
 /* Each malformed acknowledgment names its segment and problem. */
 static void
 test_errors(void **state)
@@ -215,6 +249,7 @@ main(void)
 	    cmocka_unit_test(test_999_sets),
 	    cmocka_unit_test(test_ta1_and_997),
 	    cmocka_unit_test(test_two_interchanges),
+	    cmocka_unit_test(test_other_separators),
 	    cmocka_unit_test(test_errors),
 	    cmocka_unit_test(test_hostile_values),
 	};
