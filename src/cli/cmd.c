@@ -28,7 +28,7 @@ static const struct cmd_entry *const cmd_table[] = {
     &cmd_import_hris_entry,   &cmd_feed_plan_entry,    &cmd_feed_render_entry,
     &cmd_feed_approve_entry,  &cmd_feed_reject_entry,  &cmd_feed_discard_entry,
     &cmd_feed_runs_entry,     &cmd_feed_show_entry,    &cmd_deliver_entry,
-    &cmd_returns_fetch_entry, &cmd_feed_lag_entry,
+    &cmd_returns_fetch_entry, &cmd_returns_show_entry, &cmd_feed_lag_entry,
 };
 
 #define CMD_COUNT (sizeof(cmd_table) / sizeof(cmd_table[0]))

@@ -72,5 +72,6 @@ extern const struct cmd_entry cmd_feed_show_entry;
 extern const struct cmd_entry cmd_feed_lag_entry; /* cmd_lag.c */
 extern const struct cmd_entry cmd_deliver_entry;
 extern const struct cmd_entry cmd_returns_fetch_entry;
+extern const struct cmd_entry cmd_returns_show_entry;
 
 #endif

@@ -17,6 +17,7 @@
 #include "feed/profile.h"
 #include "store/store.h"
 #include "store/store_deliver.h"
+#include "store/store_feed.h"
 #include "util/buf.h"
 #include "util/xmalloc.h"
 
@@ -31,6 +32,7 @@
 
 static int cmd_deliver_exec(int, char **);
 static int cmd_returns_fetch_exec(int, char **);
+static int cmd_returns_show_exec(int, char **);
 
 /* "deliver status" is a verb of this entry: a separate "deliver status"
  * entry would make "deliver" a word-prefix of another command. */
@@ -83,11 +85,26 @@ const struct cmd_entry cmd_returns_fetch_entry = {
     .exec = cmd_returns_fetch_exec,
 };
 
+const struct cmd_entry cmd_returns_show_entry = {
+    .name = "returns show",
+    .synopsis = "RUN [--rejected] [--json] [--config FILE] [--db PATH]",
+    .summary = "List what the vendor's return files said about a run",
+    .help = "Print the records of the return files that answered the run:\n"
+            "key, status, whether it counts as accepted, and the vendor's\n"
+            "message (for X12 acknowledgments: one record per TA1, group and\n"
+            "transaction set, the errors in words). The configuration is read\n"
+            "only for its server.db.\n"
+            "\n"
+            "  --rejected     only the records the vendor rejected\n"
+            "  --json         print a JSON array of records\n" HELP_COMMON,
+    .exec = cmd_returns_show_exec,
+};
+
 /* Options and resources shared by the commands. */
 struct da {
 	const struct cmd_entry *e;
 	const char *config, *db;
-	bool retry, once, json;
+	bool retry, once, json, rejected;
 	const char *verb; /* "status" or NULL */
 	const char *arg;  /* RUN or FEED */
 	struct cfg *cfg;
@@ -103,6 +120,7 @@ static const struct option da_opts[] = {
     {"retry", no_argument, NULL, 'r'},
     {"once", no_argument, NULL, '1'},
     {"json", no_argument, NULL, 'j'},
+    {"rejected", no_argument, NULL, 'x'},
     {NULL, 0, NULL, 0},
 };
 
@@ -120,6 +138,7 @@ da_parse(struct da *a, const char *allowed, bool verbs, int argc, char **argv)
 		a->retry |= c == 'r';
 		a->once |= c == '1';
 		a->json |= c == 'j';
+		a->rejected |= c == 'x';
 	}
 	if (verbs && optind < argc && strcmp(argv[optind], "status") == 0)
 		a->verb = argv[optind++];
@@ -493,6 +512,77 @@ cmd_returns_fetch_exec(int argc, char **argv)
 		printf("%d new return file%s\n", n, n == 1 ? "" : "s");
 	}
 	free(cause);
+	da_free(&a);
+	return rc;
+}
+
+/* Records of one run, as text or as a JSON array. */
+struct shown {
+	bool json;
+	json_t *arr;
+	int64_t n, rejected;
+};
+
+static int
+shown_cb(const struct store_return_record *r, void *arg)
+{
+	struct shown *sh = arg;
+
+	sh->n++;
+	sh->rejected += !r->accepted;
+	if (sh->json) {
+		json_array_append_new(
+		    sh->arr,
+		    json_pack("{s:I, s:I, s:s, s:s, s:b, s:s?}", "file",
+		              (json_int_t)r->file_id, "row", (json_int_t)r->row,
+		              "key", r->key, "status", r->status, "accepted",
+		              r->accepted, "message", r->message));
+		return 0;
+	}
+	if (sh->n == 1)
+		printf("%-24s %-8s %-8s %s\n", "KEY", "STATUS", "ACCEPTED",
+		       "MESSAGE");
+	printf("%-24s %-8s %-8s %s\n", r->key, r->status,
+	       r->accepted ? "yes" : "no",
+	       r->message != NULL ? r->message : "");
+	return 0;
+}
+
+static int
+cmd_returns_show_exec(int argc, char **argv)
+{
+	struct da a = {.e = &cmd_returns_show_entry};
+	struct store_feed_run run;
+	struct shown sh = {0};
+	char *s;
+	int rc;
+
+	if ((rc = da_parse(&a, "cdjx", false, argc, argv)) != 0)
+		return rc;
+	if ((rc = da_config(&a, false)) != 0 || (rc = da_open(&a)) != 0) {
+		da_free(&a);
+		return rc;
+	}
+	if (store_feed_run_get(a.st, a.arg, &run) != STORE_OK) {
+		cmd_error("returns show: no run %s", a.arg);
+		da_free(&a);
+		return 1;
+	}
+	store_feed_run_clear(&run);
+	sh.json = a.json;
+	sh.arr = json_array();
+	if (store_return_records(a.st, a.arg, a.rejected, shown_cb, &sh) !=
+	    STORE_OK) {
+		cmd_error("returns show: cannot read the records of %s", a.arg);
+		rc = 1;
+	} else if (a.json) {
+		s = json_dumps(sh.arr, JSON_INDENT(2));
+		printf("%s\n", s);
+		free(s);
+	} else
+		printf("%lld record%s%s\n", (long long)sh.n,
+		       sh.n == 1 ? "" : "s", a.rejected ? " rejected" : "");
+	json_decref(sh.arr);
 	da_free(&a);
 	return rc;
 }

@@ -34,6 +34,7 @@ COMMANDS = [
     "feed show",
     "deliver",
     "returns fetch",
+    "returns show",
     "feed lag",
 ]
 SECRET_RE = re.compile(r"^rstd_[A-Za-z0-9_-]{43}$")

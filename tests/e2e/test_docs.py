@@ -34,7 +34,8 @@ COMMANDS = ["serve", "migrate", "tenant create", "tenant list",
             "token create", "token list", "token revoke", "config check",
             "config show", "import hris", "feed plan", "feed render",
             "feed approve", "feed reject", "feed discard", "feed runs",
-            "feed show", "feed lag", "deliver", "returns fetch"]
+            "feed show", "feed lag", "deliver", "returns fetch",
+            "returns show"]
 OPT = re.compile(r"(?<![\w-])--[a-z][a-z-]*")
 
 

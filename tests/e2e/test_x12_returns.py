@@ -183,6 +183,21 @@ class X12ReturnsTest(unittest.TestCase):
              0)])
         self.assertEqual(self.state(r1), "acknowledged")
         self.assertEqual(self.state(r2), "delivered")
+        # What an operator reads: the rejections, and the whole answer.
+        p = self.rosterd("returns", "show", r1, "--rejected")
+        self.assertRegex(p.stdout, r"(?m)^ST02 0001 +R +no +NM1 at segment "
+                         r"9 in loop 2100A")
+        self.assertNotIn("ISA13", p.stdout)
+        self.assertTrue(p.stdout.endswith("2 records rejected\n"), p.stdout)
+        shown = json.loads(self.rosterd("returns", "show", r1,
+                                        "--json").stdout)
+        self.assertEqual(sorted((r["key"], r["status"], r["accepted"])
+                                for r in shown),
+                         [("GS06 %d" % gs1, "R", False),
+                          ("ISA13 %09d" % isa1, "A", True),
+                          ("ST02 0001", "R", False)])
+        p = self.rosterd("returns", "show", "run_0000000000000000", check=1)
+        self.assertIn("no run run_0000000000000000", p.stderr)
 
         # An accepted 999 for the newer run.
         with open(os.path.join(self.acks, "FA_0306.999"), "w") as f:
