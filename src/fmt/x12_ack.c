@@ -205,6 +205,16 @@ el_num(const struct seg *s, size_t i)
 	return v;
 }
 
+static bool
+alnum(const char *v)
+{
+	for (; *v != '\0'; v++)
+		if (!((*v >= '0' && *v <= '9') || (*v >= 'A' && *v <= 'Z') ||
+		      (*v >= 'a' && *v <= 'z')))
+			return false;
+	return true;
+}
+
 /* Copy element i, trimmed of spaces, into out[size]; false when longer. */
 static bool
 el_copy(const struct seg *s, size_t i, char *out, size_t size)
@@ -223,26 +233,32 @@ el_copy(const struct seg *s, size_t i, char *out, size_t size)
 	return true;
 }
 
-/* A value from the payer, safe to show: printable ASCII, at most 35. */
+/* Text from the payer, safe to store and show: printable ASCII, cut. */
 static void
-add_value(struct buf *b, const struct elem *e)
+add_text(struct buf *b, const struct elem *e)
 {
 	size_t k;
 
-	buf_addch(b, '"');
 	for (k = 0; k < e->n && k < 35; k++)
 		buf_addch(b, e->p[k] >= 0x20 && e->p[k] < 0x7f ? e->p[k] : '?');
-	buf_addstr(b, e->n > 35 ? "...\"" : "\"");
+	if (e->n > 35)
+		buf_addstr(b, "...");
 }
 
 static void
-add_code(struct buf *b, const char *what, const struct elem *code,
-         const struct code *table)
+add_value(struct buf *b, const struct elem *e)
 {
-	if (b->len > 0)
-		buf_addstr(b, "; ");
-	buf_addf(b, "%s%.*s (%s)", what, (int)code->n, code->p,
-	         code_text(table, code));
+	buf_addch(b, '"');
+	add_text(b, e);
+	buf_addch(b, '"');
+}
+
+/* A code and what it means: `8 (segment has data element errors)`. */
+static void
+add_code(struct buf *b, const struct elem *code, const struct code *table)
+{
+	add_text(b, code);
+	buf_addf(b, " (%s)", code_text(table, code));
 }
 
 static char *
@@ -298,7 +314,8 @@ seg_ta1(struct ackp *p, const struct seg *s)
 	else if (!el_copy(s, 4, t.code, sizeof(t.code)) ||
 	         strchr("AER", t.code[0]) == NULL || t.code[0] == '\0')
 		ack_fail(p, s, "TA1-04 must be A, E or R");
-	else if (!el_copy(s, 5, t.note, sizeof(t.note)) || strlen(t.note) != 3)
+	else if (!el_copy(s, 5, t.note, sizeof(t.note)) ||
+	         strspn(t.note, "0123456789") != 3)
 		ack_fail(p, s, "TA1-05 must be a 3-digit note code");
 	else {
 		p->a->ta1 =
@@ -411,10 +428,10 @@ seg_ak2(struct ackp *p, const struct seg *s)
 	memset(set, 0, sizeof(*set));
 	if (!el_copy(s, 1, set->id, sizeof(set->id)) ||
 	    !el_copy(s, 2, set->ctrl, sizeof(set->ctrl)) ||
-	    set->ctrl[0] == '\0')
+	    set->ctrl[0] == '\0' || !alnum(set->ctrl) || !alnum(set->id))
 		ack_fail(p, s,
 		         "AK2 needs a transaction set id and control "
-		         "number");
+		         "number (letters and digits)");
 	p->open = set;
 }
 
@@ -431,13 +448,17 @@ seg_ik3(struct ackp *p, const struct seg *s)
 	b = set_errors_buf(p->open);
 	if (b.len > 0)
 		buf_addstr(&b, "; ");
-	buf_addf(&b, "%.*s at segment %.*s", (int)el(s, 1)->n, el(s, 1)->p,
-	         (int)el(s, 2)->n, el(s, 2)->p);
-	if (el(s, 3)->n > 0)
-		buf_addf(&b, " in loop %.*s", (int)el(s, 3)->n, el(s, 3)->p);
-	if (el(s, 4)->n > 0)
-		buf_addf(&b, ": %.*s (%s)", (int)el(s, 4)->n, el(s, 4)->p,
-		         code_text(seg_errors, el(s, 4)));
+	add_text(&b, el(s, 1));
+	buf_addstr(&b, " at segment ");
+	add_text(&b, el(s, 2));
+	if (el(s, 3)->n > 0) {
+		buf_addstr(&b, " in loop ");
+		add_text(&b, el(s, 3));
+	}
+	if (el(s, 4)->n > 0) {
+		buf_addstr(&b, ": ");
+		add_code(&b, el(s, 4), seg_errors);
+	}
 	p->open->errors = buf_detach(&b);
 }
 
@@ -454,11 +475,15 @@ seg_ik4(struct ackp *p, const struct seg *s)
 	b = set_errors_buf(p->open);
 	if (b.len > 0)
 		buf_addstr(&b, ", ");
-	buf_addf(&b, "element %.*s", (int)el(s, 1)->n, el(s, 1)->p);
-	if (el(s, 2)->n > 0)
-		buf_addf(&b, " (%.*s)", (int)el(s, 2)->n, el(s, 2)->p);
-	buf_addf(&b, ": %.*s (%s)", (int)el(s, 3)->n, el(s, 3)->p,
-	         code_text(elem_errors, el(s, 3)));
+	buf_addstr(&b, "element ");
+	add_text(&b, el(s, 1));
+	if (el(s, 2)->n > 0) {
+		buf_addstr(&b, " (");
+		add_text(&b, el(s, 2));
+		buf_addch(&b, ')');
+	}
+	buf_addstr(&b, ": ");
+	add_code(&b, el(s, 3), elem_errors);
 	if (el(s, 4)->n > 0) {
 		buf_addch(&b, ' ');
 		add_value(&b, el(s, 4));
@@ -485,8 +510,11 @@ seg_ik5(struct ackp *p, const struct seg *s)
 	}
 	b = set_errors_buf(p->open);
 	for (i = 2; i <= 6 && i < s->n; i++)
-		if (el(s, i)->n > 0)
-			add_code(&b, "", el(s, i), set_errors);
+		if (el(s, i)->n > 0) {
+			if (b.len > 0)
+				buf_addstr(&b, "; ");
+			add_code(&b, el(s, i), set_errors);
+		}
 	p->open->errors = detach_or_null(&b);
 	p->open = NULL;
 }
@@ -519,8 +547,11 @@ seg_ak9(struct ackp *p, const struct seg *s)
 	}
 	buf_init(&b, 0);
 	for (i = 5; i <= 9 && i < s->n; i++)
-		if (el(s, i)->n > 0)
-			add_code(&b, "", el(s, i), group_errors);
+		if (el(s, i)->n > 0) {
+			if (b.len > 0)
+				buf_addstr(&b, "; ");
+			add_code(&b, el(s, i), group_errors);
+		}
 	g->errors = detach_or_null(&b);
 }
 

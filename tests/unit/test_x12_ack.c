@@ -200,6 +200,11 @@ test_errors(void **state)
 	    {ISA "GS*FA*C*A*20260305*1200*1*X*005010X231A1~"
 	         "ST*999*0001~AK1*BE*12~NM1*IL~",
 	     "segment 5 (NM1): not a segment of a 999 or 997"},
+	    {ISA "TA1*12*260305*1159*A*0x1~", "TA1-05 must be a 3-digit"},
+	    {ISA "GS*FA*C*A*20260305*1200*1*X*005010X231A1~"
+	         "ST*999*0001~AK1*BE*12~AK2*834*00\x01~",
+	     "segment 5 (AK2): AK2 needs a transaction set id and control "
+	     "number"},
 	    {ISA "IEA*1*000000417~", "IEA01 says 1 groups; the interchange "
 	                             "has 0"},
 	    {ISA "IEA*0*000000417~GS*FA~", "segment 3 (GS): data after IEA"},
@@ -228,16 +233,18 @@ test_hostile_values(void **state)
 	static const char text[] =
 	    ISA "GS*FA*C*A*20260305*1200*1*X*005010X231A1~"
 	        "ST*999*0001~AK1*BE*12~AK2*834*0001~"
+	        "IK3*N\x1bM1*12**8~"
 	        "IK4*3**7*\x01\xff"
 	        "ABCDEFGHIJABCDEFGHIJABCDEFGHIJABCDEFGHIJ~"
-	        "IK5*R~AK9*R*1*1*0~SE*7*0001~GE*1*1~IEA*1*000000417~";
+	        "IK5*R~AK9*R*1*1*0~SE*8*0001~GE*1*1~IEA*1*000000417~";
 	struct x12_ack a;
 	char *err;
 
 	(void)state;
 	assert_int_equal(parse(text, &a, &err), 0);
 	assert_string_equal(a.groups[0].sets[0].errors,
-	                    "element 3: 7 (invalid code value) "
+	                    "N?M1 at segment 12: 8 (segment has data element "
+	                    "errors), element 3: 7 (invalid code value) "
 	                    "\"??ABCDEFGHIJABCDEFGHIJABCDEFGHIJABC...\"");
 	x12_ack_free(&a);
 }
