@@ -125,8 +125,9 @@ const struct cmd_entry cmd_feed_discard_entry = {
             "that was delivered or is being delivered, and while a later run\n"
             "of the feed is not rejected, failed or discarded (discard the\n"
             "newest first). The file stays where it was written; its\n"
-            "encrypted copy in the spool is removed, and a temporary name\n"
-            "its upload was staged under on the server is printed.\n"
+            "encrypted copy in the spool is removed, and an upload staged\n"
+            "on the server under a temporary name is removed by the feed's\n"
+            "next delivery.\n"
             "\n"
             "  --reason TEXT  why (required)\n"
             "  --by NAME      who discards (default: $USER)\n" HELP_CONFIG,
@@ -969,8 +970,8 @@ out:
 /*
  * A discarded run will never be delivered: its encrypted spool copy goes
  * (the rendered file stays where it was written). An upload it staged on
- * the server under a temporary name is only reported: removing it takes a
- * connection the operator may not want made from here.
+ * the server under a temporary name is reported, and left for the feed's
+ * next delivery to remove: that one connects to the server anyway.
  */
 static void
 discard_spool(const struct fa *a, const struct store_feed_run *run)
@@ -994,7 +995,8 @@ discard_spool(const struct fa *a, const struct store_feed_run *run)
 	}
 	if (staged != NULL)
 		printf("the server may still hold its upload under the "
-		       "temporary name %s (never renamed): remove it there\n",
+		       "temporary name %s (never renamed): the feed's next "
+		       "delivery removes it\n",
 		       staged);
 	free(staged);
 	free(cause);

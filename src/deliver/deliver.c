@@ -562,6 +562,48 @@ can_stage(const char *name)
 	return strlen(name) + 2 * sizeof(".XXXXXXXX.part") <= XFER_NAME_MAX;
 }
 
+static char *
+discarded_path(const struct deliver_env *env, const char *feed)
+{
+	return xasprintf("%s/spool/.discarded.%s",
+	                 env->data_dir != NULL ? env->data_dir : ".", feed);
+}
+
+/*
+ * Uploads that discarded runs of the feed left staged on this server
+ * (deliver_discarded() lists them): ours to remove, and only dot names.
+ * The list goes once every name is gone.
+ */
+static void
+remove_discarded(struct dctx *x, struct xfer *xf)
+{
+	char *path = discarded_path(x->env, x->d.feed);
+	char line[XFER_NAME_MAX + 2];
+	bool all = true;
+	enum xfer_err e;
+	FILE *f;
+
+	if ((f = fopen(path, "re")) == NULL) {
+		free(path);
+		return;
+	}
+	while (fgets(line, sizeof(line), f) != NULL) {
+		line[strcspn(line, "\n")] = '\0';
+		if (line[0] != '.' || strchr(line, '/') != NULL)
+			continue;
+		if ((e = xfer_remove(xf, line)) == XFER_OK)
+			log_info("deliver: removed %s, staged by a discarded "
+			         "run of %s",
+			         line, x->d.feed);
+		else if (e != XFER_ERR_NOTFOUND)
+			all = false;
+	}
+	fclose(f);
+	if (all)
+		unlink(path);
+	free(path);
+}
+
 /* No marker: upload under a staged name, record it, rename. */
 static void
 upload_fresh(struct dctx *x, struct xfer *xf, const char *local,
@@ -572,6 +614,7 @@ upload_fresh(struct dctx *x, struct xfer *xf, const char *local,
 	enum xfer_err e;
 
 	remove_leftovers(xf, x->d.remote_name);
+	remove_discarded(x, xf);
 	if (!can_stage(x->d.remote_name)) {
 		e = xfer_put(xf, local, x->d.remote_name);
 		if (e == XFER_OK)
@@ -1020,6 +1063,27 @@ spool_remove(const char *dir, char **cause)
 	return rc;
 }
 
+/* Remember a staged upload for the feed's next delivery to remove. */
+static int
+discarded_add(const struct deliver_env *env, const char *feed, const char *name,
+              char **cause)
+{
+	char *path = discarded_path(env, feed), *line = xasprintf("%s\n", name);
+	size_t n = strlen(line);
+	int fd, rc = -1;
+
+	fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+	if (fd != -1 && write(fd, line, n) == (ssize_t)n && fsync(fd) == 0)
+		rc = 0;
+	else
+		*cause = xasprintf("%s: %s", path, strerror(errno));
+	if (fd != -1)
+		close(fd);
+	free(line);
+	free(path);
+	return rc;
+}
+
 int
 deliver_discarded(const struct deliver_env *env, const char *feed,
                   const char *run_id, char **staged, char **cause)
@@ -1033,7 +1097,9 @@ deliver_discarded(const struct deliver_env *env, const char *feed,
 		return lock == -2 ? 1 : -1;
 	dir = spool_path(env, run_id);
 	*staged = stage_read_path(dir);
-	rc = spool_remove(dir, cause);
+	rc = *staged != NULL ? discarded_add(env, feed, *staged, cause) : 0;
+	if (rc == 0)
+		rc = spool_remove(dir, cause);
 	free(dir);
 	deliver_unlock(lock);
 	return rc;

@@ -169,9 +169,10 @@ int deliver_retry(struct store *, const char *run_id, char **cause);
  * (DATA/spool/RUN: the encrypted copy, the stage marker), holding the
  * feed's lock. *staged (the caller frees it) gets the temporary name the
  * stage marker held, or NULL: an upload complete under that name, never
- * renamed, may still be on the server. Returns 0 (also when there was no
- * spool), 1 when a delivery of the feed holds the lock (nothing removed),
- * -1 with *cause.
+ * renamed, may still be on the server; it is listed in
+ * DATA/spool/.discarded.FEED, and the feed's next delivery removes it
+ * there. Returns 0 (also when there was no spool), 1 when a delivery of
+ * the feed holds the lock (nothing removed), -1 with *cause.
  */
 int deliver_discarded(const struct deliver_env *, const char *feed,
                       const char *run_id, char **staged, char **cause);

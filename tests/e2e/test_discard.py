@@ -205,7 +205,8 @@ class DiscardTest(unittest.TestCase):
             f.write(".vendor_0003.csv.0123abcd.part")
         p = self.rosterd("feed", "discard", r3, "--reason", "retry tomorrow")
         self.assertIn("the server may still hold its upload under the "
-                      "temporary name .vendor_0003.csv.0123abcd.part",
+                      "temporary name .vendor_0003.csv.0123abcd.part "
+                      "(never renamed): the feed's next delivery removes it",
                       p.stdout)
         self.assertFalse(os.path.exists(os.path.join(self.tmp, "spool", r3)))
         self.import_people([("E1", "Adams"), ("E2", "Brown")])
@@ -216,8 +217,14 @@ class DiscardTest(unittest.TestCase):
                                          ["E3", "Cole", "T"]])
         self.assertEqual(self.undo_flags(), {r1: 0, r2: 0, r3: 0, r4: 1})
         os.mkdir(self.remote)
+        # What r3's staged upload would have left there.
+        with open(os.path.join(self.remote,
+                               ".vendor_0003.csv.0123abcd.part"), "w") as f:
+            f.write("Member ID\n")
         self.rosterd("deliver", r4)
         self.assertEqual(os.listdir(self.remote), ["vendor_0004.csv"])
+        self.assertFalse(os.path.exists(os.path.join(
+            self.tmp, "spool", ".discarded.vendor")))
         plan = json.loads(self.rosterd("feed", "plan", "vendor",
                                        "--json").stdout)
         self.assertEqual(plan["counts"]["adds"], 0, plan["counts"])
