@@ -76,6 +76,12 @@ struct hris_deprow {
 	uint32_t next; /* the employee's next dependent */
 };
 
+/* A column the header lacks, with every use of it joined by "; ". */
+struct hris_missing {
+	const char *name; /* the mapping's */
+	struct buf uses;
+};
+
 struct hris_imp {
 	struct store *st;
 	const struct hris_opts *o;
@@ -90,12 +96,9 @@ struct hris_imp {
 	int *dcol_idx;  /* ... and of each m->dcols[] */
 	bool *dup_told; /* header columns already reported as repeated;
 	                   only while the header is read */
-	/* columns the header lacks, each with every use of it joined by
-	   "; ": reported once each; only while the header is read */
-	struct hris_missing {
-		const char *name;
-		struct buf uses;
-	} * missing;
+	/* columns the header lacks, reported once each; only while the
+	   header is read */
+	struct hris_missing *missing;
 	size_t nmissing;
 	int key_idx, rel_idx;
 	int dep_field[HRIS_DEP__COUNT]; /* m->dcols index, or -1 */
