@@ -706,6 +706,7 @@ x12_ack_parse(const char *data, size_t len, struct x12_ack *a, char **err)
 	struct seg s;
 	const char *q = data, *end = data + len, *t;
 	size_t no = 0;
+	char *c;
 
 	memset(a, 0, sizeof(*a));
 	memset(&p, 0, sizeof(p));
@@ -740,6 +741,11 @@ x12_ack_parse(const char *data, size_t len, struct x12_ack *a, char **err)
 	}
 	if (p.err.len > 0) {
 		*err = buf_detach(&p.err);
+		/* It may quote the payer's bytes: printable ASCII only. */
+		for (c = *err; *c != '\0'; c++)
+			if ((unsigned char)*c < 0x20 ||
+			    (unsigned char)*c >= 0x7f)
+				*c = '?';
 		x12_ack_free(a);
 		return -1;
 	}

@@ -205,6 +205,9 @@ test_errors(void **state)
 	         "ST*999*0001~AK1*BE*12~AK2*834*00\x01~",
 	     "segment 5 (AK2): AK2 needs a transaction set id and control "
 	     "number"},
+	    {ISA "GS*FA*C*A*20260305*1200*1*X*005010X231A1~ST*8\xe9"
+	         "3~",
+	     "segment 3 (ST): ST01 is 8?3: only 999 and 997"},
 	    {ISA "IEA*1*000000417~", "IEA01 says 1 groups; the interchange "
 	                             "has 0"},
 	    {ISA "IEA*0*000000417~GS*FA~", "segment 3 (GS): data after IEA"},
