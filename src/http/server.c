@@ -95,9 +95,11 @@ struct server {
 	SSL_CTX *ssl;
 	struct event *commit_ev;
 	struct event *sigterm, *sigint;
-	char addr[128];           /* the bound address, for messages */
-	struct auth_cached *auth; /* AUTH_CACHE entries */
-	struct tenant_groups *tg; /* per tenant: has it any group? */
+	char addr[128];            /* the bound address, for messages */
+	struct auth_cached *auth;  /* AUTH_CACHE entries */
+	struct tenant_groups *tg;  /* per tenant: has it any group? */
+	bool read_tx;              /* a read request's transaction is open */
+	struct auth_cached *touch; /* last_used to write once it ends */
 	size_t ntg;
 	int64_t auth_ver;
 	struct req *pending; /* replies waiting for the batch commit */
@@ -807,6 +809,10 @@ auth_touch(struct server *srv, struct auth_cached *a)
 
 	if (a->touched != 0 && now - a->touched < AUTH_TOUCH_S)
 		return;
+	if (srv->read_tx) {
+		srv->touch = a; /* a write: after the read (req_read_end) */
+		return;
+	}
 	if (store_token_touch(srv->st, a->tok.id) == STORE_OK)
 		a->touched = now;
 }
@@ -932,10 +938,37 @@ reply_method(struct req *r, unsigned methods)
 		             "Allow header lists the methods it supports");
 }
 
+/*
+ * A read request runs in one read transaction: PRAGMA data_version for
+ * the token cache and the reads see one snapshot, and SQLite takes its
+ * WAL read lock once (two fcntl calls) rather than per statement.
+ */
+static void
+req_read_begin(struct server *srv)
+{
+	srv->read_tx =
+	    !store_in_tx(srv->st) && store_begin_read(srv->st) == STORE_OK;
+}
+
+static void
+req_read_end(struct server *srv)
+{
+	struct auth_cached *a = srv->touch;
+
+	if (srv->read_tx)
+		store_commit(srv->st);
+	srv->read_tx = false;
+	srv->touch = NULL;
+	if (a != NULL)
+		auth_touch(srv, a);
+}
+
 static void
 req_dispatch(struct req *r)
 {
+	struct server *srv = r->srv;
 	const struct route *rt;
+	bool write;
 	size_t i;
 
 	/*
@@ -967,12 +1000,16 @@ req_dispatch(struct req *r)
 			    "the Accept header admits neither");
 			return;
 		}
-		if (!(rt->flags & ROUTE_PUBLIC) && req_authenticate(r) == -1)
-			return;
-		if (req_is_write(r))
-			req_run_write(r, rt->fn);
-		else
-			rt->fn(r);
+		/* r may be gone once answered: decide before. */
+		if (!(write = req_is_write(r)))
+			req_read_begin(srv);
+		if ((rt->flags & ROUTE_PUBLIC) || req_authenticate(r) == 0) {
+			if (write)
+				req_run_write(r, rt->fn);
+			else
+				rt->fn(r);
+		}
+		req_read_end(srv);
 		return;
 	}
 	reply_status(r, 404, NULL, "no such endpoint");

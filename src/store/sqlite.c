@@ -886,6 +886,12 @@ sq_begin_nowait(struct store *base)
 }
 
 static int
+sq_begin_read(struct store *base)
+{
+	return sq_exec_st(sq_of(base), ST_BEGIN_READ, __func__);
+}
+
+static int
 sq_commit(struct store *base)
 {
 	struct sq *s = sq_of(base);
@@ -2215,6 +2221,7 @@ const struct store_ops store_sqlite_ops = {
     .migrate = sq_migrate,
     .begin = sq_begin,
     .begin_nowait = sq_begin_nowait,
+    .begin_read = sq_begin_read,
     .commit = sq_commit,
     .rollback = sq_rollback,
     .in_tx = sq_in_tx,

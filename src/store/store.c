@@ -136,6 +136,12 @@ store_begin_nowait(struct store *st)
 }
 
 int
+store_begin_read(struct store *st)
+{
+	return st->ops->begin_read(st);
+}
+
+int
 store_commit(struct store *st)
 {
 	return st->ops->commit(st);

@@ -132,6 +132,12 @@ int store_begin(struct store *);
  * try again.
  */
 int store_begin_nowait(struct store *);
+/*
+ * A read transaction: every read until store_commit() sees one snapshot,
+ * and the store takes its read lock once rather than per statement.
+ * Writes inside it fail; use it around reads only.
+ */
+int store_begin_read(struct store *);
 int store_commit(struct store *);
 int store_rollback(struct store *);
 bool store_in_tx(struct store *);

@@ -43,6 +43,7 @@ struct store_ops {
 
 	int (*begin)(struct store *);
 	int (*begin_nowait)(struct store *);
+	int (*begin_read)(struct store *);
 	int (*commit)(struct store *);
 	int (*rollback)(struct store *);
 	bool (*in_tx)(struct store *);
