@@ -94,41 +94,37 @@ lock_open(const struct deliver_env *env, const char *name, char **cause)
 	return fd;
 }
 
-int
-deliver_lock_wait(const struct deliver_env *env, const char *name, char **cause)
+/* The lock file `name`, locked: waiting for it, or -2 when it is held. */
+static int
+lock_take(const struct deliver_env *env, const char *name, bool wait,
+          char **cause)
 {
-	int fd;
+	int fd, err;
 
 	if ((fd = lock_open(env, name, cause)) == -1)
 		return -1;
-	while (flock(fd, LOCK_EX) == -1) {
-		if (errno == EINTR)
+	while (flock(fd, wait ? LOCK_EX : LOCK_EX | LOCK_NB) == -1) {
+		if ((err = errno) == EINTR)
 			continue;
-		*cause = xasprintf("cannot lock %s: %s", name, strerror(errno));
 		close(fd);
+		if (err == EWOULDBLOCK)
+			return -2;
+		*cause = xasprintf("cannot lock %s: %s", name, strerror(err));
 		return -1;
 	}
 	return fd;
 }
 
 int
+deliver_lock_wait(const struct deliver_env *env, const char *name, char **cause)
+{
+	return lock_take(env, name, true, cause);
+}
+
+int
 deliver_lock(const struct deliver_env *env, const char *name, char **cause)
 {
-	int fd;
-
-	if ((fd = lock_open(env, name, cause)) == -1)
-		return -1;
-	while (flock(fd, LOCK_EX | LOCK_NB) == -1) {
-		if (errno == EINTR)
-			continue;
-		close(fd);
-		if (errno == EWOULDBLOCK)
-			return -2;
-		*cause =
-		    xasprintf("cannot lock feed %s: %s", name, strerror(errno));
-		return -1;
-	}
-	return fd;
+	return lock_take(env, name, false, cause);
 }
 
 int
