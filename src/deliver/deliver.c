@@ -789,18 +789,48 @@ step_upload(struct dctx *x)
 	return rc;
 }
 
+/* Remove every entry of the spool directory dir, then dir. */
+static int
+spool_remove(const char *dir, char **cause)
+{
+	struct dirent *de;
+	DIR *d;
+	int rc = 0;
+
+	if ((d = opendir(dir)) == NULL) {
+		if (errno == ENOENT)
+			return 0;
+		*cause = xasprintf("%s: %s", dir, strerror(errno));
+		return -1;
+	}
+	while ((de = readdir(d)) != NULL) {
+		if (strcmp(de->d_name, ".") == 0 ||
+		    strcmp(de->d_name, "..") == 0)
+			continue;
+		if (unlinkat(dirfd(d), de->d_name, 0) == -1 &&
+		    errno != ENOENT && rc == 0) {
+			*cause = xasprintf("%s/%s: %s", dir, de->d_name,
+			                   strerror(errno));
+			rc = -1;
+		}
+	}
+	closedir(d);
+	if (rc == 0 && rmdir(dir) == -1 && errno != ENOENT) {
+		*cause = xasprintf("%s: %s", dir, strerror(errno));
+		rc = -1;
+	}
+	return rc;
+}
+
 /* After delivery the spool (encrypted copy, stage marker) has served. */
 static void
 clean_spool(struct dctx *x)
 {
-	char *dir;
+	char *dir = spool_dir(x), *err = NULL;
 
-	if (x->d.enc_path != NULL && unlink(x->d.enc_path) == -1 &&
-	    errno != ENOENT)
-		log_warn("deliver: removing %s", x->d.enc_path);
-	stage_clear(x);
-	dir = spool_dir(x);
-	rmdir(dir);
+	if (spool_remove(dir, &err) == -1)
+		log_warnx("deliver: removing the spool: %s", err);
+	free(err);
 	free(dir);
 }
 
@@ -1028,39 +1058,6 @@ deliver_stop_agent(const struct deliver_env *env)
 	}
 	free(cause);
 	free(home);
-}
-
-/* Remove every entry of the spool directory dir, then dir. */
-static int
-spool_remove(const char *dir, char **cause)
-{
-	struct dirent *de;
-	DIR *d;
-	int rc = 0;
-
-	if ((d = opendir(dir)) == NULL) {
-		if (errno == ENOENT)
-			return 0;
-		*cause = xasprintf("%s: %s", dir, strerror(errno));
-		return -1;
-	}
-	while ((de = readdir(d)) != NULL) {
-		if (strcmp(de->d_name, ".") == 0 ||
-		    strcmp(de->d_name, "..") == 0)
-			continue;
-		if (unlinkat(dirfd(d), de->d_name, 0) == -1 &&
-		    errno != ENOENT && rc == 0) {
-			*cause = xasprintf("%s/%s: %s", dir, de->d_name,
-			                   strerror(errno));
-			rc = -1;
-		}
-	}
-	closedir(d);
-	if (rc == 0 && rmdir(dir) == -1 && errno != ENOENT) {
-		*cause = xasprintf("%s: %s", dir, strerror(errno));
-		rc = -1;
-	}
-	return rc;
 }
 
 /* Remember a staged upload for the feed's next delivery to remove. */
