@@ -170,6 +170,11 @@ cfg_check_value(const struct cfg_opt *o, const char *v, const char **why)
 			*why = "expected ADDR:PORT, e.g. 127.0.0.1:8080";
 			return -1;
 		}
+		/* 0 lets the kernel pick; serve prints the port it got. */
+		if (strlen(colon + 1) > 5 || atol(colon + 1) > 65535) {
+			*why = "the port must be 0 to 65535";
+			return -1;
+		}
 		return 0;
 	case CFG_URL:
 		if (strncmp(v, "http://", 7) != 0 &&

@@ -149,6 +149,19 @@ class ConfigTest(ServeCase):
         self.assertEqual(r.returncode, 1)
         self.assertIn("2 errors", r.stderr)
 
+    def test_port_out_of_range_is_a_config_error(self):
+        for port in ("65536", "99999", "123456"):
+            cfg = self.write("server:\n  listen: 127.0.0.1:%s\n" % port)
+            r = subprocess.run([harness.BIN, "config", "check", "--config",
+                                cfg], capture_output=True, text=True)
+            self.assertEqual(r.returncode, 1, r.stdout)
+            self.assertIn("%s:2:11: listen: the port must be 0 to 65535"
+                          % cfg, r.stderr)
+        cfg = self.write("server:\n  listen: 127.0.0.1:65535\n")
+        r = subprocess.run([harness.BIN, "config", "check", "--config", cfg],
+                           capture_output=True, text=True)
+        self.assertEqual((r.returncode, r.stdout), (0, "%s: ok\n" % cfg))
+
 
 ANCHORED = """\
 x-columns: &cols
