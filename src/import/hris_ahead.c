@@ -50,7 +50,7 @@ ha_key_store(struct hris_ahead *a, const char *key)
 		a->keys_cap = a->keys_cap ? a->keys_cap * 2 : 65536;
 		while (a->keys_len + len + 1 > a->keys_cap)
 			a->keys_cap *= 2;
-		a->keys = xrealloc(a->keys, a->keys_cap);
+		a->keys = xrealloc_big(a->keys, a->keys_cap);
 	}
 	memcpy(a->keys + off, key, len + 1);
 	a->keys_len += len + 1;
@@ -66,7 +66,7 @@ ha_person_cb(const struct store_hris_person *p, void *arg)
 	if (a->npeople == a->cappeople) {
 		a->cappeople = a->cappeople ? a->cappeople * 2 : 1024;
 		a->people =
-		    xrealloc(a->people, a->cappeople * sizeof(*a->people));
+		    xrealloc_big(a->people, a->cappeople * sizeof(*a->people));
 	}
 	h = &a->people[a->npeople++];
 	h->key_off = ha_key_store(a, p->external_id);
@@ -102,7 +102,7 @@ ha_ext_cb(const char *key, int64_t rid, void *arg)
 
 	if (a->next == a->capext) {
 		a->capext = a->capext ? a->capext * 2 : 1024;
-		a->ext = xrealloc(a->ext, a->capext * sizeof(*a->ext));
+		a->ext = xrealloc_big(a->ext, a->capext * sizeof(*a->ext));
 	}
 	e = &a->ext[a->next++];
 	e->key_off = ha_ext_key(a, key);

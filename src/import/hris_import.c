@@ -247,7 +247,7 @@ hris_tab_grow(struct hris_imp *x)
 	size_t i, oldcap = x->tabcap;
 
 	x->tabcap = x->tabcap ? x->tabcap * 2 : 1024;
-	x->tab = xcalloc(x->tabcap, sizeof(*x->tab));
+	x->tab = xcalloc_big(x->tabcap, sizeof(*x->tab));
 	for (i = 0; i < oldcap; i++)
 		if (old[i] != 0)
 			hris_tab_put(x, old[i]);
@@ -261,7 +261,7 @@ hris_key_store(struct hris_imp *x, const char *key, size_t len, size_t *off)
 		x->keys_cap = x->keys_cap ? x->keys_cap * 2 : 65536;
 		while (x->keys_len + len + 1 > x->keys_cap)
 			x->keys_cap *= 2;
-		x->keys = xrealloc(x->keys, x->keys_cap);
+		x->keys = xrealloc_big(x->keys, x->keys_cap);
 	}
 	*off = x->keys_len;
 	memcpy(x->keys + x->keys_len, key, len);
@@ -292,7 +292,7 @@ hris_emp_get(struct hris_imp *x, const char *key, size_t len, bool create)
 		return NULL;
 	if (x->nemps == x->capemps) {
 		x->capemps = x->capemps ? x->capemps * 2 : 1024;
-		x->emps = xrealloc(x->emps, x->capemps * sizeof(*x->emps));
+		x->emps = xrealloc_big(x->emps, x->capemps * sizeof(*x->emps));
 	}
 	e = &x->emps[x->nemps];
 	memset(e, 0, sizeof(*e));
@@ -565,7 +565,7 @@ hris_dep_link(struct hris_imp *x, struct hris_emp *e, uint64_t key_hash)
 
 	if (x->ndeps == x->capdeps) {
 		x->capdeps = x->capdeps ? x->capdeps * 2 : 1024;
-		x->deps = xrealloc(x->deps, x->capdeps * sizeof(*x->deps));
+		x->deps = xrealloc_big(x->deps, x->capdeps * sizeof(*x->deps));
 	}
 	d = &x->deps[x->ndeps];
 	d->off = csv_record_offset(x->csv);
@@ -971,7 +971,7 @@ hris_absent_cb(const char *ext, int64_t rid, void *arg)
 		return 0;
 	if (x->nterm == x->capterm) {
 		x->capterm = x->capterm ? x->capterm * 2 : 256;
-		x->term = xrealloc(x->term, x->capterm * sizeof(*x->term));
+		x->term = xrealloc_big(x->term, x->capterm * sizeof(*x->term));
 	}
 	x->term[x->nterm++] = rid;
 	return 0;

@@ -1,6 +1,9 @@
 /* SPDX-License-Identifier: ISC */
 /* Copyright (c) 2026 rosterd developers */
 /* Aborting allocation wrappers. */
+#include <sys/mman.h>
+
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -53,6 +56,47 @@ xrealloc(void *p, size_t n)
 	if (q == NULL)
 		xmalloc_oom(n);
 	return q;
+}
+
+/*
+ * Transparent huge pages for the 2 MiB-aligned middle of a large block.
+ * Most kernels give them only where asked (THP "madvise"); a million-row
+ * import then takes a page fault per 2 MiB instead of per 4 KiB, which
+ * on a virtual machine is a tenth of its time. Advice only: errors are
+ * ignored, and the block is freed as usual.
+ */
+#define XMALLOC_HUGE ((uintptr_t)2 << 20)
+
+static void
+xmalloc_advise_huge(void *p, size_t n)
+{
+#ifdef MADV_HUGEPAGE
+	uintptr_t a = ((uintptr_t)p + XMALLOC_HUGE - 1) & ~(XMALLOC_HUGE - 1);
+	uintptr_t b = ((uintptr_t)p + n) & ~(XMALLOC_HUGE - 1);
+
+	if (n >= 2 * XMALLOC_HUGE && b > a)
+		(void)madvise((void *)a, b - a, MADV_HUGEPAGE);
+#else
+	(void)p;
+	(void)n;
+#endif
+}
+
+void *
+xrealloc_big(void *p, size_t n)
+{
+	p = xrealloc(p, n);
+	xmalloc_advise_huge(p, n);
+	return p;
+}
+
+void *
+xcalloc_big(size_t n, size_t sz)
+{
+	void *p = xcalloc(n, sz);
+
+	xmalloc_advise_huge(p, n * sz);
+	return p;
 }
 
 char *

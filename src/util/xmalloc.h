@@ -16,6 +16,12 @@ void *xmalloc(size_t);
 void *xmalloc_aligned(size_t align, size_t n);
 void *xcalloc(size_t, size_t);
 void *xrealloc(void *, size_t);
+/*
+ * The same, for arrays that grow to many megabytes (a million-row
+ * import's tables): the kernel is asked to back them with huge pages.
+ */
+void *xrealloc_big(void *, size_t);
+void *xcalloc_big(size_t, size_t);
 char *xstrdup(const char *);
 char *xstrndup(const char *, size_t);
 /* printf into a new string; the caller frees it. */
