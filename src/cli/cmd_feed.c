@@ -679,7 +679,8 @@ plan_text(const struct plan_out *po, const char *as_of,
 	plan_section(po, 4, "errors (the feed cannot render until fixed)",
 	             c->errors);
 	if (c->no_key > 0)
-		printf("\nwarning: %lld eligible %s no %s; never sent\n",
+		printf("\nwarning: %lld %s no %s (or one with control "
+		       "characters, which no file can carry); never sent\n",
 		       (long long)c->no_key,
 		       c->no_key == 1 ? "person has" : "people have",
 		       p->key_source);

@@ -817,6 +817,28 @@ pc_dep(struct pc *pc, const char *dkey, const struct dep_ent *d,
 	return 0;
 }
 
+/*
+ * A key no file can carry: the dependents' separator, or any other
+ * control character. Those below the separator would also sort between
+ * a subscriber ("E1") and its dependents ("E1" FEED_DEP_SEP "SP"), which
+ * the members stream must hold right after it.
+ */
+static bool
+key_unsendable(const char *k)
+{
+	for (; *k != '\0'; k++)
+		if ((unsigned char)*k < 0x20)
+			return true;
+	return false;
+}
+
+static void
+pc_done(struct pc *pc, const char *key, const struct store_feed_member *m)
+{
+	if (pc->pl->key_done != NULL)
+		pc->pl->key_done(key, m, pc->pl->arg);
+}
+
 /* The three cursors and their current rows. */
 struct streams {
 	struct store_feed_cur *pc, *mc, *xc;
@@ -901,6 +923,7 @@ pc_deps(struct pc *pc, struct streams *s, const char *k, int64_t rid)
 		if (pc_dep(pc, buf_str(&pc->dkey), cmp >= 0 ? &d[i] : NULL,
 		           cmp <= 0 ? &s->m : NULL, sub_active) == -1)
 			return -1;
+		pc_done(pc, buf_str(&pc->dkey), cmp <= 0 ? &s->m : NULL);
 		if (cmp <= 0)
 			s->hm = store_feed_members_next(s->mc, &s->m);
 		if (cmp >= 0)
@@ -913,7 +936,7 @@ merge_step(struct pc *pc, struct streams *s)
 {
 	struct store_feed_person chosen;
 	const char *k;
-	bool have_m, have_x, found;
+	bool have_m, have_x, found, odd;
 	int rc;
 
 	pc->have_pr = false;
@@ -928,9 +951,10 @@ merge_step(struct pc *pc, struct streams *s)
 			*pc->cause = xstrdup("reading people failed");
 		return -1;
 	}
-	if (strchr(k, FEED_DEP_SEP) != NULL) {
+	if ((odd = key_unsendable(k))) {
 		/* A dependent whose subscriber the state lost, or a person
-		 * whose key holds the separator: neither can be sent. */
+		 * whose key holds the separator or another control
+		 * character: neither can be sent. */
 		pc->pl->counts.no_key += found;
 		found = false;
 		pc->active_after = false;
@@ -944,12 +968,15 @@ merge_step(struct pc *pc, struct streams *s)
 	}
 	if (rc == -1)
 		return -1;
+	/* An odd key with no member writes nothing, and would come out
+	 * of key order after the dependents before it. */
+	if (!odd || have_m)
+		pc_done(pc, k, have_m ? &s->m : NULL);
 	if (have_m)
 		s->hm = store_feed_members_next(s->mc, &s->m);
 	if (have_x)
 		s->hx = store_feed_excluded_next(s->xc, &s->x);
-	if (rc == 0 && strchr(k, FEED_DEP_SEP) == NULL &&
-	    pc_deps(pc, s, k, found ? chosen.rid : 0) == -1)
+	if (rc == 0 && !odd && pc_deps(pc, s, k, found ? chosen.rid : 0) == -1)
 		return -1;
 	if (s->hm < 0 || s->hx < 0) {
 		*pc->cause = xstrdup("reading the feed state failed");
@@ -971,7 +998,8 @@ merge(struct pc *pc)
 	memset(&s, 0, sizeof(s));
 	s.pc = store_feed_people_open(pl->st, pl->tenant_id, &pc->p->key,
 	                              pc->cause);
-	s.mc = store_feed_members_open(pl->st, pc->p->name, false);
+	s.mc =
+	    store_feed_members_open(pl->st, pc->p->name, pl->key_done != NULL);
 	s.xc = store_feed_excluded_open(pl->st, pc->p->name);
 	if (s.pc == NULL || s.mc == NULL || s.xc == NULL) {
 		if (*pc->cause == NULL)
@@ -1042,6 +1070,7 @@ feed_plan_run(struct feed_plan *pl, char **cause)
 {
 	const struct feed_profile *p = pl->p;
 	struct pc pc;
+	int64_t nokey = 0;
 	int rc = -1;
 
 	memset(&pl->counts, 0, sizeof(pl->counts));
@@ -1068,10 +1097,13 @@ feed_plan_run(struct feed_plan *pl, char **cause)
 	}
 	pc.ev = store_feed_eval_open(pl->st, pl->tenant_id, p->filter, &p->key,
 	                             cause);
+	/* Eligible people without the key, and (merge) those whose key no
+	 * file can carry. */
 	if (pc.ev != NULL && deps_load(&pc) == 0 && merge(&pc) == 0 &&
-	    store_feed_eval_nokey(pc.ev, &pl->counts.no_key) == STORE_OK)
+	    store_feed_eval_nokey(pc.ev, &nokey) == STORE_OK) {
+		pl->counts.no_key += nokey;
 		rc = 0;
-	else if (*cause == NULL)
+	} else if (*cause == NULL)
 		*cause = xstrdup("the plan failed");
 	store_feed_eval_close(pc.ev);
 	if (store_feed_read_end(pl->st) != STORE_OK && rc == 0) {

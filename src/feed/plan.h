@@ -73,6 +73,15 @@ struct feed_plan {
 	                                                        stops */
 	void *arg;
 	void (*progress)(int64_t people_done, void *arg); /* or NULL */
+	/*
+	 * Or NULL: called once each key is settled (after its outcomes),
+	 * with the member row the state had for it (NULL: none), vals
+	 * included. A full file can be written from these and the
+	 * outcomes while the plan runs. Keys come in the order the plan
+	 * settles them, which the caller must check.
+	 */
+	void (*key_done)(const char *key, const struct store_feed_member *m,
+	                 void *arg);
 	/* output */
 	struct feed_plan_counts counts;
 };

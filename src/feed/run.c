@@ -362,6 +362,14 @@ write_records(struct store *st, const struct feed_profile *p,
 	return rc;
 }
 
+static char *
+taken_cause(const char *dir, const char *name)
+{
+	return xasprintf("%s/%s already exists with other contents; move it "
+	                 "away or put {seq} in file_name",
+	                 dir, name);
+}
+
 /*
  * Move tmp to name without ever replacing a file: the same bytes already
  * there (a run finished after a crash) are fine, different ones are not.
@@ -388,9 +396,7 @@ publish(int dirfd, const char *dir, const char *tmp, const char *name,
 		return 0;
 	}
 	*cause = err == EEXIST
-	             ? xasprintf("%s/%s already exists with other contents; "
-	                         "move it away or put {seq} in file_name",
-	                         dir, name)
+	             ? taken_cause(dir, name)
 	             : xasprintf("%s/%s: %s", dir, name, strerror(err));
 	unlinkat(dirfd, tmp, 0);
 	return -1;
@@ -470,29 +476,36 @@ wall_stamp(char *buf, size_t len)
 		feed_date_stamp(&d, buf, len);
 }
 
-/* Name, write and apply an approved run; a failure fails the run. */
+/* The run's file name, from the profile's template. */
 static int
-run_write(struct store *st, const struct feed_profile *p,
-          struct store_feed_run *run, const struct feed_render_opts *o,
-          char **cause)
+run_name(const struct feed_profile *p, struct store_feed_run *run, char **cause)
+{
+	free(run->file_name);
+	run->file_name = NULL;
+	return feed_file_name(p->file_name, p->tenant, p->name, run->as_of,
+	                      run->clock + 11, run->file_seq, &run->file_name,
+	                      cause);
+}
+
+/* Writing an approved run failed: the run fails, saying why. */
+static int
+run_failed(struct store *st, struct store_feed_run *run,
+           const struct feed_render_opts *o, const char *cause)
+{
+	store_feed_run_fail(st, run->id, STORE_FEED_APPROVED, cause, o->actor);
+	free(run->state);
+	run->state = xstrdup(STORE_FEED_FAILED);
+	return -1;
+}
+
+/* The file is in place: the run becomes rendered, the state moves. */
+static int
+run_applied(struct store *st, struct store_feed_run *run,
+            const struct feed_render_opts *o, char **cause)
 {
 	char now[32];
 	int rc;
 
-	free(run->file_name);
-	run->file_name = NULL;
-	trace(NULL);
-	if (feed_file_name(p->file_name, p->tenant, p->name, run->as_of,
-	                   run->clock + 11, run->file_seq, &run->file_name,
-	                   cause) == -1 ||
-	    write_file(st, p, run, o, cause) == -1) {
-		store_feed_run_fail(st, run->id, STORE_FEED_APPROVED, *cause,
-		                    o->actor);
-		free(run->state);
-		run->state = xstrdup(STORE_FEED_FAILED);
-		return -1;
-	}
-	trace("write");
 	wall_stamp(now, sizeof(now));
 	free(run->updated);
 	run->updated = xstrdup(now);
@@ -511,9 +524,226 @@ run_write(struct store *st, const struct feed_profile *p,
 	return 0;
 }
 
+/* Name, write and apply an approved run; a failure fails the run. */
+static int
+run_write(struct store *st, const struct feed_profile *p,
+          struct store_feed_run *run, const struct feed_render_opts *o,
+          char **cause)
+{
+	trace(NULL);
+	if (run_name(p, run, cause) == -1 ||
+	    write_file(st, p, run, o, cause) == -1)
+		return run_failed(st, run, o, *cause);
+	trace("write");
+	return run_applied(st, run, o, cause);
+}
+
+/*
+ * A full file written while the plan runs ("one pass"). The plan already
+ * reads every member in key order; a full file is those members merged
+ * with the run's entries in key order (wr_full_merge), so the plan's
+ * outcomes and its key_done calls can feed the same wr_entry/wr_member
+ * the second pass would, and the formatting thread works while the plan
+ * does instead of after it. The file is unnamed (O_TMPFILE) until the
+ * run is recorded approved; a run held, a failed plan or a crash leave
+ * nothing behind. Whenever the plan settles a key out of strict key
+ * order, or anything fails here, the one pass is dropped and the run is
+ * written the usual way: the bytes are the same either way. Not for X12,
+ * whose header needs the control numbers the run is given when recorded.
+ */
+struct spec {
+	bool on;
+	int dirfd;
+	struct feed_sink *sk;
+	struct fmt_opts opts;      /* the writer keeps a pointer to it */
+	struct feed_render_opts o; /* no progress: the plan shows its own */
+	struct store_feed_run run; /* as_of only */
+	struct wr wr;
+	char *cause;
+	struct buf last; /* the key settled last */
+	bool have_last, last_written;
+};
+
+static void
+spec_off(struct spec *sp)
+{
+	if (sp->wr.pipe != NULL) {
+		feed_pipe_finish(sp->wr.pipe);
+		feed_pipe_free(sp->wr.pipe);
+	}
+	fmt_writer_free(sp->wr.w);
+	if (sp->wr.w != NULL)
+		feed_rec_free(&sp->wr.rec);
+	buf_free(&sp->wr.err);
+	free(sp->wr.wcause);
+	feed_sink_free(sp->sk);
+	if (sp->dirfd != -1)
+		close(sp->dirfd);
+	free(sp->cause);
+	buf_free(&sp->last);
+	memset(sp, 0, sizeof(*sp));
+	sp->dirfd = -1;
+}
+
+static bool
+spec_wanted(const struct feed_profile *p, bool full)
+{
+	const char *env = getenv("ROSTERD_FEED_ONE_PASS");
+
+	return full && p->fmt.kind != FMT_X12_834 &&
+	       (env == NULL || strcmp(env, "0") != 0);
+}
+
+static void
+spec_start(struct spec *sp, const struct feed_profile *p, bool full,
+           const char *as_of, const char *out_dir,
+           const struct feed_render_opts *o)
+{
+	struct fmt_run fr;
+	char *err = NULL;
+
+	memset(sp, 0, sizeof(*sp));
+	sp->dirfd = -1;
+	if (!spec_wanted(p, full) ||
+	    (sp->dirfd = open_dir(out_dir, &err)) == -1 ||
+	    (sp->sk = feed_sink_open_unnamed(sp->dirfd)) == NULL) {
+		free(err);
+		spec_off(sp);
+		return;
+	}
+	sp->o = *o;
+	sp->o.progress = NULL;
+	sp->run.as_of = (char *)as_of;
+	sp->opts = p->fmt;
+	sp->opts.full_file = true;
+	memset(&fr, 0, sizeof(fr));
+	buf_init(&sp->wr.err, 0);
+	if ((sp->wr.w = fmt_writer_new(&sp->opts, &fr, feed_sink_file(sp->sk),
+	                               &err)) == NULL) {
+		free(err);
+		spec_off(sp);
+		return;
+	}
+	sp->wr.p = p;
+	sp->wr.run = &sp->run;
+	sp->wr.o = &sp->o;
+	sp->wr.cause = &sp->cause;
+	feed_rec_init(&sp->wr.rec, p);
+	sp->wr.pipe = feed_pipe_new(wr_write, &sp->wr);
+	buf_init(&sp->last, 0);
+	sp->on = true;
+}
+
+/* Is key the next one to write? Out of key order, the one pass ends. */
+static bool
+spec_next(struct spec *sp, const char *key)
+{
+	int cmp;
+
+	if (!sp->on)
+		return false;
+	if (sp->have_last) {
+		cmp = strcmp(key, buf_str(&sp->last));
+		if (cmp == 0)
+			return !sp->last_written;
+		if (cmp < 0) {
+			spec_off(sp);
+			return false;
+		}
+	}
+	buf_reset(&sp->last);
+	buf_addstr(&sp->last, key);
+	sp->have_last = true;
+	sp->last_written = false;
+	return true;
+}
+
+static void
+spec_entry(struct spec *sp, const struct store_feed_entry *e)
+{
+	if (!spec_next(sp, e->key))
+		return;
+	sp->last_written = true;
+	if (wr_entry(&sp->wr, e, true) == -1)
+		spec_off(sp);
+}
+
+static void
+spec_member(struct spec *sp, const char *key, const struct store_feed_member *m)
+{
+	if (!spec_next(sp, key))
+		return;
+	sp->last_written = true;
+	if (m != NULL && wr_member(&sp->wr, m) == -1)
+		spec_off(sp);
+}
+
+/*
+ * Finish the one-pass file and name it: 0 done, 1 not possible (the
+ * caller writes the run the usual way), -1 the run cannot be written.
+ */
+static int
+spec_publish(struct spec *sp, struct store_feed_run *run, char **cause)
+{
+	char hex[65], have[65], *err = NULL;
+	int64_t size = 0;
+	int rc = 1;
+
+	if (feed_pipe_finish(sp->wr.pipe) == -1 ||
+	    fmt_writer_finish(sp->wr.w, &err) == -1 ||
+	    feed_sink_finish(sp->sk, run->file_name, hex, &size, &err) == -1) {
+		free(err);
+		return 1;
+	}
+	if (feed_sink_link(sp->sk, sp->dirfd, run->file_name) == 0)
+		rc = 0;
+	else if (errno == EEXIST) {
+		if (feed_sink_hash_file(sp->dirfd, run->file_name, have) == 0 &&
+		    strcmp(have, hex) == 0)
+			rc = 0;
+		else {
+			*cause = taken_cause(run->out_dir, run->file_name);
+			return -1;
+		}
+	}
+	if (rc == 0 && fsync(sp->dirfd) == -1) {
+		*cause =
+		    xasprintf("fsync %s: %s", run->out_dir, strerror(errno));
+		return -1;
+	}
+	if (rc == 0) {
+		free(run->file_sha256);
+		run->file_sha256 = xstrdup(hex);
+		run->file_size = size;
+	}
+	return rc;
+}
+
+/* An approved run whose file the one pass has been writing. */
+static int
+spec_write(struct store *st, const struct feed_profile *p,
+           struct store_feed_run *run, const struct feed_render_opts *o,
+           struct spec *sp, char **cause)
+{
+	int rc;
+
+	trace(NULL);
+	if (run_name(p, run, cause) == -1)
+		return run_failed(st, run, o, *cause);
+	if ((rc = spec_publish(sp, run, cause)) == 1) {
+		spec_off(sp);
+		return run_write(st, p, run, o, cause);
+	}
+	if (rc == -1)
+		return run_failed(st, run, o, *cause);
+	trace("finish");
+	return run_applied(st, run, o, cause);
+}
+
 /* Planning for a render: every entry staged as the plan finds it. */
 struct stage_ctx {
 	struct store_feed_stage *sg;
+	struct spec *sp;
 	const struct feed_render_opts *o;
 	int64_t errors;
 	char *first_error;
@@ -533,7 +763,18 @@ stage_emit(const struct feed_outcome *out, void *arg)
 	}
 	if (out->e == NULL)
 		return 0;
-	return store_feed_stage_add(sc->sg, out->e) == STORE_OK ? 0 : -1;
+	if (store_feed_stage_add(sc->sg, out->e) != STORE_OK)
+		return -1;
+	spec_entry(sc->sp, out->e);
+	return 0;
+}
+
+static void
+stage_key_done(const char *key, const struct store_feed_member *m, void *arg)
+{
+	struct stage_ctx *sc = arg;
+
+	spec_member(sc->sp, key, m);
 }
 
 static void
@@ -548,8 +789,8 @@ stage_progress(int64_t done, void *arg)
 static int
 render_plan(struct store *st, const struct feed_profile *p, int64_t tenant_id,
             const struct store_feed_state *fs, const char *as_of,
-            const struct feed_render_opts *o, struct feed_plan_counts *counts,
-            char **cause)
+            const struct feed_render_opts *o, struct spec *sp,
+            struct feed_plan_counts *counts, char **cause)
 {
 	struct stage_ctx sc;
 	struct feed_plan pl;
@@ -557,6 +798,7 @@ render_plan(struct store *st, const struct feed_profile *p, int64_t tenant_id,
 
 	memset(&sc, 0, sizeof(sc));
 	sc.o = o;
+	sc.sp = sp;
 	if ((sc.sg = store_feed_stage_open(st)) == NULL) {
 		*cause = xstrdup("cannot stage the plan");
 		return -1;
@@ -570,6 +812,8 @@ render_plan(struct store *st, const struct feed_profile *p, int64_t tenant_id,
 	pl.emit = stage_emit;
 	pl.arg = &sc;
 	pl.progress = stage_progress;
+	if (sp->on)
+		pl.key_done = stage_key_done;
 	rc = feed_plan_run(&pl, cause);
 	store_feed_stage_close(sc.sg);
 	*counts = pl.counts;
@@ -687,22 +931,27 @@ feed_render(struct store *st, const struct feed_profile *p, int64_t tenant_id,
 	struct feed_plan_counts c;
 	struct store_feed_state fs;
 	struct feed_date clk;
-	char as_of[16], clock[32], now[32];
+	struct spec sp;
+	char as_of[16], clock[32], now[32], *out_dir = NULL;
 	struct buf held;
 	bool full = want_full(p, o->want);
 	int rc = -1;
 
 	memset(run, 0, sizeof(*run));
 	memset(&fs, 0, sizeof(fs));
+	memset(&sp, 0, sizeof(sp));
+	sp.dirfd = -1;
 	*cause = NULL;
 	buf_init(&held, 0);
-	if (render_prepare(st, p, o, &clk, &fs, cause) == -1)
+	if (render_prepare(st, p, o, &clk, &fs, cause) == -1 ||
+	    (out_dir = abs_dir(o->out_dir, cause)) == NULL)
 		goto out;
 	feed_date_str(&clk, as_of, sizeof(as_of));
 	feed_date_stamp(&clk, clock, sizeof(clock));
 	wall_stamp(now, sizeof(now));
 	trace(NULL);
-	if (render_plan(st, p, tenant_id, &fs, as_of, o, &c, cause) == -1)
+	spec_start(&sp, p, full, as_of, out_dir, o);
+	if (render_plan(st, p, tenant_id, &fs, as_of, o, &sp, &c, cause) == -1)
 		goto out;
 	trace("plan");
 	run_fill(run, p, tenant_id, full, &c, &fs);
@@ -710,8 +959,8 @@ feed_render(struct store *st, const struct feed_profile *p, int64_t tenant_id,
 	run->clock = xstrdup(clock);
 	run->created = xstrdup(now);
 	run->updated = xstrdup(now);
-	if ((run->out_dir = abs_dir(o->out_dir, cause)) == NULL)
-		goto out;
+	run->out_dir = out_dir;
+	out_dir = NULL;
 	if (feed_policy_hold(p, &fs, &c, &held)) {
 		run->state = xstrdup(STORE_FEED_PENDING);
 		run->held = xstrdup(buf_str(&held));
@@ -726,8 +975,11 @@ feed_render(struct store *st, const struct feed_profile *p, int64_t tenant_id,
 	trace("record");
 	rc = 0;
 	if (strcmp(run->state, STORE_FEED_APPROVED) == 0)
-		rc = run_write(st, p, run, o, cause);
+		rc = sp.on ? spec_write(st, p, run, o, &sp, cause)
+		           : run_write(st, p, run, o, cause);
 out:
+	spec_off(&sp);
+	free(out_dir);
 	store_feed_state_clear(&fs);
 	buf_free(&held);
 	return rc;

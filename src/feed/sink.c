@@ -119,16 +119,15 @@ sink_write(void *cookie, const char *buf, size_t n)
 	return (ssize_t)n;
 }
 
-struct feed_sink *
-feed_sink_open(int dirfd, const char *name)
+/* The sink around fd (or -1 with errno set); it owns fd either way. */
+static struct feed_sink *
+sink_wrap(int fd)
 {
 	cookie_io_functions_t io = {.write = sink_write};
 	struct feed_sink *s = xcalloc(1, sizeof(*s));
 	int fl, err = 0;
 
-	s->fd =
-	    openat(dirfd, name,
-	           O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+	s->fd = fd;
 	if (s->fd == -1 || fchmod(s->fd, 0600) == -1)
 		err = errno;
 	else if ((s->h = sha256_new()) == NULL)
@@ -146,6 +145,35 @@ feed_sink_open(int dirfd, const char *name)
 	fl = fcntl(s->fd, F_GETFL);
 	s->direct = fl != -1 && fcntl(s->fd, F_SETFL, fl | O_DIRECT) == 0;
 	return s;
+}
+
+struct feed_sink *
+feed_sink_open(int dirfd, const char *name)
+{
+	return sink_wrap(openat(
+	    dirfd, name, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW,
+	    0600));
+}
+
+struct feed_sink *
+feed_sink_open_unnamed(int dirfd)
+{
+	return sink_wrap(
+	    openat(dirfd, ".", O_TMPFILE | O_WRONLY | O_CLOEXEC, 0600));
+}
+
+int
+feed_sink_link(struct feed_sink *s, int dirfd, const char *name)
+{
+	char proc[64];
+
+	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", s->fd);
+	if (linkat(AT_FDCWD, proc, dirfd, name, AT_SYMLINK_FOLLOW) == 0)
+		return 0;
+	if (errno == EEXIST)
+		return -1;
+	/* No /proc: the descriptor itself (needs CAP_DAC_READ_SEARCH). */
+	return linkat(s->fd, "", dirfd, name, AT_EMPTY_PATH);
 }
 
 FILE *
@@ -176,8 +204,8 @@ sink_tail(struct feed_sink *s)
 }
 
 int
-feed_sink_close(struct feed_sink *s, const char *label, char hex[65],
-                int64_t *size, char **cause)
+feed_sink_finish(struct feed_sink *s, const char *label, char hex[65],
+                 int64_t *size, char **cause)
 {
 	FILE *f = s->f;
 	int rc = -1;
@@ -196,6 +224,15 @@ feed_sink_close(struct feed_sink *s, const char *label, char hex[65],
 		else
 			*size = s->size;
 	}
+	return rc;
+}
+
+int
+feed_sink_close(struct feed_sink *s, const char *label, char hex[65],
+                int64_t *size, char **cause)
+{
+	int rc = feed_sink_finish(s, label, hex, size, cause);
+
 	feed_sink_free(s);
 	return rc;
 }

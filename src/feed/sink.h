@@ -33,6 +33,13 @@ struct feed_sink;
  * Create (or truncate) dirfd/name. Returns NULL with errno set on failure.
  */
 struct feed_sink *feed_sink_open(int dirfd, const char *name);
+/*
+ * The same without a name (O_TMPFILE in dirfd): nothing of it is ever
+ * visible until feed_sink_link() names it, and it vanishes when freed
+ * unnamed, even after a crash. NULL with errno set where the file system
+ * cannot (EOPNOTSUPP, EISDIR).
+ */
+struct feed_sink *feed_sink_open_unnamed(int dirfd);
 /* The stream to write to; owned by the sink. */
 FILE *feed_sink_file(struct feed_sink *);
 /*
@@ -42,6 +49,17 @@ FILE *feed_sink_file(struct feed_sink *);
  */
 int feed_sink_close(struct feed_sink *, const char *label, char hex[65],
                     int64_t *size, char **cause);
+/*
+ * The same without closing: the sink stays open for feed_sink_link(),
+ * and the caller frees it with feed_sink_free() either way.
+ */
+int feed_sink_finish(struct feed_sink *, const char *label, char hex[65],
+                     int64_t *size, char **cause);
+/*
+ * Name a finished unnamed sink dirfd/name, never replacing a file:
+ * 0, or -1 with errno (EEXIST: the name is taken).
+ */
+int feed_sink_link(struct feed_sink *, int dirfd, const char *name);
 /* Close and free without finishing (after a failure); NULL is fine. */
 void feed_sink_free(struct feed_sink *);
 

@@ -311,10 +311,19 @@ class FeedTest(harness.ScimTestCase):
                          [])
 
     def test_4_full_files_are_reproducible(self):
+        # The first is written while the plan runs ("finish" phase), the
+        # second after it ("write"): the same bytes either way.
         a = self.feed("render", "spring-health", "--full", "--as-of",
-                      "2026-12-06", "--by", "bob")
+                      "2026-12-06", "--by", "bob",
+                      env={"ROSTERD_FEED_TRACE": "1"})
         b = self.feed("render", "spring-health", "--full", "--as-of",
-                      "2026-12-06", "--by", "bob")
+                      "2026-12-06", "--by", "bob",
+                      env={"ROSTERD_FEED_TRACE": "1",
+                           "ROSTERD_FEED_ONE_PASS": "0"})
+        self.assertIn("feed: finish", a.stderr)
+        self.assertNotIn("feed: write", a.stderr)
+        self.assertIn("feed: write", b.stderr)
+        self.assertNotIn("feed: finish", b.stderr)
         ra, da = self.file_of(self.run_id(a))
         rb, db = self.file_of(self.run_id(b))
         self.assertNotEqual(ra["file_name"], rb["file_name"])
