@@ -9,6 +9,7 @@ import hashlib
 import json
 import os
 import re
+import shutil
 import stat
 import subprocess
 import tempfile
@@ -235,6 +236,23 @@ class TestTenant(CliTestCase):
         rows = json.loads(self.ok("tenant", "list", "--json").stdout)
         self.assertEqual([t["name"] for t in rows], ["acme", "beta.example"])
         self.assertEqual(len({t["id"] for t in rows}), 2)
+
+    def test_database_file_alone_is_complete(self):
+        # The -wal file stays for the next command (store/sqlite.c), but
+        # everything in it is in the database once the command exits.
+        self.make_tenant("acme")
+        self.make_tenant("beta")
+        self.assertTrue(os.path.exists(self.db + "-wal"))
+        for p in (self.db + "-wal", self.db + "-shm"):
+            self.assertEqual(stat.S_IMODE(os.stat(p).st_mode), 0o600, p)
+        copy = os.path.join(self.dir, "copy")
+        os.mkdir(copy)
+        shutil.copy(self.db, copy)
+        r = self.run_cli("tenant", "list", "--json", "--db",
+                         os.path.join(copy, "test.db"))
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual([t["name"] for t in json.loads(r.stdout)],
+                         ["acme", "beta"])
 
     def test_duplicate(self):
         self.make_tenant("acme")
