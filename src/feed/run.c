@@ -604,10 +604,12 @@ spec_start(struct spec *sp, const struct feed_profile *p, bool full,
 
 	memset(sp, 0, sizeof(*sp));
 	sp->dirfd = -1;
+	/* A directory not there yet is made when the run is written, not
+	 * before: a held run leaves nothing. */
 	if (!spec_wanted(p, full) ||
-	    (sp->dirfd = open_dir(out_dir, &err)) == -1 ||
+	    (sp->dirfd = open(out_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) ==
+	        -1 ||
 	    (sp->sk = feed_sink_open_unnamed(sp->dirfd)) == NULL) {
-		free(err);
 		spec_off(sp);
 		return;
 	}
