@@ -1438,13 +1438,29 @@ struct hris_pipe {
 	struct hris_emp **w; /* the work list ... */
 	const bool *ahead;   /* ... and which of it the maker makes */
 	size_t n;
+	/*
+	 * A slot's strings are the maker's: it frees them when it makes the
+	 * slot again (or hris_pipe_end does), so that memory is never freed
+	 * by the thread that did not allocate it (glibc then takes the other
+	 * arena's lock). The importer frees only what it adds (id, created).
+	 */
 	struct hris_made ring[HRIS_PIPE_RING];
 	size_t head, tail; /* made and not taken: [tail, head), under mu */
 	bool stop;
+	/* who waits on the other, under mu: wake only a sleeper */
+	bool maker_waits, taker_waits;
 	pthread_mutex_t mu;
-	pthread_cond_t cv;
+	pthread_cond_t room, made;
 	pthread_t thread;
 };
+
+static void
+hris_made_clear(struct hris_made *m)
+{
+	store_res_clear(&m->res);
+	free(m->err);
+	memset(m, 0, sizeof(*m));
+}
 
 /* Made ahead: a new person whose hris_find() needs no store. */
 static bool
@@ -1463,7 +1479,7 @@ hris_make(struct hris_imp *px, struct hris_emp *e, struct hris_made *m)
 	json_t *norm;
 	size_t n;
 
-	memset(m, 0, sizeof(*m));
+	hris_made_clear(m); /* what this slot held last time */
 	if (csv_seek(px->csv, e->off, e->row) == -1 ||
 	    csv_next(px->csv, &f, &n) != CSV_RECORD) {
 		m->changed = true;
@@ -1477,14 +1493,6 @@ hris_make(struct hris_imp *px, struct hris_emp *e, struct hris_made *m)
 	json_decref(norm);
 }
 
-static void
-hris_made_clear(struct hris_made *m)
-{
-	store_res_clear(&m->res);
-	free(m->err);
-	memset(m, 0, sizeof(*m));
-}
-
 static void *
 hris_pipe_main(void *arg)
 {
@@ -1496,8 +1504,11 @@ hris_pipe_main(void *arg)
 		if (!p->ahead[i])
 			continue;
 		pthread_mutex_lock(&p->mu);
-		while (p->head - p->tail == HRIS_PIPE_RING && !p->stop)
-			pthread_cond_wait(&p->cv, &p->mu);
+		while (p->head - p->tail == HRIS_PIPE_RING && !p->stop) {
+			p->maker_waits = true;
+			pthread_cond_wait(&p->room, &p->mu);
+		}
+		p->maker_waits = false;
 		stop = p->stop;
 		pthread_mutex_unlock(&p->mu);
 		if (stop)
@@ -1505,7 +1516,8 @@ hris_pipe_main(void *arg)
 		hris_make(&p->px, p->w[i], &p->ring[p->head % HRIS_PIPE_RING]);
 		pthread_mutex_lock(&p->mu);
 		p->head++;
-		pthread_cond_broadcast(&p->cv);
+		if (p->taker_waits)
+			pthread_cond_signal(&p->made);
 		pthread_mutex_unlock(&p->mu);
 	}
 	return NULL;
@@ -1524,13 +1536,15 @@ hris_pipe_start(struct hris_imp *x, struct hris_emp **w, const bool *ahead,
 	p->ahead = ahead;
 	p->n = n;
 	pthread_mutex_init(&p->mu, NULL);
-	pthread_cond_init(&p->cv, NULL);
+	pthread_cond_init(&p->room, NULL);
+	pthread_cond_init(&p->made, NULL);
 	if (pthread_create(&p->thread, NULL, hris_pipe_main, p) == 0)
 		return p;
 	csv_free(p->px.csv);
 	hris_scratch_free(&p->px);
 	pthread_mutex_destroy(&p->mu);
-	pthread_cond_destroy(&p->cv);
+	pthread_cond_destroy(&p->room);
+	pthread_cond_destroy(&p->made);
 	free(p);
 	return NULL;
 }
@@ -1539,8 +1553,11 @@ static struct hris_made *
 hris_pipe_take(struct hris_pipe *p)
 {
 	pthread_mutex_lock(&p->mu);
-	while (p->head == p->tail)
-		pthread_cond_wait(&p->cv, &p->mu);
+	while (p->head == p->tail) {
+		p->taker_waits = true;
+		pthread_cond_wait(&p->made, &p->mu);
+	}
+	p->taker_waits = false;
 	pthread_mutex_unlock(&p->mu);
 	return &p->ring[p->tail % HRIS_PIPE_RING];
 }
@@ -1548,27 +1565,37 @@ hris_pipe_take(struct hris_pipe *p)
 static void
 hris_pipe_next(struct hris_pipe *p)
 {
-	hris_made_clear(&p->ring[p->tail % HRIS_PIPE_RING]);
+	struct hris_made *m = &p->ring[p->tail % HRIS_PIPE_RING];
+
+	/* Ours, not the maker's (hris_store_write). */
+	free(m->res.id);
+	free(m->res.created);
+	m->res.id = m->res.created = NULL;
 	pthread_mutex_lock(&p->mu);
 	p->tail++;
-	pthread_cond_broadcast(&p->cv);
+	if (p->maker_waits)
+		pthread_cond_signal(&p->room);
 	pthread_mutex_unlock(&p->mu);
 }
 
 static void
 hris_pipe_end(struct hris_pipe *p)
 {
+	size_t i;
+
 	pthread_mutex_lock(&p->mu);
 	p->stop = true;
-	pthread_cond_broadcast(&p->cv);
+	pthread_cond_signal(&p->room);
 	pthread_mutex_unlock(&p->mu);
 	pthread_join(p->thread, NULL);
-	for (; p->tail != p->head; p->tail++)
-		hris_made_clear(&p->ring[p->tail % HRIS_PIPE_RING]);
+	/* The maker is gone: every slot's strings, taken or not. */
+	for (i = 0; i < HRIS_PIPE_RING; i++)
+		hris_made_clear(&p->ring[i]);
 	csv_free(p->px.csv);
 	hris_scratch_free(&p->px);
 	pthread_mutex_destroy(&p->mu);
-	pthread_cond_destroy(&p->cv);
+	pthread_cond_destroy(&p->room);
+	pthread_cond_destroy(&p->made);
 	free(p);
 }
 
