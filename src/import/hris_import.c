@@ -1425,6 +1425,7 @@ hris_employee(struct hris_imp *x, struct hris_emp *e)
  * order as before, so the result is the same.
  */
 #define HRIS_PIPE_RING 512
+#define HRIS_PIPE_WAKE 32
 
 struct hris_made {
 	struct store_res res; /* name, external_id, active, doc, modified */
@@ -1447,8 +1448,9 @@ struct hris_pipe {
 	struct hris_made ring[HRIS_PIPE_RING];
 	size_t head, tail; /* made and not taken: [tail, head), under mu */
 	bool stop;
-	/* who waits on the other, under mu: wake only a sleeper */
-	bool maker_waits, taker_waits;
+	/* who waits on the other, under mu: a sleeper is woken once
+	 * HRIS_PIPE_WAKE slots are ready for it, not for each one */
+	bool maker_waits, taker_waits, maker_done;
 	pthread_mutex_t mu;
 	pthread_cond_t room, made;
 	pthread_t thread;
@@ -1516,10 +1518,14 @@ hris_pipe_main(void *arg)
 		hris_make(&p->px, p->w[i], &p->ring[p->head % HRIS_PIPE_RING]);
 		pthread_mutex_lock(&p->mu);
 		p->head++;
-		if (p->taker_waits)
+		if (p->taker_waits && p->head - p->tail >= HRIS_PIPE_WAKE)
 			pthread_cond_signal(&p->made);
 		pthread_mutex_unlock(&p->mu);
 	}
+	pthread_mutex_lock(&p->mu);
+	p->maker_done = true;
+	pthread_cond_signal(&p->made);
+	pthread_mutex_unlock(&p->mu);
 	return NULL;
 }
 
@@ -1552,14 +1558,19 @@ hris_pipe_start(struct hris_imp *x, struct hris_emp **w, const bool *ahead,
 static struct hris_made *
 hris_pipe_take(struct hris_pipe *p)
 {
+	struct hris_made *m = NULL;
+
 	pthread_mutex_lock(&p->mu);
-	while (p->head == p->tail) {
+	if (p->head == p->tail) {
 		p->taker_waits = true;
-		pthread_cond_wait(&p->made, &p->mu);
+		while (p->head - p->tail < HRIS_PIPE_WAKE && !p->maker_done)
+			pthread_cond_wait(&p->made, &p->mu);
+		p->taker_waits = false;
 	}
-	p->taker_waits = false;
+	if (p->head != p->tail)
+		m = &p->ring[p->tail % HRIS_PIPE_RING];
 	pthread_mutex_unlock(&p->mu);
-	return &p->ring[p->tail % HRIS_PIPE_RING];
+	return m;
 }
 
 static void
@@ -1573,7 +1584,8 @@ hris_pipe_next(struct hris_pipe *p)
 	m->res.id = m->res.created = NULL;
 	pthread_mutex_lock(&p->mu);
 	p->tail++;
-	if (p->maker_waits)
+	if (p->maker_waits &&
+	    HRIS_PIPE_RING - (p->head - p->tail) >= HRIS_PIPE_WAKE)
 		pthread_cond_signal(&p->room);
 	pthread_mutex_unlock(&p->mu);
 }
@@ -1628,6 +1640,7 @@ static int
 hris_employees(struct hris_imp *x)
 {
 	struct hris_pipe *p = NULL;
+	struct hris_made *m;
 	struct hris_emp **w;
 	size_t i, n, nahead = 0;
 	bool *ahead;
@@ -1641,7 +1654,14 @@ hris_employees(struct hris_imp *x)
 		p = hris_pipe_start(x, w, ahead, n);
 	for (i = 0; i < n && rc == 0; i++) {
 		if (p != NULL && ahead[i]) {
-			rc = hris_employee_made(x, w[i], hris_pipe_take(p));
+			if ((m = hris_pipe_take(p)) == NULL) {
+				/* Cannot happen: the maker makes every one. */
+				hris_fatal(x,
+				           "the document maker stopped early");
+				rc = -2;
+				break;
+			}
+			rc = hris_employee_made(x, w[i], m);
 			hris_pipe_next(p);
 		} else
 			rc = hris_employee(x, w[i]);
