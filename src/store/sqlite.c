@@ -711,45 +711,6 @@ sq_create_file(const char *path, char **cause)
 	return 0;
 }
 
-/*
- * The WAL file outlives the connection. Without this the last one to
- * close deletes it, and the next command's writes grow a new one: every
- * WAL frame (24 + 4096 bytes) straddles two file pages, and the file
- * system zeroes each new page before the write fills it. A 1% re-import
- * of 1,000,000 people spent a tenth of its time there (2.10-2.33 s ->
- * 1.75-1.91 s once the file is kept). Its content is never needed: the
- * last close still checkpoints everything, and a stale frame's salt keeps
- * it from being replayed. sq_close() truncates a WAL grown beyond
- * SQ_WAL_KEEP, so one large import does not hold its disk space.
- */
-#define SQ_WAL_KEEP (256LL << 20)
-
-static void
-sq_persist_wal(struct sq *s)
-{
-	int on = 1;
-
-	(void)sqlite3_file_control(s->db, "main", SQLITE_FCNTL_PERSIST_WAL,
-	                           &on);
-}
-
-/* Before the last close: a WAL beyond SQ_WAL_KEEP is truncated to 0. */
-static void
-sq_limit_wal(struct sq *s)
-{
-	const char *path = sqlite3_db_filename(s->db, "main");
-	struct stat sb;
-	char *wal;
-
-	if (path == NULL || *path == '\0')
-		return;
-	wal = xasprintf("%s-wal", path);
-	if (stat(wal, &sb) == 0 && sb.st_size > SQ_WAL_KEEP)
-		sqlite3_exec(s->db, "PRAGMA journal_size_limit = 0", NULL, NULL,
-		             NULL);
-	free(wal);
-}
-
 static int
 sq_configure(struct sq *s, const char *path, char **cause)
 {
@@ -768,7 +729,6 @@ sq_configure(struct sq *s, const char *path, char **cause)
 	if (strcmp(mode, "wal") != 0 && strcmp(path, ":memory:") != 0)
 		log_warnx("%s: %s: journal mode is %s, not wal", __func__, path,
 		          mode);
-	sq_persist_wal(s);
 	return 0;
 }
 
@@ -815,7 +775,6 @@ sq_close(struct store *base)
 		sqlite3_exec(s->db,
 		             "PRAGMA analysis_limit = 400; PRAGMA optimize",
 		             NULL, NULL, NULL);
-		sq_limit_wal(s);
 	}
 	if (s->db != NULL && sqlite3_close(s->db) != SQLITE_OK)
 		sq_fail(s, __func__);
