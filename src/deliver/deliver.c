@@ -565,8 +565,11 @@ can_stage(const char *name)
 static char *
 discarded_path(const struct deliver_env *env, const char *feed)
 {
-	return xasprintf("%s/spool/.discarded.%s",
-	                 env->data_dir != NULL ? env->data_dir : ".", feed);
+	char *name = xasprintf(".discarded.%s", feed);
+	char *path = spool_path(env, name);
+
+	free(name);
+	return path;
 }
 
 /*

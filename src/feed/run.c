@@ -316,6 +316,43 @@ fmt_run_of(const struct store_feed_run *r, struct fmt_run *fr, char date[9],
 	fr->st02_control = st02;
 }
 
+/*
+ * A writer into f: the format's writer (which keeps a pointer to opts:
+ * the caller keeps it alive), the record scratch and the pipe's thread.
+ * Errors go to *cause; wr_close() frees it all.
+ */
+static int
+wr_open(struct wr *wr, const struct feed_profile *p, struct store_feed_run *run,
+        const struct feed_render_opts *o, const struct fmt_opts *opts,
+        const struct fmt_run *fr, FILE *f, char **cause)
+{
+	memset(wr, 0, sizeof(*wr));
+	if ((wr->w = fmt_writer_new(opts, fr, f, cause)) == NULL)
+		return -1;
+	wr->p = p;
+	wr->run = run;
+	wr->o = o;
+	wr->cause = cause;
+	feed_rec_init(&wr->rec, p);
+	buf_init(&wr->err, 0);
+	wr->pipe = feed_pipe_new(wr_write, wr);
+	return 0;
+}
+
+/* Stop the pipe's thread and free the writer; nothing when never open. */
+static void
+wr_close(struct wr *wr)
+{
+	if (wr->w == NULL)
+		return;
+	feed_pipe_free(wr->pipe);
+	fmt_writer_free(wr->w);
+	feed_rec_free(&wr->rec);
+	buf_free(&wr->err);
+	free(wr->wcause);
+	memset(wr, 0, sizeof(*wr));
+}
+
 /* Stream the records into f. */
 static int
 write_records(struct store *st, const struct feed_profile *p,
@@ -329,18 +366,10 @@ write_records(struct store *st, const struct feed_profile *p,
 	bool full = strcmp(run->mode, "full") == 0;
 	int rc = -1;
 
-	memset(&wr, 0, sizeof(wr));
 	opts.full_file = full;
 	fmt_run_of(run, &fr, date, hhmm, ref, st02);
-	if ((wr.w = fmt_writer_new(&opts, &fr, f, cause)) == NULL)
+	if (wr_open(&wr, p, run, o, &opts, &fr, f, cause) == -1)
 		return -1;
-	wr.p = p;
-	wr.run = run;
-	wr.o = o;
-	wr.cause = cause;
-	feed_rec_init(&wr.rec, p);
-	buf_init(&wr.err, 0);
-	wr.pipe = feed_pipe_new(wr_write, &wr);
 	rc = full ? wr_full(st, &wr) : wr_changes(st, &wr);
 	if (feed_pipe_finish(wr.pipe) == -1) {
 		/* The writer's error explains the reader's stop. */
@@ -354,12 +383,18 @@ write_records(struct store *st, const struct feed_profile *p,
 		rc = fmt_writer_finish(wr.w, cause);
 	if (rc == 0 && o->progress != NULL)
 		o->progress("render", wr.n, wr.n, o->arg);
-	feed_pipe_free(wr.pipe);
-	fmt_writer_free(wr.w);
-	feed_rec_free(&wr.rec);
-	buf_free(&wr.err);
-	free(wr.wcause);
+	wr_close(&wr);
 	return rc;
+}
+
+/* dirfd/name already holds these bytes (a run finished after a crash). */
+static bool
+holds(int dirfd, const char *name, const char *hex)
+{
+	char have[65];
+
+	return feed_sink_hash_file(dirfd, name, have) == 0 &&
+	       strcmp(have, hex) == 0;
 }
 
 static char *
@@ -378,7 +413,6 @@ static int
 publish(int dirfd, const char *dir, const char *tmp, const char *name,
         const char *hex, char **cause)
 {
-	char have[65];
 	int rc, err;
 
 	rc = renameat2(dirfd, tmp, dirfd, name, RENAME_NOREPLACE);
@@ -390,8 +424,7 @@ publish(int dirfd, const char *dir, const char *tmp, const char *name,
 	if (rc == 0)
 		return 0;
 	err = errno;
-	if (err == EEXIST && feed_sink_hash_file(dirfd, name, have) == 0 &&
-	    strcmp(have, hex) == 0) {
+	if (err == EEXIST && holds(dirfd, name, hex)) {
 		unlinkat(dirfd, tmp, 0);
 		return 0;
 	}
@@ -567,15 +600,7 @@ struct spec {
 static void
 spec_off(struct spec *sp)
 {
-	if (sp->wr.pipe != NULL) {
-		feed_pipe_finish(sp->wr.pipe);
-		feed_pipe_free(sp->wr.pipe);
-	}
-	fmt_writer_free(sp->wr.w);
-	if (sp->wr.w != NULL)
-		feed_rec_free(&sp->wr.rec);
-	buf_free(&sp->wr.err);
-	free(sp->wr.wcause);
+	wr_close(&sp->wr);
 	feed_sink_free(sp->sk);
 	if (sp->dirfd != -1)
 		close(sp->dirfd);
@@ -600,7 +625,6 @@ spec_start(struct spec *sp, const struct feed_profile *p, bool full,
            const struct feed_render_opts *o)
 {
 	struct fmt_run fr;
-	char *err = NULL;
 
 	memset(sp, 0, sizeof(*sp));
 	sp->dirfd = -1;
@@ -619,19 +643,11 @@ spec_start(struct spec *sp, const struct feed_profile *p, bool full,
 	sp->opts = p->fmt;
 	sp->opts.full_file = true;
 	memset(&fr, 0, sizeof(fr));
-	buf_init(&sp->wr.err, 0);
-	if ((sp->wr.w = fmt_writer_new(&sp->opts, &fr, feed_sink_file(sp->sk),
-	                               &err)) == NULL) {
-		free(err);
+	if (wr_open(&sp->wr, p, &sp->run, &sp->o, &sp->opts, &fr,
+	            feed_sink_file(sp->sk), &sp->cause) == -1) {
 		spec_off(sp);
 		return;
 	}
-	sp->wr.p = p;
-	sp->wr.run = &sp->run;
-	sp->wr.o = &sp->o;
-	sp->wr.cause = &sp->cause;
-	feed_rec_init(&sp->wr.rec, p);
-	sp->wr.pipe = feed_pipe_new(wr_write, &sp->wr);
 	buf_init(&sp->last, 0);
 	sp->on = true;
 }
@@ -687,7 +703,7 @@ spec_member(struct spec *sp, const char *key, const struct store_feed_member *m)
 static int
 spec_publish(struct spec *sp, struct store_feed_run *run, char **cause)
 {
-	char hex[65], have[65], *err = NULL;
+	char hex[65], *err = NULL;
 	int64_t size = 0;
 	int rc = 1;
 
@@ -700,13 +716,11 @@ spec_publish(struct spec *sp, struct store_feed_run *run, char **cause)
 	if (feed_sink_link(sp->sk, sp->dirfd, run->file_name) == 0)
 		rc = 0;
 	else if (errno == EEXIST) {
-		if (feed_sink_hash_file(sp->dirfd, run->file_name, have) == 0 &&
-		    strcmp(have, hex) == 0)
-			rc = 0;
-		else {
+		if (!holds(sp->dirfd, run->file_name, hex)) {
 			*cause = taken_cause(run->out_dir, run->file_name);
 			return -1;
 		}
+		rc = 0;
 	}
 	if (rc == 0 && fsync(sp->dirfd) == -1) {
 		*cause =
