@@ -1103,6 +1103,29 @@ proj_subs(const struct proj *pj, const struct scim_attr *a, json_t *v,
 	}
 }
 
+/*
+ * What projecting sub-attributes left of v: an element or a complex value
+ * with none of them is not returned (RFC 7644 §3.9 returns attributes,
+ * and "{}" is none), nor is the attribute when nothing of it is left.
+ */
+static bool
+proj_empty(json_t *v)
+{
+	json_t *o;
+	size_t i;
+
+	if (json_is_object(v))
+		return json_object_size(v) == 0;
+	if (!json_is_array(v))
+		return false;
+	for (i = json_array_size(v); i-- > 0;) {
+		o = json_array_get(v, i);
+		if (json_is_object(o) && json_object_size(o) == 0)
+			json_array_remove(v, i);
+	}
+	return json_array_size(v) == 0;
+}
+
 static void
 proj_object(const struct scim_schema *s, const struct scim_attr *attrs,
             size_t nattrs, const struct proj *pj, json_t *obj, bool include)
@@ -1136,8 +1159,11 @@ proj_object(const struct scim_schema *s, const struct scim_attr *attrs,
 			json_object_del(obj, k);
 		else if (!include && m == 2)
 			json_object_del(obj, k);
-		else if (m == 1)
+		else if (m == 1) {
 			proj_subs(pj, a, v, include);
+			if (proj_empty(v))
+				json_object_del(obj, k);
+		}
 	}
 }
 

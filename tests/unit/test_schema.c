@@ -263,6 +263,31 @@ test_project(void **state)
 	json_decref(r);
 }
 
+/* Elements and values left with no sub-attribute are not returned. */
+static void
+test_project_leaves_no_empty_values(void **state)
+{
+	json_t *r;
+
+	r = J("{\"id\":\"1\",\"userName\":\"a\","
+	      "\"name\":{\"familyName\":\"B\"},"
+	      "\"emails\":[{\"type\":\"work\",\"primary\":true},"
+	      "{\"value\":\"x\",\"type\":\"home\"}],"
+	      "\"phoneNumbers\":[{\"type\":\"work\"}]}");
+	scim_schema_project(scim_rtype_user(), r,
+	                    "name.givenName,emails.value,phoneNumbers.value",
+	                    NULL);
+	assert_json(r, "{\"id\":\"1\",\"emails\":[{\"value\":\"x\"}]}");
+	json_decref(r);
+
+	r = J("{\"id\":\"1\",\"name\":{\"givenName\":\"A\"},"
+	      "\"emails\":[{\"value\":\"x\"}]}");
+	scim_schema_project(scim_rtype_user(), r, NULL,
+	                    "name.givenName,emails.value");
+	assert_json(r, "{\"id\":\"1\"}");
+	json_decref(r);
+}
+
 static void
 test_datetime(void **state)
 {
@@ -286,6 +311,7 @@ main(void)
 	    cmocka_unit_test(test_normalize_drops_repeats),
 	    cmocka_unit_test(test_group_members_immutable),
 	    cmocka_unit_test(test_project),
+	    cmocka_unit_test(test_project_leaves_no_empty_values),
 	    cmocka_unit_test(test_datetime),
 	};
 
