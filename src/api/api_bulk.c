@@ -192,6 +192,12 @@ bulk_op(struct bulk *b, json_t *op, size_t idx, bool *deferred)
 		         "method \"%s\" is not valid for this path", method);
 		goto done;
 	}
+	/* RFC 7644 §3.7: bulkId is REQUIRED when "method" is "POST". */
+	if (fn == api_scim_create && (bulk_id == NULL || *bulk_id == '\0')) {
+		op_error(&c, SCIM_ET_INVALID_SYNTAX, "%s",
+		         "\"bulkId\" is required for a POST");
+		goto done;
+	}
 	c.id = id[0] != '\0' ? id : NULL; /* id[] is resolved in place */
 	if (strncmp(id, "bulkId:", 7) == 0) {
 		json_t *real = json_object_get(b->ids, id + 7);

@@ -11,7 +11,7 @@ import json
 import time
 from concurrent.futures import ThreadPoolExecutor
 import unittest
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 from harness import (BASE, SCIM_JSON, URN_BULKREQ, URN_BULKRESP, URN_ELIG,
                      URN_ENT, URN_ERROR, URN_GROUP, URN_LIST, URN_PATCH,
@@ -1236,6 +1236,22 @@ class BulkTest(ScimTestCase):
         uid = next(o for o in ops if o["bulkId"] == "u1")["location"].rsplit(
             "/", 1)[1]
         self.assertEqual(self.member_ids(self.get_group(gid)), [uid])
+
+    def test_post_needs_bulk_id(self):
+        # RFC 7644 §3.7: "bulkId" is REQUIRED when "method" is "POST"; the
+        # operation fails alone, and nothing is created.
+        t = tag("bkn")
+        ops = self.bulk([self.user_op(t + "-no-id"),
+                         self.user_op(t + "-with-id", "w1")])
+        self.assertEqual([str(o["status"]) for o in ops], ["400", "201"])
+        self.assertNotIn("location", ops[0])
+        err = ops[0]["response"]
+        self.assertEqual(err["schemas"], [URN_ERROR])
+        self.assertEqual(err["scimType"], "invalidSyntax")
+        self.assertIn("bulkId", err["detail"])
+        found = self.get("/Users?filter=" + quote(
+            'userName eq "%s-no-id"' % t))
+        self.assertEqual(found.json["totalResults"], 0)
 
     def test_put_patch_delete(self):
         t = tag("bkm")
