@@ -377,17 +377,33 @@ csv_make_fields(struct csv *c)
 	}
 }
 
-/* Skip a UTF-8 byte order mark at the very start of the file. */
+/*
+ * Skip a UTF-8 byte order mark at the very start of the file. A UTF-16
+ * one (Excel's "Unicode text") is refused at once: every other byte of
+ * such a file is NUL, and reporting each would say nothing useful.
+ */
 static int
 csv_skip_bom(struct csv *c)
 {
+	const unsigned char *p;
+
 	while (c->len - c->pos < 3 && !c->eof)
 		if (csv_fill(c) == -1)
 			return -1;
-	if (c->len - c->pos >= 3 &&
-	    memcmp(c->data + c->pos, "\xef\xbb\xbf", 3) == 0)
-		c->pos += 3;
+	p = (const unsigned char *)c->data + c->pos;
 	c->at_bom = false;
+	if (c->len - c->pos >= 3 && memcmp(p, "\xef\xbb\xbf", 3) == 0)
+		c->pos += 3;
+	else if (c->len - c->pos >= 2 && ((p[0] == 0xff && p[1] == 0xfe) ||
+	                                  (p[0] == 0xfe && p[1] == 0xff))) {
+		char msg[96];
+
+		snprintf(msg, sizeof(msg),
+		         "the file is UTF-16 (byte order mark %02X %02X), "
+		         "not UTF-8: save the export as UTF-8",
+		         p[0], p[1]);
+		return csv_fail(c, CSV_E_ENCODING, 0, msg);
+	}
 	return 0;
 }
 

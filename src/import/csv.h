@@ -60,6 +60,7 @@ enum csv_errkind {
 	CSV_E_LONG,      /* a record longer than max_record */
 	CSV_E_NUL,       /* a NUL byte */
 	CSV_E_EMPTY,     /* csv_header(): the file has no header row */
+	CSV_E_ENCODING,  /* a UTF-16 byte order mark: not UTF-8 text */
 };
 
 struct csv_error {

@@ -838,6 +838,31 @@ hris_find_columns(struct hris_imp *x, char *const *names, size_t n)
 	}
 }
 
+/*
+ * A header read as one column that holds another delimiter: the export
+ * is most likely delimited by it, not by the mapping's.
+ */
+static void
+hris_delimiter_hint(struct hris_imp *x, char *const *names, size_t n)
+{
+	static const char cand[] = ";|\t,";
+	const char *p;
+
+	if (n != 1)
+		return;
+	for (p = cand; *p != '\0'; p++) {
+		if (*p == x->m->delim || strchr(names[0], *p) == NULL)
+			continue;
+		hris_err(x, 1, 1,
+		         "the header is one column holding '%s': if the file "
+		         "is delimited by it, set delimiter: \"%s\" in mapping "
+		         "%s",
+		         *p == '\t' ? "\\t" : (char[]){*p, '\0'},
+		         *p == '\t' ? "tab" : (char[]){*p, '\0'}, x->m->name);
+		return;
+	}
+}
+
 /* Read the header and find every mapped column in it. */
 static int
 hris_header(struct hris_imp *x)
@@ -858,6 +883,8 @@ hris_header(struct hris_imp *x)
 		names[i] = hris_cell(h, n, (int)i, &len);
 	x->dup_told = xcalloc(n + 1, sizeof(*x->dup_told));
 	hris_find_columns(x, names, n);
+	if (x->nmissing > 0)
+		hris_delimiter_hint(x, names, n);
 	hris_missing_report(x, names, n);
 	free(x->dup_told);
 	x->dup_told = NULL;

@@ -239,6 +239,40 @@ class TestImportCli(ImportTestCase):
                       "eligibility:hireDate)", p.stderr)
         self.assertIn("the header does not match mapping workday", p.stderr)
 
+    def test_other_delimiter_is_named(self):
+        # A semicolon export read with a comma mapping is one column: the
+        # error says which delimiter it seems to use and how to set it.
+        path = self.write("semi.csv", HEADER.replace(",", ";") +
+                          E1.replace(",", ";"))
+        p = self.run_import(path)
+        self.assertEqual(p.returncode, 1)
+        self.assertIn("row 1, column 1 (employee_id;rel;", p.stderr)
+        self.assertIn("the header is one column holding ';': if the file "
+                      "is delimited by it, set delimiter: \";\" in mapping "
+                      "workday", p.stderr)
+        tab = self.write("tab.csv", HEADER.replace(",", "\t"))
+        p = self.run_import(tab)
+        self.assertEqual(p.returncode, 1)
+        self.assertIn("holding '\\t': if the file is delimited by it, set "
+                      "delimiter: \"tab\"", p.stderr)
+        # A header that is one column for another reason gets no hint.
+        one = self.write("one.csv", "employee_id\nE1\n")
+        p = self.run_import(one)
+        self.assertEqual(p.returncode, 1)
+        self.assertNotIn("holding", p.stderr)
+
+    def test_utf16_file_is_named(self):
+        # Excel's "Unicode text" is UTF-16: one clear error, not a NUL
+        # byte per field.
+        path = os.path.join(self.dir, "utf16.csv")
+        with open(path, "wb") as f:
+            f.write((HEADER + E1).encode("utf-16"))
+        p = self.run_import(path)
+        self.assertEqual(p.returncode, 1)
+        self.assertIn("row 1: the file is UTF-16 (byte order mark FF FE), "
+                      "not UTF-8: save the export as UTF-8", p.stderr)
+        self.assertNotIn("NUL", p.stderr)
+
     def test_missing_column_used_twice_is_one_error(self):
         # One header name feeding the key and an attribute, or two
         # attributes: one message naming every use.

@@ -209,6 +209,17 @@ test_truncated(void **state)
 }
 
 static void
+test_utf16_refused(void **state)
+{
+	expect_error("\xff\xfei", NULL, CSV_E_ENCODING, 1, 0, NULL,
+	             "row 1: the file is UTF-16 (byte order mark FF FE), not "
+	             "UTF-8: save the export as UTF-8");
+	expect_error("\xfe\xff", NULL, CSV_E_ENCODING, 1, 0, NULL,
+	             "row 1: the file is UTF-16 (byte order mark FE FF), not "
+	             "UTF-8: save the export as UTF-8");
+}
+
+static void
 test_stray_quote(void **state)
 {
 	expect_error("id,height\n1,5'10\"\n", NULL, CSV_E_QUOTE, 2, 2, "height",
@@ -457,6 +468,7 @@ main(void)
 	    cmocka_unit_test(test_bare_cr),
 	    cmocka_unit_test(test_delimiters),
 	    cmocka_unit_test(test_truncated),
+	    cmocka_unit_test(test_utf16_refused),
 	    cmocka_unit_test(test_stray_quote),
 	    cmocka_unit_test(test_field_count),
 	    cmocka_unit_test(test_nul_byte),
