@@ -14,6 +14,8 @@
 #include "cli/cmd.h"
 #include "http/auth.h"
 #include "store/store.h"
+#include "util/utf8.h"
+#include "util/xmalloc.h"
 
 #define CMD_TOKEN_LABEL_MAX 128
 
@@ -180,6 +182,11 @@ cmd_token_check(const struct cmd_token_args *a)
 			return -1;
 		}
 	}
+	/* It is listed as JSON (token list --json), which holds UTF-8 only. */
+	if (utf8_bad(a->label, strlen(a->label)) >= 0) {
+		cmd_error("token create: --name is not valid UTF-8");
+		return -1;
+	}
 	return 0;
 }
 
@@ -287,13 +294,17 @@ cmd_token_create_exec(int argc, char **argv)
 static int
 cmd_token_row(const struct store_token *t, void *arg)
 {
-	json_t *row = json_pack(
-	    "{s:s, s:s, s:s, s:s, s:s, s:s?, s:b}", "id", t->id, "tenant",
-	    t->tenant_name != NULL ? t->tenant_name : "", "name",
-	    t->name != NULL ? t->name : "", "scopes", t->scopes, "created",
-	    t->created != NULL ? t->created : "", "last_used", t->last_used,
-	    "revoked", t->revoked);
+	/* Labels made before create checked UTF-8 must not hide the row. */
+	char *name = xstrdup(t->name != NULL ? t->name : "");
+	json_t *row;
 
+	utf8_scrub(name);
+	row = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s?, s:b}", "id", t->id,
+	                "tenant", t->tenant_name != NULL ? t->tenant_name : "",
+	                "name", name, "scopes", t->scopes, "created",
+	                t->created != NULL ? t->created : "", "last_used",
+	                t->last_used, "revoked", t->revoked);
+	free(name);
 	return json_array_append_new(arg, row);
 }
 

@@ -166,6 +166,11 @@ hris_err(struct hris_imp *x, int64_t row, size_t col, const char *fmt, ...)
 	va_start(ap, fmt);
 	e->msg = xvasprintf(fmt, ap);
 	va_end(ap);
+	/* A header or cell in another encoding must not make the report
+	 * (text or --json) lose the error. */
+	if (e->name != NULL)
+		utf8_scrub(e->name);
+	utf8_scrub(e->msg);
 }
 
 static int

@@ -296,6 +296,18 @@ class TestToken(CliTestCase):
         super().setUp()
         self.make_tenant("acme")
 
+    def test_label_must_be_utf8(self):
+        # Listed as JSON, which holds UTF-8 only: a label in another
+        # encoding is refused before anything is stored.
+        r = self.run_cli("token", "create", "--tenant", "acme", "--scopes",
+                         "scim", "--name", os.fsdecode(b"caf\xe9"), "--db",
+                         self.db)
+        self.assertEqual(r.returncode, 2, r.stderr)
+        self.assertIn("--name is not valid UTF-8", r.stderr)
+        self.make_token(label="caf\u00e9")
+        rows = json.loads(self.ok("token", "list", "--json").stdout)
+        self.assertEqual([t["name"] for t in rows], ["caf\u00e9"])
+
     def test_create_prints_only_the_secret(self):
         secret, tok = self.make_token(label="okta")
         self.assertTrue(tok.startswith("tok_"))

@@ -261,6 +261,27 @@ class TestImportCli(ImportTestCase):
         self.assertEqual(p.returncode, 1)
         self.assertNotIn("holding", p.stderr)
 
+    def test_json_summary_of_names_in_other_encodings(self):
+        # The file's name and a header name need not be UTF-8; --json must
+        # still print the summary with every error (it once crashed on the
+        # name, and dropped an error naming such a column).
+        path = os.path.join(os.fsencode(self.dir), b"day\xe9.csv")
+        with open(path, "wb") as f:
+            f.write((HEADER.rstrip("\n") + ",Pr").encode() + b"\xe9nom\n" +
+                    E1.encode())
+        argv = [harness.BIN, "import", "hris", path, "--tenant", "acme",
+                "--mapping", "workday", "--config", self.config, "--db",
+                self.db, "--json"]
+        p = subprocess.run(argv, capture_output=True, timeout=60)
+        self.assertEqual(p.returncode, 1, p.stderr)
+        out = json.loads(p.stdout)
+        self.assertTrue(out["file"].endswith("/day?.csv"), out["file"])
+        self.assertEqual(out["errors"], 1)
+        self.assertEqual(len(out["error_list"]), 1)
+        err = out["error_list"][0]
+        self.assertEqual((err["row"], err["column"], err["name"]),
+                         (2, 12, "Pr?nom"))
+
     def test_utf16_file_is_named(self):
         # Excel's "Unicode text" is UTF-16: one clear error, not a NUL
         # byte per field.
