@@ -777,6 +777,14 @@ out:
 
 /* Runs, printed. */
 
+/* Text a person typed (--by, --reason, --out) or an error: null or a
+ * string, never a missing key when it is not UTF-8. */
+static json_t *
+text_json(const char *s)
+{
+	return s != NULL ? value_json(s, strlen(s)) : json_null();
+}
+
 static json_t *
 run_json(const struct store_feed_run *r)
 {
@@ -800,16 +808,12 @@ run_json(const struct store_feed_run *r)
 	              "roster_before", (json_int_t)r->roster_before));
 	held = r->held != NULL ? json_loads(r->held, 0, NULL) : NULL;
 	json_object_set_new(j, "held", held != NULL ? held : json_null());
-	json_object_set_new(j, "decided_by",
-	                    r->decided_by ? json_string(r->decided_by)
-	                                  : json_null());
+	json_object_set_new(j, "decided_by", text_json(r->decided_by));
 	json_object_set_new(j, "decided_at",
 	                    r->decided_at ? json_string(r->decided_at)
 	                                  : json_null());
-	json_object_set_new(j, "reason",
-	                    r->reason ? json_string(r->reason) : json_null());
-	json_object_set_new(j, "out_dir",
-	                    r->out_dir ? json_string(r->out_dir) : json_null());
+	json_object_set_new(j, "reason", text_json(r->reason));
+	json_object_set_new(j, "out_dir", text_json(r->out_dir));
 	json_object_set_new(j, "file_name",
 	                    r->file_name ? json_string(r->file_name)
 	                                 : json_null());
@@ -819,8 +823,7 @@ run_json(const struct store_feed_run *r)
 	json_object_set_new(j, "file_size",
 	                    r->file_name != NULL ? json_integer(r->file_size)
 	                                         : json_null());
-	json_object_set_new(j, "error",
-	                    r->error ? json_string(r->error) : json_null());
+	json_object_set_new(j, "error", text_json(r->error));
 	if (r->isa13 > 0)
 		json_object_set_new(
 		    j, "x12",
@@ -1122,10 +1125,10 @@ events_cb(const struct store_feed_event *e, void *arg)
 {
 	json_t *arr = arg;
 
-	json_array_append_new(arr, json_pack("{ss ss? ss ss ss?}", "at", e->at,
-	                                     "from", e->from_state, "to",
-	                                     e->to_state, "by", e->actor,
-	                                     "note", e->note));
+	json_array_append_new(
+	    arr, json_pack("{ss ss? ss so so}", "at", e->at, "from",
+	                   e->from_state, "to", e->to_state, "by",
+	                   text_json(e->actor), "note", text_json(e->note)));
 	return 0;
 }
 

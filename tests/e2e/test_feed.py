@@ -13,6 +13,7 @@ import json
 import os
 import re
 import shutil
+import sqlite3
 import stat
 import subprocess
 import unittest
@@ -364,10 +365,41 @@ class FeedTest(harness.ScimTestCase):
         listing = self.feed("runs", "spring-health").stdout
         self.assertTrue(listing.startswith("RUN "))
         self.assertIn(run, listing)
+        self.check_show_json_of_other_encodings(run)
         # Put them back for the other feeds.
         for ext in ("E1001", "E1005", "E1006"):
             self.patch(ext, {"op": "replace", "path": "active",
                              "value": True})
+
+    def check_show_json_of_other_encodings(self, run):
+        # --by, --reason and --out are stored as typed, in any encoding;
+        # feed show --json must still give every field and every event
+        # (they were left out when not UTF-8).
+        db = sqlite3.connect(self.db)
+        try:
+            with db:
+                db.execute("UPDATE feed_runs SET reason = CAST(? AS TEXT) "
+                           "WHERE id = ?", (b"HR \xe9xport", run))
+                db.execute("UPDATE feed_run_events SET actor = "
+                           "CAST(? AS TEXT) WHERE run_id = ?",
+                           (b"carol\xff", run))
+            shown = self.show(run)
+            self.assertEqual(shown["reason"], "HR ?xport")
+            self.assertEqual(shown["decided_by"], "carol")
+            self.assertGreaterEqual(len(shown["history"]), 2)
+            self.assertEqual({e["by"] for e in shown["history"]},
+                             {"carol?"})
+        finally:
+            with db:
+                db.execute("UPDATE feed_runs SET reason = ? WHERE id = ?",
+                           ("HR export truncated", run))
+                db.execute("UPDATE feed_run_events SET actor = ? WHERE "
+                           "run_id = ? AND to_state = 'rejected'",
+                           ("carol", run))
+                db.execute("UPDATE feed_run_events SET actor = ? WHERE "
+                           "run_id = ? AND to_state <> 'rejected'",
+                           ("bob", run))
+            db.close()
 
     def test_6_x12_834_and_control_numbers(self):
         # The 834 writer's own rules show up in the plan: Margaret has
