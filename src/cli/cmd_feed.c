@@ -898,7 +898,8 @@ cmd_feed_render_exec(int argc, char **argv)
 	o.arg = &pg;
 	rc = feed_render(a.st, p, tid, &o, &run, &cause);
 	progress_end(&pg);
-	if (run.id != NULL && run.state != NULL)
+	/* A run refused before it was recorded (seq 0) is not a run. */
+	if (run.id != NULL && run.state != NULL && (rc == 0 || run.seq > 0))
 		run_result(&run);
 	if (rc == -1) {
 		cmd_error("%s: %s", a.e->name, cause);

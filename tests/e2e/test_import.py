@@ -94,6 +94,53 @@ class ImportTestCase(unittest.TestCase):
         return out
 
 
+RACE_FEED = """\
+feeds:
+  race:
+    tenant: acme
+    eligibility: 'active eq true'
+    mode: change
+    format: csv
+    columns:
+      - {name: id, header: ID, source: externalId}
+      - {name: last, header: Last, source: name.familyName}
+    file_name: '{feed}-{seq}.csv'
+    approval: {first_run: false, max_terminations_percent: ~}
+"""
+
+
+class TestConcurrentRenders(ImportTestCase):
+
+    def test_two_renders_at_once_make_one_run(self):
+        # Both plan from the same state; the store lets one record its
+        # run. The other must say why and show no run: it once printed a
+        # "#0" run with counts, as if it had made a file too.
+        self.config = self.write("race.yaml", CONFIG % {"full": "false"} +
+                                 RACE_FEED)
+        rows = "".join("E%d,EE,p%d@x.com,P,L%d,,01/02/2020,A,D,,\n" %
+                       (i, i, i) for i in range(20000))
+        p = self.run_import(self.write("big.csv", HEADER + rows))
+        self.assertEqual(p.returncode, 0, p.stderr)
+        out = os.path.join(self.dir, "out")
+        os.mkdir(out)
+        argv = [harness.BIN, "feed", "render", "race", "--out", out,
+                "--config", self.config, "--db", self.db]
+        procs = [subprocess.Popen(argv, stdout=subprocess.PIPE,
+                                  stderr=subprocess.PIPE, text=True)
+                 for _ in range(2)]
+        res = [(p.wait(timeout=60),) + p.communicate() for p in procs]
+        self.assertEqual(sorted(r[0] for r in res), [0, 1], res)
+        won = next(r for r in res if r[0] == 0)
+        lost = next(r for r in res if r[0] == 1)
+        self.assertIn("(race #1): rendered", won[1])
+        # Which check stops it depends on how far the winner got.
+        self.assertRegex(lost[2], r"^rosterd: feed render: .*(has an "
+                         r"unfinished run|was recorded while this one was "
+                         r"planned)")
+        self.assertEqual(lost[1], "", lost)
+        self.assertEqual(os.listdir(out), ["race-1.csv"])
+
+
 class TestImportCli(ImportTestCase):
 
     def test_create_then_unchanged(self):
