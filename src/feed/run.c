@@ -902,6 +902,56 @@ abs_dir(const char *dir, char **cause)
 	return out;
 }
 
+/*
+ * The output directory can take the file: checked before a run is
+ * recorded or approved, so that a mistyped --out neither leaves a failed
+ * run behind nor uses up a file number ({seq}). The directory itself may
+ * be missing (open_dir makes it), not its parent.
+ */
+static int
+out_dir_check(const char *dir, char **cause)
+{
+	struct stat sb;
+	const char *why = NULL;
+	char *parent, *slash;
+
+	if (dir == NULL) {
+		*cause = xstrdup("no output directory");
+		return -1;
+	}
+	if (stat(dir, &sb) == 0) {
+		if (!S_ISDIR(sb.st_mode))
+			why = "not a directory";
+		else if (access(dir, W_OK | X_OK) == -1)
+			why = strerror(errno);
+		if (why != NULL)
+			*cause = xasprintf("%s: %s", dir, why);
+		return why == NULL ? 0 : -1;
+	}
+	if (errno != ENOENT) {
+		*cause = xasprintf("%s: %s", dir, strerror(errno));
+		return -1;
+	}
+	parent = xstrdup(dir);
+	slash = strrchr(parent, '/');
+	if (slash == parent)
+		slash[1] = '\0';
+	else if (slash != NULL)
+		*slash = '\0';
+	if (stat(parent, &sb) == -1)
+		why = strerror(errno);
+	else if (!S_ISDIR(sb.st_mode))
+		why = "not a directory";
+	else if (access(parent, W_OK | X_OK) == -1)
+		why = strerror(errno);
+	if (why != NULL)
+		*cause = xasprintf("%s: no such directory, and %s cannot hold "
+		                   "it: %s",
+		                   dir, parent, why);
+	free(parent);
+	return why == NULL ? 0 : -1;
+}
+
 /* Check the feed can take a run now; the clock and the state. */
 static int
 render_prepare(struct store *st, const struct feed_profile *p,
@@ -960,7 +1010,8 @@ feed_render(struct store *st, const struct feed_profile *p, int64_t tenant_id,
 	*cause = NULL;
 	buf_init(&held, 0);
 	if (render_prepare(st, p, o, &clk, &fs, cause) == -1 ||
-	    (out_dir = abs_dir(o->out_dir, cause)) == NULL)
+	    (out_dir = abs_dir(o->out_dir, cause)) == NULL ||
+	    out_dir_check(out_dir, cause) == -1)
 		goto out;
 	feed_date_str(&clk, as_of, sizeof(as_of));
 	feed_date_stamp(&clk, clock, sizeof(clock));
@@ -1034,6 +1085,13 @@ feed_approve(struct store *st, const struct feed_profile *p, const char *id,
 		*cause = xasprintf("run %s %s", id, why);
 		return -1;
 	}
+	if (out_dir != NULL) {
+		free(run->out_dir);
+		if ((run->out_dir = abs_dir(out_dir, cause)) == NULL)
+			return -1;
+	}
+	if (out_dir_check(run->out_dir, cause) == -1)
+		return -1;
 	if (strcmp(run->state, STORE_FEED_PENDING) == 0) {
 		wall_stamp(now, sizeof(now));
 		free(run->decided_by);
@@ -1055,11 +1113,6 @@ feed_approve(struct store *st, const struct feed_profile *p, const char *id,
 		                   "can be approved",
 		                   id, run->state);
 		return -1;
-	}
-	if (out_dir != NULL) {
-		free(run->out_dir);
-		if ((run->out_dir = abs_dir(out_dir, cause)) == NULL)
-			return -1;
 	}
 	return run_write(st, p, run, o, cause);
 }

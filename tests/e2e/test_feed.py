@@ -245,6 +245,13 @@ class FeedTest(harness.ScimTestCase):
         self.assertEqual(again.returncode, 1)
         self.assertIn("has an unfinished run %s (pending_approval)" % run,
                       again.stderr)
+        # An unusable --out leaves the run waiting, not failed.
+        bad = self.feed("approve", run, "--by", "alice", "--out",
+                        os.path.join(self.workdir, "no", "such"),
+                        check=False)
+        self.assertEqual(bad.returncode, 1)
+        self.assertIn("no such directory", bad.stderr)
+        self.assertEqual(self.show(run)["state"], "pending_approval")
         a = self.feed("approve", run, "--by", "alice")
         self.assertIn(": rendered", a.stdout)
         shown, data = self.file_of(run)
@@ -498,6 +505,30 @@ class FeedTest(harness.ScimTestCase):
                       check=False)
         self.assertEqual(p.returncode, 2)
         self.assertIn("--as-of is not a date (YYYY-MM-DD)", p.stderr)
+
+    def test_9b_unusable_out_dir_records_no_run(self):
+        # A mistyped --out is refused before the run is recorded: no
+        # failed run is left behind and no file number is used up.
+        before = json.loads(self.feed("runs", "spring-health",
+                                      "--json").stdout)
+        afile = os.path.join(self.workdir, "a-file")
+        with open(afile, "w"):
+            pass
+        for out, msg in ((afile, afile + ": not a directory"),
+                         (os.path.join(self.workdir, "no", "such"),
+                          os.path.join(self.workdir, "no", "such") +
+                          ": no such directory, and " +
+                          os.path.join(self.workdir, "no") +
+                          " cannot hold it: No such file or directory")):
+            p = self.feed("render", "spring-health", "--as-of",
+                          "2026-12-20", "--out", out, check=False)
+            self.assertEqual(p.returncode, 1, p.stdout)
+            self.assertEqual(p.stderr.strip(),
+                             "rosterd: feed render: " + msg)
+            self.assertEqual(p.stdout, "")
+        after = json.loads(self.feed("runs", "spring-health",
+                                     "--json").stdout)
+        self.assertEqual(after, before)
 
 
 if __name__ == "__main__":
