@@ -1128,6 +1128,39 @@ server_tls(struct server *srv, char **cause)
 	return 0;
 }
 
+/*
+ * Resolve the listen address first: libevent would only log a warning of
+ * its own and leave errno unset ("cannot listen on X: Success").
+ */
+static int
+server_resolve(const char *listen, const char *host, const char *port,
+               char **cause)
+{
+	struct addrinfo hints, *res = NULL;
+	int rc;
+
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_NUMERICSERV | AI_ADDRCONFIG;
+	if (host[0] == '\0') {
+		*cause =
+		    xasprintf("--listen \"%s\": no address (0.0.0.0:%s "
+		              "listens on every IPv4 interface, [::]:%s on "
+		              "every IPv6 one)",
+		              listen, port, port);
+		return -1;
+	}
+	rc = getaddrinfo(host, port, &hints, &res);
+	if (rc != 0) {
+		*cause = xasprintf("--listen \"%s\": cannot resolve \"%s\": %s",
+		                   listen, host, gai_strerror(rc));
+		return -1;
+	}
+	freeaddrinfo(res);
+	return 0;
+}
+
 static int
 server_bind(struct server *srv, char **cause)
 {
@@ -1160,11 +1193,15 @@ server_bind(struct server *srv, char **cause)
 		    xasprintf("--listen \"%s\": bad port", srv->cfg.listen);
 		return -1;
 	}
+	if (server_resolve(srv->cfg.listen, host, colon + 1, cause) == -1)
+		return -1;
+	errno = 0;
 	bound = evhttp_bind_socket_with_handle(srv->http, host,
 	                                       (unsigned short)port);
 	if (bound == NULL) {
 		*cause = xasprintf("cannot listen on %s: %s", srv->cfg.listen,
-		                   strerror(errno));
+		                   errno != 0 ? strerror(errno)
+		                              : "the address cannot be bound");
 		return -1;
 	}
 	/*

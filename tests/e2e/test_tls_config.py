@@ -149,6 +149,24 @@ class ConfigTest(ServeCase):
         self.assertEqual(r.returncode, 1)
         self.assertIn("2 errors", r.stderr)
 
+    def test_listen_address_errors_say_what_is_wrong(self):
+        # They once read "cannot listen on X: Success", after a libevent
+        # warning of its own.
+        for listen, msg in (
+                ("999.1.1.1:%d", 'cannot resolve "999.1.1.1": '),
+                (":%d", "no address (0.0.0.0:%d listens on every IPv4 "
+                        "interface")):
+            port = harness.free_port()
+            p = self.serve("--db", self.db, "--listen", listen % port)
+            self.assertEqual(p.wait(10), 1)
+            self.proc = None
+            log = open(self.log).read()
+            self.assertIn('rosterd: --listen "%s": ' % (listen % port)
+                          + (msg % port if "%d" in msg else msg), log)
+            self.assertNotIn("Success", log)
+            self.assertNotIn("[warn]", log)
+            os.unlink(self.log)
+
     def test_port_out_of_range_is_a_config_error(self):
         for port in ("65536", "99999", "123456"):
             cfg = self.write("server:\n  listen: 127.0.0.1:%s\n" % port)
