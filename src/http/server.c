@@ -1263,6 +1263,7 @@ server_new(const struct server_config *cfg, char **cause)
 	event_base_priority_init(srv->base, PRIO_COUNT);
 	srv->http = evhttp_new(srv->base);
 	evhttp_set_max_body_size(srv->http, SERVER_HARD_MAX_BODY);
+	evhttp_set_max_headers_size(srv->http, SERVER_MAX_HEADERS);
 	evhttp_set_allowed_methods(
 	    srv->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_PUT |
 	                   EVHTTP_REQ_PATCH | EVHTTP_REQ_DELETE |

@@ -31,6 +31,12 @@
 #define SERVER_BULK_MAX_PAYLOAD (1024 * 1024)   /* advertised maxPayloadSize */
 #define SERVER_BULK_MAX_OPS 1000                /* advertised maxOperations */
 #define SERVER_HARD_MAX_BODY (32 * 1024 * 1024) /* evhttp's own cut-off */
+/*
+ * The request line's headers, all together. Unbounded by default in
+ * evhttp: a client that never ends its headers (no token needed) would
+ * grow the server's memory without limit. IdPs send well under 8 KiB.
+ */
+#define SERVER_MAX_HEADERS (64 * 1024)
 #define SERVER_PAGE_DEFAULT 100
 #define SERVER_PAGE_MAX 1000
 #define SERVER_RATE_RPS_DEFAULT 50

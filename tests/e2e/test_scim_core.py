@@ -8,6 +8,7 @@ error model. Every class runs its own daemon; every test makes its own data
 
 import datetime
 import json
+import socket
 import time
 from concurrent.futures import ThreadPoolExecutor
 import unittest
@@ -1509,6 +1510,33 @@ class ErrorTest(ScimTestCase):
         self.assertScimError(resp, 413)
         self.assertEqual(self.search("Users", 'userName eq "%s"' % t)
                          ["totalResults"], 0)
+
+    def test_headers_too_large(self):
+        # evhttp keeps every header line until the blank line: without a
+        # limit, a client (no token needed) could grow the server's memory
+        # without bound. 64 KiB of headers are refused, and the connection
+        # is closed; the server goes on serving.
+        s = socket.create_connection(("127.0.0.1", self.port), 10)
+        try:
+            s.sendall(b"GET /scim/v2/Users?count=0 HTTP/1.1\r\n"
+                      b"Host: x\r\n")
+            sent = 0
+            try:
+                while sent < (8 << 20):
+                    s.sendall(b"X-Filler: " + b"a" * 8000 + b"\r\n")
+                    sent += 8012
+            except OSError:
+                pass  # refused and closed while we were still sending
+            self.assertLess(sent, 4 << 20)
+            try:
+                reply = s.recv(200)
+            except ConnectionResetError:
+                reply = None  # the reset overtook the 400
+            if reply is not None:
+                self.assertTrue(reply.startswith(b"HTTP/1.1 400 "), reply)
+        finally:
+            s.close()
+        self.assertEqual(self.get("/Users?count=0").status, 200)
 
     def test_unknown_endpoint(self):
         self.assertScimError(self.get("/Widgets"), 404)
