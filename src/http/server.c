@@ -9,6 +9,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/queue.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <signal.h>
 #include <stdio.h>
@@ -23,6 +24,7 @@
 #include <event2/event.h>
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
+#include <event2/listener.h>
 #include <jansson.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
@@ -1128,6 +1130,75 @@ server_tls(struct server *srv, char **cause)
 	return 0;
 }
 
+/* How long accepting pauses when the process is out of descriptors. */
+#define SERVER_ACCEPT_PAUSE_MS 250
+
+static void
+server_accept_resume_cb(evutil_socket_t fd, short what, void *arg)
+{
+	evconnlistener_enable(arg);
+}
+
+/*
+ * accept() failing with EMFILE leaves the connection queued, so the
+ * listener is readable again at once: libevent would retry in a busy
+ * loop and log a line each time (millions a second). Stop accepting for
+ * a moment instead, with one line; open connections keep being served
+ * and close, and the queued ones are taken when descriptors free.
+ */
+static void
+server_accept_error_cb(struct evconnlistener *l, void *arg)
+{
+	static time_t next_log;
+	int err = EVUTIL_SOCKET_ERROR();
+	struct timeval tv = {0, SERVER_ACCEPT_PAUSE_MS * 1000};
+
+	if (err != EMFILE && err != ENFILE && err != ENOBUFS && err != ENOMEM) {
+		log_warnx("accept: %s", evutil_socket_error_to_string(err));
+		return;
+	}
+	/* arg is evhttp's: the listener's base runs the one-shot timer. */
+	if (evconnlistener_disable(l) == -1 ||
+	    event_base_once(evconnlistener_get_base(l), -1, EV_TIMEOUT,
+	                    server_accept_resume_cb, l, &tv) == -1) {
+		evconnlistener_enable(l);
+		return;
+	}
+	/* One line a minute is enough to say it goes on. */
+	if (time(NULL) >= next_log) {
+		next_log = time(NULL) + 60;
+		log_warnx("accept: %s: pausing new connections %d ms at a "
+		          "time (raise the open files limit: ulimit -n, or "
+		          "systemd's LimitNOFILE)",
+		          evutil_socket_error_to_string(err),
+		          SERVER_ACCEPT_PAUSE_MS);
+	}
+}
+
+/*
+ * Every connection is a descriptor, and the soft limit is often 1024:
+ * raise it to the hard limit, as the kernel allows without privilege.
+ */
+static void
+server_raise_nofile(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == -1 || rl.rlim_cur >= rl.rlim_max)
+		return;
+	rl.rlim_cur = rl.rlim_max;
+	if (setrlimit(RLIMIT_NOFILE, &rl) == -1)
+		log_warn("setrlimit(RLIMIT_NOFILE)");
+}
+
+/* libevent's own messages, in rosterd's log format. */
+static void
+server_event_log_cb(int severity, const char *msg)
+{
+	if (severity >= EVENT_LOG_WARN)
+		log_warnx("libevent: %s", msg);
+}
+
 /*
  * Resolve the listen address first: libevent would only log a warning of
  * its own and leave errno unset ("cannot listen on X: Success").
@@ -1211,6 +1282,8 @@ server_bind(struct server *srv, char **cause)
 	 */
 	setsockopt(evhttp_bound_socket_get_fd(bound), IPPROTO_TCP, TCP_NODELAY,
 	           &one, sizeof(one));
+	evconnlistener_set_error_cb(evhttp_bound_socket_get_listener(bound),
+	                            server_accept_error_cb);
 	/* With port 0 the kernel picks one: report the real address. */
 	if (getsockname(evhttp_bound_socket_get_fd(bound),
 	                (struct sockaddr *)&ss, &sl) == 0 &&
@@ -1259,6 +1332,8 @@ server_new(const struct server_config *cfg, char **cause)
 	srv->st = store_open(cfg->db, cause);
 	if (srv->st == NULL)
 		goto fail;
+	server_raise_nofile();
+	event_set_log_callback(server_event_log_cb);
 	srv->base = server_base_new();
 	event_base_priority_init(srv->base, PRIO_COUNT);
 	srv->http = evhttp_new(srv->base);

@@ -5,6 +5,7 @@ server section (values on the command line win), against the real binary."""
 
 import json
 import os
+import resource
 import shutil
 import socket
 import ssl
@@ -53,6 +54,72 @@ class ServeCase(unittest.TestCase):
         if self.proc is not None and self.proc.poll() is None:
             self.proc.terminate()
             self.assertEqual(self.proc.wait(5), 0)
+
+
+def limit_files(soft, hard):
+    def pre():
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+    return pre
+
+
+class FileLimitTest(ServeCase):
+    """Every connection is a descriptor."""
+
+    def serve_limited(self, soft, hard):
+        self.port = harness.free_port()
+        self.log = os.path.join(self.dir, "serve.log")
+        self.proc = subprocess.Popen(
+            [harness.BIN, "serve", "--db", self.db, "--listen",
+             "127.0.0.1:%d" % self.port],
+            stdout=open(self.log, "ab"), stderr=subprocess.STDOUT,
+            cwd=self.dir, preexec_fn=limit_files(soft, hard))
+        self.addCleanup(self.stop)
+        wait_port(self.proc, self.port, self.log)
+
+    def soft_limit(self):
+        with open("/proc/%d/limits" % self.proc.pid) as f:
+            line = next(l for l in f if l.startswith("Max open files"))
+        return int(line.split()[3])
+
+    def test_soft_limit_is_raised_to_the_hard_one(self):
+        self.serve_limited(128, 4096)
+        self.assertEqual(self.soft_limit(), 4096)
+
+    def test_out_of_descriptors_pauses_accepting_quietly(self):
+        # accept() failing with EMFILE leaves the connection queued: the
+        # listener used to retry in a busy loop, logging each time
+        # (millions of lines a second). Now: one line, a pause, and the
+        # server serves again once connections close.
+        self.serve_limited(64, 64)
+        socks = []
+        try:
+            for _ in range(120):
+                socks.append(socket.create_connection(
+                    ("127.0.0.1", self.port), 2))
+            time.sleep(1.0)
+            with open(self.log) as f:
+                lines = f.read().splitlines()
+            accept = [l for l in lines if "accept:" in l or "[warn]" in l]
+            self.assertGreaterEqual(len(accept), 1, lines)
+            self.assertLess(len(accept), 5, accept[:5])
+            self.assertIn("Too many open files: pausing new connections",
+                          accept[0])
+        finally:
+            for s in socks:
+                s.close()
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                c = http.client.HTTPConnection("127.0.0.1", self.port,
+                                               timeout=2)
+                c.request("GET", "/scim/v2/ServiceProviderConfig")
+                self.assertEqual(c.getresponse().status, 200)
+                c.close()
+                break
+            except (OSError, http.client.HTTPException):
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.1)
 
 
 @unittest.skipUnless(shutil.which("openssl"), "openssl(1) not installed")
