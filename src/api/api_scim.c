@@ -763,8 +763,11 @@ params_from_query(struct req *r, struct list_params *p, struct scim_err *e)
 	    parse_int(s, "startIndex", &p->start, e) == -1)
 		return -1;
 	if ((s = req_param(r, "count")) != NULL &&
-	    parse_int(s, "count", &p->count, e) == -1)
+	    parse_int(s, "count", &p->count, e) == -1) {
+		if (p->cursor != NULL)
+			e->scim_type = SCIM_ET_INVALID_COUNT;
 		return -1;
+	}
 	return 0;
 }
 
@@ -830,10 +833,14 @@ list_type(struct scim_call *c, const struct list_params *p, int64_t start,
 	scim_filter_free(f);
 	if (rc == STORE_INVALID) {
 		bool cur = cause != NULL && strstr(cause, "cursor") != NULL;
+		bool cnt = cause != NULL &&
+		           strncmp(cause, STORE_CAUSE_CURSOR_COUNT,
+		                   strlen(STORE_CAUSE_CURSOR_COUNT)) == 0;
 
 		scim_err_set(&c->err, 400,
-		             cur ? SCIM_ET_INVALID_CURSOR
-		                 : SCIM_ET_INVALID_FILTER,
+		             cnt   ? SCIM_ET_INVALID_COUNT
+		             : cur ? SCIM_ET_INVALID_CURSOR
+		                   : SCIM_ET_INVALID_FILTER,
 		             "%s", cause != NULL ? cause : "invalid query");
 		free(cause);
 		return call_fail(c);
@@ -862,6 +869,15 @@ check_params(struct list_params *p, struct scim_err *e)
 		scim_err_set(
 		    e, 400, SCIM_ET_INVALID_VALUE,
 		    "sortOrder must be \"ascending\" or \"descending\"");
+		return -1;
+	}
+	/* RFC 9865 §2.1: with a cursor, a count out of range is an error
+	 * (RFC 7644's index pagination reads it as 0 or the maximum). */
+	if (p->cursor != NULL && (p->count < 0 || p->count > SERVER_PAGE_MAX)) {
+		scim_err_set(
+		    e, 400, SCIM_ET_INVALID_COUNT,
+		    "count must be 0 to %d with a cursor, got %" PRId64,
+		    SERVER_PAGE_MAX, p->count);
 		return -1;
 	}
 	if (p->start < 1)
@@ -905,13 +921,21 @@ static int
 root_cursor_start(struct req *r, struct list_params *p, int64_t *off,
                   struct scim_err *e)
 {
+	int64_t count;
+
 	*off = 0;
 	/* A forged huge offset is refused: off + n must not overflow. */
 	if (*p->cursor != '\0' &&
 	    (store_cursor_decode(p->cursor, 'x', r->tok.tenant_id, STORE_USER,
-	                         off) == -1 ||
+	                         &count, off) == -1 ||
 	     *off > INT64_MAX / 2)) {
 		scim_err_set(e, 400, SCIM_ET_INVALID_CURSOR, "invalid cursor");
+		return -1;
+	}
+	if (*p->cursor != '\0' && count != p->count) {
+		scim_err_set(e, 400, SCIM_ET_INVALID_COUNT,
+		             "%s (%" PRId64 ", this request %" PRId64 ")",
+		             STORE_CAUSE_CURSOR_COUNT, count, p->count);
 		return -1;
 	}
 	p->start = *off + 1;
@@ -920,11 +944,12 @@ root_cursor_start(struct req *r, struct list_params *p, int64_t *off,
 
 /* The root cursor of the next page, unless this one was the last. */
 static char *
-root_cursor_next(struct req *r, int64_t off, const struct list_result *lr)
+root_cursor_next(struct req *r, const struct list_params *p, int64_t off,
+                 const struct list_result *lr)
 {
 	if (lr->n == 0 || off + lr->n >= lr->total)
 		return NULL;
-	return store_cursor_encode('x', r->tok.tenant_id, STORE_USER,
+	return store_cursor_encode('x', r->tok.tenant_id, STORE_USER, p->count,
 	                           off + lr->n);
 }
 
@@ -981,7 +1006,7 @@ do_list(struct req *r, const struct scim_rtype *rt, struct list_params *p)
 	if (cursor != NULL) {
 		p->cursor = cursor;
 		free(lr.next_cursor);
-		lr.next_cursor = root_cursor_next(r, off, &lr);
+		lr.next_cursor = root_cursor_next(r, p, off, &lr);
 	}
 	list_reply(r, p, &lr, &rows);
 	goto out;

@@ -26,6 +26,7 @@
 #define SCIM_ET_SENSITIVE "sensitive"
 #define SCIM_ET_INVALID_CURSOR "invalidCursor"
 #define SCIM_ET_EXPIRED_CURSOR "expiredCursor"
+#define SCIM_ET_INVALID_COUNT "invalidCount"
 
 struct scim_err {
 	int status;            /* HTTP status; 0 while unset */

@@ -2,6 +2,7 @@
 /* Copyright (c) 2026 rosterd developers */
 /* The SQLite store backend: schema migrations, statements and operations. */
 #include <errno.h>
+#include <inttypes.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <stdbool.h>
@@ -1866,9 +1867,9 @@ sq_list_rows(struct sq *s, struct sq_list *l,
 		more = rc == SQLITE_ROW;
 	}
 	if (more)
-		page->next_cursor =
-		    store_cursor_encode(l->kind, q->tenant_id, q->type,
-		                        l->kind == 'r' ? last : offset + n);
+		page->next_cursor = store_cursor_encode(
+		    l->kind, q->tenant_id, q->type, q->count,
+		    l->kind == 'r' ? last : offset + n);
 	rc = STORE_OK;
 out:
 	if (st != NULL)
@@ -1882,14 +1883,23 @@ static int
 sq_list_setup(struct sq_list *l, char **cause)
 {
 	const struct store_query *q = l->q;
+	int64_t count;
 
 	if (q->cursor != NULL) {
 		l->kind = q->sort != NULL ? 'o' : 'r';
 		l->first = q->cursor[0] == '\0';
 		if (!l->first &&
 		    store_cursor_decode(q->cursor, l->kind, q->tenant_id,
-		                        q->type, &l->pos) == -1) {
+		                        q->type, &count, &l->pos) == -1) {
 			store_set_cause(cause, "invalid cursor");
+			return STORE_INVALID;
+		}
+		if (!l->first && count != q->count) {
+			store_set_cause(cause,
+			                STORE_CAUSE_CURSOR_COUNT
+			                " (%" PRId64 ", this request %" PRId64
+			                ")",
+			                count, q->count);
 			return STORE_INVALID;
 		}
 	}

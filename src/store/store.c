@@ -579,21 +579,22 @@ store_uuid(char *buf, size_t len)
 
 static void
 store_cursor_text(char *buf, size_t len, char kind, int64_t tenant_id,
-                  enum store_rtype type, int64_t pos)
+                  enum store_rtype type, int64_t count, int64_t pos)
 {
-	snprintf(buf, len, "%c:%" PRId64 ":%d:%" PRId64, kind, tenant_id,
-	         (int)type, pos);
+	snprintf(buf, len, "%c:%" PRId64 ":%d:%" PRId64 ":%" PRId64, kind,
+	         tenant_id, (int)type, count, pos);
 }
 
 char *
 store_cursor_encode(char kind, int64_t tenant_id, enum store_rtype type,
-                    int64_t pos)
+                    int64_t count, int64_t pos)
 {
 	char text[96];
 	char out[sodium_base64_ENCODED_LEN(
 	    sizeof(text), sodium_base64_VARIANT_URLSAFE_NO_PADDING)];
 
-	store_cursor_text(text, sizeof(text), kind, tenant_id, type, pos);
+	store_cursor_text(text, sizeof(text), kind, tenant_id, type, count,
+	                  pos);
 	sodium_bin2base64(out, sizeof(out), (const unsigned char *)text,
 	                  strlen(text),
 	                  sodium_base64_VARIANT_URLSAFE_NO_PADDING);
@@ -602,13 +603,13 @@ store_cursor_encode(char kind, int64_t tenant_id, enum store_rtype type,
 
 int
 store_cursor_decode(const char *cursor, char kind, int64_t tenant_id,
-                    enum store_rtype type, int64_t *pos)
+                    enum store_rtype type, int64_t *count, int64_t *pos)
 {
 	char text[96], want[96];
 	size_t n;
-	long long p;
+	long long c, p;
 	char *end;
-	const char *colon;
+	const char *colon, *prev;
 
 	if (cursor == NULL || strlen(cursor) > STORE_CURSOR_MAX)
 		return -1;
@@ -619,13 +620,21 @@ store_cursor_decode(const char *cursor, char kind, int64_t tenant_id,
 	text[n] = '\0';
 	if (strlen(text) != n || (colon = strrchr(text, ':')) == NULL)
 		return -1;
+	for (prev = colon - 1; prev > text && *prev != ':'; prev--)
+		;
+	if (prev == text)
+		return -1;
 	p = strtoll(colon + 1, &end, 10);
 	if (*end != '\0' || p < 0)
 		return -1;
+	c = strtoll(prev + 1, &end, 10);
+	if (end != colon || c < 0)
+		return -1;
 	/* Only the exact text we would have written is accepted. */
-	store_cursor_text(want, sizeof(want), kind, tenant_id, type, p);
+	store_cursor_text(want, sizeof(want), kind, tenant_id, type, c, p);
 	if (strcmp(text, want) != 0)
 		return -1;
+	*count = c;
 	*pos = p;
 	return 0;
 }

@@ -201,8 +201,11 @@ int store_res_delete(struct store *, const struct store_res *,
 /*
  * List matching live resources in order, calling cb for each (cb returns
  * non-zero to stop). STORE_INVALID with *cause for a filter the backend
- * cannot run or a bad cursor.
+ * cannot run or a bad cursor; a cursor made for another page size has a
+ * cause starting with STORE_CAUSE_CURSOR_COUNT.
  */
+#define STORE_CAUSE_CURSOR_COUNT                                               \
+	"count is not the one of the query that made the cursor"
 int store_res_list(struct store *, const struct store_query *,
                    int (*cb)(const struct store_res *, void *), void *arg,
                    struct store_page *page, char **cause);

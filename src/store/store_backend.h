@@ -133,17 +133,19 @@ void store_token_id(char *buf, size_t len);
 const char *store_rtype_name(enum store_rtype);
 
 /*
- * RFC 9865 cursors: base64url (no padding) of "<kind>:<tenant>:<type>:<pos>".
+ * RFC 9865 cursors: base64url (no padding) of
+ * "<kind>:<tenant>:<type>:<count>:<pos>", count being the page size of
+ * the query that made it (RFC 9865 §2.1: a later page must ask for it).
  * Kind 'r' carries the last row id returned (keyset pagination), kind 'o'
  * an offset. Binding the tenant and type means a cursor from another
  * tenant's listing is rejected rather than silently honoured.
  * store_cursor_encode returns a new string the caller frees;
- * store_cursor_decode returns 0 and *pos, or -1 for anything but a
- * canonical cursor of that kind, tenant and type.
+ * store_cursor_decode returns 0 with *count and *pos, or -1 for anything
+ * but a canonical cursor of that kind, tenant and type.
  */
 char *store_cursor_encode(char kind, int64_t tenant_id, enum store_rtype,
-                          int64_t pos);
+                          int64_t count, int64_t pos);
 int store_cursor_decode(const char *cursor, char kind, int64_t tenant_id,
-                        enum store_rtype, int64_t *pos);
+                        enum store_rtype, int64_t *count, int64_t *pos);
 
 #endif

@@ -842,6 +842,28 @@ class PagingSortSearchTest(ScimTestCase):
                 resp = self.get("/Users?%s&cursor=%s&count=2" % (f, junk))
                 self.assertScimError(resp, 400, "invalidCursor")
 
+    def test_cursor_count(self):
+        # RFC 9865 §2.1 invalidCount: with a cursor, count must be 0 to
+        # maxPageSize and the same on every page as on the first.
+        f = qs(filter=self.filt)[1:]
+        for count in ("abc", "-1", "1001"):
+            with self.subTest(count=count):
+                resp = self.get("/Users?%s&cursor&count=%s" % (f, count))
+                self.assertScimError(resp, 400, "invalidCount")
+        first = self.get("/Users?%s&cursor&count=2" % f).json
+        nxt = first["nextCursor"]
+        for other in ("&count=3", ""):
+            with self.subTest(next_page=other or "no count"):
+                resp = self.get("/Users?%s&cursor=%s%s" % (f, nxt, other))
+                self.assertScimError(resp, 400, "invalidCount")
+        self.assertEqual(len(self.get("/Users?%s&cursor=%s&count=2" % (
+            f, nxt)).json["Resources"]), 2)
+        # Index pagination keeps RFC 7644's reading (no error).
+        body = self.get("/Users?%s&startIndex=1&count=5000" % f).json
+        self.assertEqual(body["totalResults"], 5)
+        self.assertEqual(self.get("/Users?%s&count=-1" % f).json[
+            "itemsPerPage"], 0)
+
     def test_search_post(self):
         resp = self.request("POST", "/Users/.search", {
             "schemas": [URN_SEARCH],

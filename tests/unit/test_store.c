@@ -1811,7 +1811,7 @@ test_list_cursor(void **state)
 	q.cursor = "cjox";
 	assert_int_equal(list_run(fx, &q, &c, &page, &cause), STORE_INVALID);
 	xfree(cause);
-	next = xasprintf("r:%lld:1:-5", (long long)fx->tenant);
+	next = xasprintf("r:%lld:1:7:-5", (long long)fx->tenant);
 	{
 		char enc[64];
 
@@ -1824,13 +1824,32 @@ test_list_cursor(void **state)
 		xfree(cause);
 		/* The same text with a valid position is accepted. */
 		free(next);
-		next = xasprintf("r:%lld:1:0", (long long)fx->tenant);
+		next = xasprintf("r:%lld:1:7:0", (long long)fx->tenant);
 		sodium_bin2base64(enc, sizeof(enc), (unsigned char *)next,
 		                  strlen(next),
 		                  sodium_base64_VARIANT_URLSAFE_NO_PADDING);
 		assert_int_equal(list_run(fx, &q, &c, &page, &cause), STORE_OK);
 		assert_int_equal(c.n, 7);
 		store_page_clear(&page);
+		/* RFC 9865 §2.1: a later page asks for the same count. */
+		q.count = 8;
+		assert_int_equal(list_run(fx, &q, &c, &page, &cause),
+		                 STORE_INVALID);
+		assert_int_equal(strncmp(cause, STORE_CAUSE_CURSOR_COUNT,
+		                         strlen(STORE_CAUSE_CURSOR_COUNT)),
+		                 0);
+		xfree(cause);
+		q.count = 7;
+		/* The count is part of the cursor: no other text is one. */
+		free(next);
+		next = xasprintf("r:%lld:1:x7:0", (long long)fx->tenant);
+		sodium_bin2base64(enc, sizeof(enc), (unsigned char *)next,
+		                  strlen(next),
+		                  sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+		assert_int_equal(list_run(fx, &q, &c, &page, &cause),
+		                 STORE_INVALID);
+		assert_string_equal(cause, "invalid cursor");
+		xfree(cause);
 	}
 	free(next);
 }
