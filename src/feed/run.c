@@ -1085,6 +1085,13 @@ feed_approve(struct store *st, const struct feed_profile *p, const char *id,
 		*cause = xasprintf("run %s %s", id, why);
 		return -1;
 	}
+	if (strcmp(run->state, STORE_FEED_PENDING) != 0 &&
+	    strcmp(run->state, STORE_FEED_APPROVED) != 0) {
+		*cause = xasprintf("run %s is %s; only a run pending approval "
+		                   "can be approved",
+		                   id, run->state);
+		return -1;
+	}
 	if (out_dir != NULL) {
 		free(run->out_dir);
 		if ((run->out_dir = abs_dir(out_dir, cause)) == NULL)
@@ -1108,11 +1115,6 @@ feed_approve(struct store *st, const struct feed_profile *p, const char *id,
 			        : xstrdup("recording the approval failed");
 			return -1;
 		}
-	} else if (strcmp(run->state, STORE_FEED_APPROVED) != 0) {
-		*cause = xasprintf("run %s is %s; only a run pending approval "
-		                   "can be approved",
-		                   id, run->state);
-		return -1;
 	}
 	return run_write(st, p, run, o, cause);
 }

@@ -1213,7 +1213,7 @@ server_resolve(const char *listen, const char *host, const char *port,
 	memset(&hints, 0, sizeof(hints));
 	hints.ai_family = AF_UNSPEC;
 	hints.ai_socktype = SOCK_STREAM;
-	hints.ai_flags = AI_NUMERICSERV | AI_ADDRCONFIG;
+	hints.ai_flags = AI_NUMERICSERV;
 	if (host[0] == '\0') {
 		*cause =
 		    xasprintf("--listen \"%s\": no address (0.0.0.0:%s "

@@ -32,7 +32,7 @@
 #define SERVER_BULK_MAX_OPS 1000                /* advertised maxOperations */
 #define SERVER_HARD_MAX_BODY (32 * 1024 * 1024) /* evhttp's own cut-off */
 /*
- * The request line's headers, all together. Unbounded by default in
+ * A request's headers, all together. Unbounded by default in
  * evhttp: a client that never ends its headers (no token needed) would
  * grow the server's memory without limit. IdPs send well under 8 KiB.
  */
