@@ -19,6 +19,7 @@
 #include "store/store_deliver.h"
 #include "store/store_feed.h"
 #include "util/buf.h"
+#include "util/utf8.h"
 #include "util/xmalloc.h"
 
 #define HELP_COMMON                                                            \
@@ -298,6 +299,26 @@ struct retsum {
 	json_t *arr;
 };
 
+/*
+ * A string for JSON, or null: names and messages that come from the
+ * vendor's server (return file names, its errors) need not be UTF-8, and
+ * json_string() would drop them, and with them their whole entry.
+ */
+static json_t *
+jtext(const char *v)
+{
+	char *t;
+	json_t *j;
+
+	if (v == NULL)
+		return json_null();
+	t = xstrdup(v);
+	utf8_scrub(t);
+	j = json_string(t);
+	free(t);
+	return j;
+}
+
 static int
 retsum_cb(const struct store_return_file *f, void *arg)
 {
@@ -310,14 +331,14 @@ retsum_cb(const struct store_return_file *f, void *arg)
 	r->records += f->records;
 	r->rejected += f->rejected;
 	if (r->arr != NULL) {
-		j = json_pack("{s:s, s:I, s:I, s:I, s:I, s:s, s:s}", "name",
-		              f->name, "version", (json_int_t)f->version,
-		              "size", (json_int_t)f->size, "records",
-		              (json_int_t)f->records, "rejected",
-		              (json_int_t)f->rejected, "downloaded",
-		              f->downloaded_at, "archive", f->archive_path);
+		j = json_pack(
+		    "{s:o, s:I, s:I, s:I, s:I, s:s, s:o}", "name",
+		    jtext(f->name), "version", (json_int_t)f->version, "size",
+		    (json_int_t)f->size, "records", (json_int_t)f->records,
+		    "rejected", (json_int_t)f->rejected, "downloaded",
+		    f->downloaded_at, "archive", jtext(f->archive_path));
 		if (f->error != NULL)
-			json_object_set_new(j, "error", json_string(f->error));
+			json_object_set_new(j, "error", jtext(f->error));
 		json_array_append_new(r->arr, j);
 	}
 	return 0;
@@ -334,7 +355,7 @@ attempt_cb(const struct store_delivery_attempt *at, void *arg)
 	if (at->outcome != NULL)
 		json_object_set_new(j, "outcome", json_string(at->outcome));
 	if (at->error != NULL)
-		json_object_set_new(j, "error", json_string(at->error));
+		json_object_set_new(j, "error", jtext(at->error));
 	json_array_append_new(arg, j);
 	return 0;
 }
@@ -342,7 +363,7 @@ attempt_cb(const struct store_delivery_attempt *at, void *arg)
 static void
 json_opt(json_t *o, const char *k, const char *v)
 {
-	json_object_set_new(o, k, v != NULL ? json_string(v) : json_null());
+	json_object_set_new(o, k, jtext(v));
 }
 
 static void
@@ -533,10 +554,11 @@ shown_cb(const struct store_return_record *r, void *arg)
 	if (sh->json) {
 		json_array_append_new(
 		    sh->arr,
-		    json_pack("{s:I, s:I, s:s, s:s, s:b, s:s?}", "file",
+		    json_pack("{s:I, s:I, s:o, s:o, s:b, s:o}", "file",
 		              (json_int_t)r->file_id, "row", (json_int_t)r->row,
-		              "key", r->key, "status", r->status, "accepted",
-		              r->accepted, "message", r->message));
+		              "key", jtext(r->key), "status", jtext(r->status),
+		              "accepted", r->accepted, "message",
+		              jtext(r->message)));
 		return 0;
 	}
 	if (sh->n == 1)

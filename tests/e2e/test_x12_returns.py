@@ -152,6 +152,27 @@ class X12ReturnsTest(unittest.TestCase):
                                      "--json").stdout)
         return [d for d in st if d["run"] == run][0]["state"]
 
+    def test_return_file_names_in_other_encodings(self):
+        # The payer's server names its files as it likes: a name that is
+        # not UTF-8 must still show in deliver status --json (the entry
+        # was left out), with its records.
+        self.import_people([("E1", "Ames")])
+        r1, isa1, gs1 = self.deliver_next()
+        name = os.fsencode(self.acks) + b"/ACK_\xe9t\xe9.999"
+        with open(name, "w") as f:
+            f.write(ack_999(gs1, "A", [("0001", "A", [])]))
+        p = subprocess.run([harness.BIN, "returns", "fetch", "carrier",
+                            "--config", self.config, "--db", self.db],
+                           capture_output=True, timeout=60)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        st = json.loads(self.rosterd("deliver", "status", "carrier",
+                                     "--json").stdout)
+        mine = [d for d in st if d["run"] == r1][0]
+        self.assertEqual([f["name"] for f in mine["returns"]],
+                         ["ACK_?t?.999"])
+        self.assertEqual(mine["returns"][0]["records"], 2)
+        self.assertEqual(mine["state"], "acknowledged")
+
     def test_999_and_ta1_attach_by_control_number(self):
         self.import_people([("E1", "Ames"), ("E2", "Baker")])
         r1, isa1, gs1 = self.deliver_next()
