@@ -99,6 +99,21 @@ cmd_open_store(const char *db)
 	return st;
 }
 
+struct store *
+cmd_open_existing_store(const char *db)
+{
+	struct stat sb;
+
+	if (strcmp(db, ":memory:") != 0 && stat(db, &sb) == -1 &&
+	    errno == ENOENT) {
+		cmd_error("%s: no such database (rosterd tenant create or "
+		          "rosterd migrate makes one)",
+		          db);
+		return NULL;
+	}
+	return cmd_open_store(db);
+}
+
 const char *
 cmd_default_db(void)
 {
@@ -311,7 +326,8 @@ cmd_help_all(const struct cmd_find *f)
 	       "(\"tok cr\").\n"
 	       "The database is --db PATH, else the configuration's "
 	       "server.db,\n"
-	       "else $ROSTERD_DB, else ./rosterd.db; the configuration is\n"
+	       "else $ROSTERD_DB, else ./rosterd.db (only serve, migrate and\n"
+	       "tenant create make it when missing); the configuration is\n"
 	       "--config FILE, else $ROSTERD_CONFIG.\n");
 	return 0;
 }

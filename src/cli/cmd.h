@@ -44,6 +44,12 @@ int cmd_bad_option(const struct cmd_entry *, int c, char **argv);
  * "rosterd: cannot open database ..." line and return NULL.
  */
 struct store *cmd_open_store(const char *db);
+/*
+ * The same for a command that needs what is already in the database (a
+ * tenant, a feed's runs): a missing file is an error naming it, not a new
+ * empty database at a mistyped path.
+ */
+struct store *cmd_open_existing_store(const char *db);
 
 /* Default database path when --db is not given: $ROSTERD_DB or ./rosterd.db */
 const char *cmd_default_db(void);

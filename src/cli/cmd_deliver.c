@@ -200,7 +200,7 @@ da_open(struct da *a)
 	if (db == NULL)
 		db = a->cfg != NULL && a->cfg->db != NULL ? a->cfg->db
 		                                          : cmd_default_db();
-	if ((a->st = cmd_open_store(db)) == NULL)
+	if ((a->st = cmd_open_existing_store(db)) == NULL)
 		return 1;
 	a->data_dir = cmd_data_dir(db);
 	a->env.data_dir = a->data_dir;

@@ -296,7 +296,7 @@ fa_open(struct fa *a)
 	if (db == NULL)
 		db = a->cfg != NULL && a->cfg->db != NULL ? a->cfg->db
 		                                          : cmd_default_db();
-	if ((a->st = cmd_open_store(db)) == NULL)
+	if ((a->st = cmd_open_existing_store(db)) == NULL)
 		return 1;
 	a->dbpath = db;
 	return 0;

@@ -449,7 +449,7 @@ cmd_import_hris_exec(int argc, char **argv)
 	}
 	if (a.db == NULL)
 		a.db = c->db != NULL ? c->db : cmd_default_db();
-	if ((st = cmd_open_store(a.db)) != NULL) {
+	if ((st = cmd_open_existing_store(a.db)) != NULL) {
 		rc = cmd_import_run(st, &a, m);
 		store_close(st);
 	}

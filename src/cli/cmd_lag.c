@@ -218,7 +218,7 @@ cmd_feed_lag_exec(int argc, char **argv)
 		return rc;
 	if ((db = lag_db(&a)) == NULL)
 		return 1;
-	if ((st = cmd_open_store(db)) == NULL) {
+	if ((st = cmd_open_existing_store(db)) == NULL) {
 		free(db);
 		return 1;
 	}

@@ -288,7 +288,7 @@ cmd_tenant_list_exec(int argc, char **argv)
 	if ((rc = cmd_tenant_parse(&cmd_tenant_list_entry, "dj", argc, argv,
 	                           &a)))
 		return rc;
-	if ((st = cmd_open_store(a.db)) == NULL)
+	if ((st = cmd_open_existing_store(a.db)) == NULL)
 		return 1;
 	rows = json_array();
 	if (store_tenant_list(st, cmd_tenant_row, rows) == STORE_OK)

@@ -284,7 +284,7 @@ cmd_token_create_exec(int argc, char **argv)
 	}
 	if (cmd_token_check(&a) == -1)
 		return 2;
-	if ((st = cmd_open_store(a.db)) == NULL)
+	if ((st = cmd_open_existing_store(a.db)) == NULL)
 		return 1;
 	rc = cmd_token_make(st, &a);
 	store_close(st);
@@ -391,7 +391,7 @@ cmd_token_list_exec(int argc, char **argv)
 	                     &a);
 	if (rc != 0)
 		return rc;
-	if ((st = cmd_open_store(a.db)) == NULL)
+	if ((st = cmd_open_existing_store(a.db)) == NULL)
 		return 1;
 	if (a.tenant != NULL && cmd_token_tenant(st, a.tenant, &t) == -1)
 		rc = 1;
@@ -415,7 +415,7 @@ cmd_token_revoke_exec(int argc, char **argv)
 	    cmd_token_parse(&cmd_token_revoke_entry, "d", true, argc, argv, &a);
 	if (rc != 0)
 		return rc;
-	if ((st = cmd_open_store(a.db)) == NULL)
+	if ((st = cmd_open_existing_store(a.db)) == NULL)
 		return 1;
 	rc = cmd_token_revoke_id(st, a.id);
 	if (rc == STORE_OK)

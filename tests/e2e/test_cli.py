@@ -285,6 +285,25 @@ class TestTenant(CliTestCase):
         self.assertTrue(os.path.exists(self.db))
         self.assertFalse(os.path.exists(os.path.join(self.dir, "rosterd.db")))
 
+    def test_commands_that_read_do_not_make_a_database(self):
+        # A mistyped --db used to become a new empty database, and the
+        # command then listed nothing or failed on a missing tenant.
+        missing = os.path.join(self.dir, "typo.db")
+        for args in (("tenant", "list"), ("token", "list"),
+                     ("token", "create", "--tenant", "acme", "--scopes",
+                      "scim"),
+                     ("token", "revoke", "tok_0000000000000000"),
+                     ("feed", "runs", "some-feed")):
+            with self.subTest(args=args):
+                r = self.run_cli(*args, "--db", missing)
+                self.assertEqual(r.returncode, 1, r.stderr)
+                self.assertIn("rosterd: %s: no such database (rosterd "
+                              "tenant create or rosterd migrate makes one)"
+                              % missing, r.stderr)
+                self.assertFalse(os.path.exists(missing))
+        self.ok("migrate")
+        self.assertEqual(self.ok("tenant", "list").stdout.count("\n"), 1)
+
     def test_default_database(self):
         r = self.run_cli("tenant", "create", "acme")
         self.assertEqual(r.returncode, 0, r.stderr)
