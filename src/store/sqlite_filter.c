@@ -521,25 +521,45 @@ c_valpath(struct sqlc *c, const struct scim_filter *f)
 	return c_node(c, f->left);
 }
 
+/*
+ * A run of the same operator as one flat list: "(a AND b AND c)", not
+ * "((a AND b) AND c)". SQLite's parser keeps a stack of 100 entries, and
+ * a parenthesis per term overflowed it near 90 terms ("parser stack
+ * overflow", a 500) while the filter grammar allows 256 comparisons.
+ */
+static int
+c_chain(struct sqlc *c, const struct scim_filter *f, enum scim_fop op,
+        bool *first)
+{
+	if (f->op == op)
+		return c_chain(c, f->left, op, first) == -1
+		           ? -1
+		           : c_chain(c, f->right, op, first);
+	if (!*first)
+		add(c, op == SCIM_F_AND ? " AND " : " OR ");
+	*first = false;
+	return c_node(c, f);
+}
+
 static int
 c_node(struct sqlc *c, const struct scim_filter *f)
 {
+	bool first = true;
 	int rc;
 
 	switch (f->op) {
 	case SCIM_F_AND:
 	case SCIM_F_OR:
 		add(c, "(");
-		if (c_node(c, f->left) == -1)
-			return -1;
-		add(c, f->op == SCIM_F_AND ? " AND " : " OR ");
-		rc = c_node(c, f->right);
+		rc = c_chain(c, f, f->op, &first);
 		add(c, ")");
 		return rc;
 	case SCIM_F_NOT:
-		add(c, "((");
+		/* Every caller wraps a filter in parentheses, and IS binds
+		 * tighter than AND and OR: no outer pair (the parser stack). */
+		add(c, "(");
 		rc = c_node(c, f->left);
-		add(c, ") IS NOT 1)");
+		add(c, ") IS NOT 1");
 		return rc;
 	case SCIM_F_VALPATH:
 		return c_valpath(c, f);

@@ -1885,6 +1885,55 @@ list_filtered(struct fx *fx, struct store_query *q, const char *text,
 	return c->n;
 }
 
+/*
+ * Filters at the grammar's limits run: 256 comparisons in one chain, and
+ * 31 levels of nested "not (... or ...)". The compiled SQL once nested a
+ * parenthesis per term and overflowed SQLite's parser stack (a 500) near
+ * 90 terms.
+ */
+static void
+test_list_filter_at_limits(void **state)
+{
+	struct fx *fx = *state;
+	struct store_query q;
+	struct store_page page;
+	struct lcollect c;
+	struct buf b;
+	char *t;
+	int i;
+
+	list_fixture(fx);
+	memset(&q, 0, sizeof(q));
+	memset(&c, 0, sizeof(c));
+	q.tenant_id = fx->tenant;
+	q.type = STORE_USER;
+	q.start_index = 1;
+	q.count = 100;
+	q.want_total = true;
+	buf_init(&b, 0);
+	for (i = 0; i < 256; i++)
+		buf_addf(&b, "%snot (userName eq \"u%02d\")", i ? " and " : "",
+		         i % 20);
+	assert_int_equal(list_filtered(fx, &q, buf_str(&b), &c, &page), 1);
+	assert_string_equal(c.names[0], "u20");
+	buf_reset(&b);
+	for (i = 0; i < 128; i++) /* each is two of the 256 terms */
+		buf_addf(&b, "%semails[value eq \"x%d\"]", i ? " or " : "", i);
+	assert_int_equal(list_filtered(fx, &q, buf_str(&b), &c, &page), 0);
+	buf_reset(&b);
+	buf_addstr(&b, "userName eq \"u07\"");
+	for (i = 0; i < 31; i++) {
+		t = xasprintf("not (%s or title eq \"x\")", buf_str(&b));
+		buf_reset(&b);
+		buf_addstr(&b, t);
+		free(t);
+	}
+	/* 31 negations, an odd number: everyone but u07. */
+	assert_int_equal(list_filtered(fx, &q, buf_str(&b), &c, &page),
+	                 NUSERS - 1);
+	buf_free(&b);
+}
+
 static void
 test_list_filter(void **state)
 {
@@ -2192,6 +2241,8 @@ main(void)
 	    cmocka_unit_test_setup_teardown(test_list_offset, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_list_cursor, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_list_filter, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_list_filter_at_limits, setup,
+	                                    teardown),
 	    cmocka_unit_test_setup_teardown(test_list_sort, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_savepoints, setup, teardown),
 	};
