@@ -431,6 +431,66 @@ feed_name_template_check(const char *t)
 	return NULL;
 }
 
+/* The longest a {date:FMT} expands to (FMT checked already). */
+static size_t
+date_fmt_max(const char *fmt, size_t n)
+{
+	size_t i, len = 0;
+
+	for (i = 0; i < n; i++) {
+		if (fmt[i] != '%' || i + 1 == n) {
+			len++;
+			continue;
+		}
+		switch (fmt[++i]) {
+		case 'Y':
+			len += 4;
+			break;
+		case 'j':
+			len += 3;
+			break;
+		case '%':
+			len += 1;
+			break;
+		default:
+			len += 2;
+		}
+	}
+	return len;
+}
+
+/*
+ * The longest name the (checked) template can expand to for this tenant
+ * and feed, counting a file number of up to 10 digits: what a render
+ * would otherwise find too long only after recording its run.
+ */
+size_t
+feed_name_template_max(const char *t, const char *tenant, const char *feed)
+{
+	const char *close;
+	size_t i, len = 0, n;
+
+	for (i = 0; t[i] != '\0'; i++) {
+		if (t[i] != '{' || (close = strchr(t + i, '}')) == NULL) {
+			len++;
+			continue;
+		}
+		n = (size_t)(close - (t + i)) + 1;
+		if (strncmp(t + i, "{tenant}", 8) == 0)
+			len += tenant != NULL ? strlen(tenant) : 0;
+		else if (strncmp(t + i, "{feed}", 6) == 0)
+			len += feed != NULL ? strlen(feed) : 0;
+		else if (strncmp(t + i, "{date}", 6) == 0)
+			len += 8;
+		else if (strncmp(t + i, "{seq", 4) == 0)
+			len += 10; /* {seq:W} pads to W <= 9 digits */
+		else if (n > 7)
+			len += date_fmt_max(t + i + 6, n - 7);
+		i += n - 1;
+	}
+	return len;
+}
+
 int
 feed_file_name(const char *tmpl, const char *tenant, const char *feed,
                const char *date, const char *clock, int64_t seq, char **out,
@@ -1318,7 +1378,7 @@ parse_file_name(struct pp *pp, struct fy_node *n, struct fy_node *at)
 	static const char *const ext[] = {"csv", "txt", "txt", "txt", "edi"};
 	struct feed_profile *p = pp->p;
 	const char *s, *why;
-	size_t i;
+	size_t i, len;
 
 	if (n == NULL) {
 		for (i = 0; formats[i] != NULL; i++)
@@ -1334,6 +1394,12 @@ parse_file_name(struct pp *pp, struct fy_node *n, struct fy_node *at)
 		return;
 	if ((why = feed_name_template_check(s)) != NULL)
 		perr(pp, n, "file_name", "\"%s\": %s", s, why);
+	else if ((len = feed_name_template_max(s, p->tenant, p->name)) >
+	         FEED_FILE_NAME_MAX)
+		perr(pp, n, "file_name",
+		     "\"%s\": expands to up to %zu bytes (with a 10-digit "
+		     "{seq}); a file name takes at most %d",
+		     s, len, FEED_FILE_NAME_MAX);
 	p->file_name = xstrdup(s);
 }
 

@@ -174,6 +174,12 @@ char *feed_expand_abbrev(const char *text);
  * static message.
  */
 const char *feed_name_template_check(const char *tmpl);
+/*
+ * The longest name the template (already checked) can expand to for this
+ * tenant and feed, with a file number of up to 10 digits.
+ */
+size_t feed_name_template_max(const char *tmpl, const char *tenant,
+                              const char *feed);
 
 /*
  * Expand the template for a run. date is YYYY-MM-DD, clock HH:MM:SS.

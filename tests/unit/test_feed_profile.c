@@ -614,6 +614,45 @@ test_template_check(void **state)
 	assert_string_equal(feed_name_template_check(""), "must not be empty");
 }
 
+/* The longest expansion, known when the configuration is loaded. */
+static void
+test_template_max(void **state)
+{
+	char *big, *yaml, *want;
+
+	(void)state;
+	assert_int_equal(feed_name_template_max("{tenant}_{feed}_{date}.csv",
+	                                        "acme", "spring-health"),
+	                 4 + 1 + 13 + 1 + 8 + 4);
+	assert_int_equal(
+	    feed_name_template_max("x-{date:%Y-%j_%H%M%S%%}-{seq:6}", "a", "b"),
+	    2 + 4 + 1 + 3 + 1 + 6 + 1 + 1 + 10);
+	/* One that a render would only find too long: a config error. */
+	big = xcalloc(1, 247);
+	memset(big, 'a', 246);
+	yaml = xasprintf("feeds:\n"
+	                 "  f:\n"
+	                 "    tenant: acme\n"
+	                 "    eligibility: active eq true\n"
+	                 "    format: csv\n"
+	                 "    file_name: '%s-{seq}'\n"
+	                 "    columns: [{name: a, source: userName}]\n",
+	                 big);
+	want = xasprintf("F:6:17: feeds.f.file_name: \"%s-{seq}\": expands "
+	                 "to up to 257 bytes (with a 10-digit {seq}); a file "
+	                 "name takes at most 255\n",
+	                 big);
+	expect_errors(yaml, want);
+	free(want);
+	free(yaml);
+	/* 255 exactly is a file name. */
+	big[244] = '\0';
+	yaml = xasprintf("%s-{seq}", big);
+	assert_int_equal(feed_name_template_max(yaml, "acme", "f"), 255);
+	free(yaml);
+	free(big);
+}
+
 static void
 test_file_name(void **state)
 {
@@ -720,6 +759,7 @@ main(void)
 	    cmocka_unit_test(test_approval_and_names),
 	    cmocka_unit_test(test_abbrev),
 	    cmocka_unit_test(test_template_check),
+	    cmocka_unit_test(test_template_max),
 	    cmocka_unit_test(test_file_name),
 	    cmocka_unit_test(test_docs_example),
 	};
