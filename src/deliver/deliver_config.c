@@ -13,10 +13,12 @@
 
 #include "cfg/cfg.h"
 #include "deliver/deliver.h"
+#include "feed/profile.h"
 #include "pgp/pgp.h"
 #include "sched/cron.h"
 #include "util/buf.h"
 #include "util/xmalloc.h"
+#include "xfer/xfer.h"
 
 struct deliver_config {
 	struct deliver_feed **v;
@@ -620,6 +622,45 @@ feed_free(struct deliver_feed *f)
 	free(f);
 }
 
+/* A scalar member of a YAML mapping, or NULL. */
+static const char *
+yaml_str(struct fy_node *map, const char *key)
+{
+	struct fy_node *n;
+
+	if (map == NULL || !fy_node_is_mapping(map) ||
+	    (n = fy_node_mapping_lookup_by_string(map, key, FY_NT)) == NULL ||
+	    !fy_node_is_scalar(n))
+		return NULL;
+	return fy_node_get_scalar0(n);
+}
+
+/*
+ * The feed's file names, with the PGP suffix, must fit the destination's
+ * names (XFER_NAME_MAX): else every delivery of the feed would fail, after
+ * its file was rendered.
+ */
+static void
+entry_name_fits(struct dp *dp, struct fy_node *key, struct fy_node *feeds,
+                const char *name)
+{
+	struct fy_node *feed =
+	    fy_node_mapping_lookup_by_string(feeds, name, FY_NT);
+	const char *tmpl = yaml_str(feed, "file_name");
+	size_t max;
+
+	if (tmpl == NULL || feed_name_template_check(tmpl) != NULL)
+		return; /* the default fits; the feed reports a bad one */
+	max = feed_name_template_max(tmpl, yaml_str(feed, "tenant"), name) +
+	      (dp->f->has_pgp ? 4 : 0);
+	if (max > XFER_NAME_MAX)
+		derr(dp, key, "",
+		     "feeds.%s.file_name can expand to %zu bytes%s, and a "
+		     "delivered file name takes at most %d",
+		     name, max, dp->f->has_pgp ? " with the PGP suffix" : "",
+		     XFER_NAME_MAX);
+}
+
 static struct deliver_feed *
 entry_parse(struct cfg *c, struct fy_node *key, struct fy_node *val,
             const char *name)
@@ -649,6 +690,8 @@ entry_parse(struct cfg *c, struct fy_node *key, struct fy_node *val,
 	         fy_node_mapping_lookup_by_string(feeds, name, FY_NT) == NULL)
 		derr(&dp, key, "", "no feed profile named %s in feeds", name);
 	entry_body(&dp, val, key);
+	if (dp.errors == 0)
+		entry_name_fits(&dp, key, feeds, name);
 	buf_free(&prefix);
 	if (dp.errors > 0) {
 		feed_free(f);

@@ -650,6 +650,53 @@ test_config_errors(void **state)
 	free(p);
 }
 
+/* Names that every delivery would refuse are a configuration error. */
+static void
+test_config_name_too_long(void **state)
+{
+	char *p = path("long.yaml"), *cause = NULL, *yaml;
+	char big[192];
+	struct deliver_config *dc;
+	struct cfg *c;
+	const char *e;
+
+	memset(big, 'a', 190);
+	big[190] = '\0';
+	/* 190 + "-" + a 10-digit {seq} = 201; 197 + ".pgp" = 201. */
+	yaml = xasprintf("feeds:\n"
+	                 "  long: {tenant: acme, file_name: '%s-{seq}'}\n"
+	                 "  pgp: {tenant: acme, file_name: '%.186s-{seq}'}\n"
+	                 "  fits: {tenant: acme, file_name: '%.185s-{seq}'}\n"
+	                 "delivery:\n"
+	                 "  long: {destination: 'dir:/tmp'}\n"
+	                 "  pgp:\n"
+	                 "    destination: dir:/tmp\n"
+	                 "    pgp: {recipient_key: /k.asc}\n"
+	                 "  fits:\n"
+	                 "    destination: dir:/tmp\n"
+	                 "    pgp: {recipient_key: /k.asc}\n",
+	                 big, big, big);
+	spew(p, yaml, strlen(yaml));
+	c = cfg_load(p, &cause);
+	assert_non_null(c);
+	dc = deliver_config_load(c);
+	e = buf_str(&c->errors);
+	assert_non_null(strstr(e, "long.yaml:6:3: delivery.long: "
+	                          "feeds.long.file_name can expand to 201 "
+	                          "bytes, and a delivered file name takes at "
+	                          "most 200"));
+	assert_non_null(strstr(e, "long.yaml:7:3: delivery.pgp: "
+	                          "feeds.pgp.file_name can expand to 201 bytes "
+	                          "with the PGP suffix, and a delivered file "
+	                          "name takes at most 200"));
+	assert_int_equal(c->nerrors, 2);
+	assert_non_null(deliver_feed_find(dc, "fits"));
+	deliver_config_free(dc);
+	cfg_free(c);
+	free(yaml);
+	free(p);
+}
+
 static void
 test_config_absent(void **state)
 {
@@ -1718,6 +1765,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_config_loaded),
 	    cmocka_unit_test(test_config_errors),
+	    cmocka_unit_test(test_config_name_too_long),
 	    cmocka_unit_test(test_config_absent),
 	    cmocka_unit_test(test_plain_dir_delivery),
 	    cmocka_unit_test(test_pgp_delivery),
