@@ -1127,9 +1127,13 @@ params_from_body(json_t *body, struct list_params *p, struct search_strs *ss,
 	    search_str(body, "sortBy", &p->sort_by, e) == -1 ||
 	    search_str(body, "sortOrder", &p->sort_order, e) == -1 ||
 	    search_str(body, "cursor", &p->cursor, e) == -1 ||
-	    search_int(body, "startIndex", &p->start, e) == -1 ||
-	    search_int(body, "count", &p->count, e) == -1)
+	    search_int(body, "startIndex", &p->start, e) == -1)
 		return -1;
+	if (search_int(body, "count", &p->count, e) == -1) {
+		if (p->cursor != NULL) /* RFC 9865 §2.1, as for GET */
+			e->scim_type = SCIM_ET_INVALID_COUNT;
+		return -1;
+	}
 	p->attributes = ss->attributes;
 	p->excluded = ss->excluded;
 	return 0;

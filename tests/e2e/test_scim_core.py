@@ -858,6 +858,13 @@ class PagingSortSearchTest(ScimTestCase):
                 self.assertScimError(resp, 400, "invalidCount")
         self.assertEqual(len(self.get("/Users?%s&cursor=%s&count=2" % (
             f, nxt)).json["Resources"]), 2)
+        # The same through POST .search.
+        for count in ("abc", 1001):
+            with self.subTest(search_count=count):
+                resp = self.request("POST", "/Users/.search", {
+                    "schemas": [URN_SEARCH], "filter": self.filt,
+                    "cursor": "", "count": count})
+                self.assertScimError(resp, 400, "invalidCount")
         # Index pagination keeps RFC 7644's reading (no error).
         body = self.get("/Users?%s&startIndex=1&count=5000" % f).json
         self.assertEqual(body["totalResults"], 5)
