@@ -1182,13 +1182,22 @@ server_accept_error_cb(struct evconnlistener *l, void *arg)
 static void
 server_raise_nofile(void)
 {
+	/* An "unlimited" hard limit still stops at the kernel's nr_open. */
+	static const rlim_t tries[] = {1 << 20, 1 << 16};
 	struct rlimit rl;
+	size_t i;
 
-	if (getrlimit(RLIMIT_NOFILE, &rl) == -1 || rl.rlim_cur >= rl.rlim_max)
+	if (getrlimit(RLIMIT_NOFILE, &rl) == -1)
 		return;
-	rl.rlim_cur = rl.rlim_max;
-	if (setrlimit(RLIMIT_NOFILE, &rl) == -1)
-		log_warn("setrlimit(RLIMIT_NOFILE)");
+	for (i = 0; i < sizeof(tries) / sizeof(tries[0]); i++) {
+		struct rlimit want = rl;
+
+		want.rlim_cur = rl.rlim_max < tries[i] ? rl.rlim_max : tries[i];
+		if (want.rlim_cur <= rl.rlim_cur ||
+		    setrlimit(RLIMIT_NOFILE, &want) == 0)
+			return;
+	}
+	/* Left as it was: the accept pause says what to raise. */
 }
 
 /* libevent's own messages, in rosterd's log format. */
