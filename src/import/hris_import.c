@@ -2112,7 +2112,10 @@ hris_open(struct hris_imp *x)
 {
 	struct stat sb;
 
-	if ((x->fd = open(x->o->path, O_RDONLY | O_CLOEXEC)) == -1) {
+	/* O_NONBLOCK: a FIFO with no writer must not hang the open (a
+	 * regular file's reads ignore the flag). */
+	if ((x->fd = open(x->o->path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)) ==
+	    -1) {
 		hris_fatal(x, "%s: %s", x->o->path, strerror(errno));
 		return -1;
 	}

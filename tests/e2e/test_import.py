@@ -329,6 +329,15 @@ class TestImportCli(ImportTestCase):
         self.assertEqual((err["row"], err["column"], err["name"]),
                          (2, 12, "Pr?nom"))
 
+    def test_fifo_is_refused_at_once(self):
+        # A named pipe with no writer used to hang the import in open().
+        path = os.path.join(self.dir, "pipe.csv")
+        os.mkfifo(path)
+        p = self.run_import(path)
+        self.assertEqual(p.returncode, 1, p.stderr)
+        self.assertIn("pipe.csv: not a regular file (the import reads it "
+                      "twice)", p.stderr)
+
     def test_utf16_file_is_named(self):
         # Excel's "Unicode text" is UTF-16: one clear error, not a NUL
         # byte per field.
