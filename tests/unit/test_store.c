@@ -1612,6 +1612,21 @@ list_fixture(struct fx *fx)
 	assert_int_equal(store_commit(fx->st), STORE_OK);
 }
 
+/* The fixture's users listed from the first, count a page, with totals. */
+static void
+list_start(struct fx *fx, struct store_query *q, struct lcollect *c,
+           int64_t count)
+{
+	list_fixture(fx);
+	memset(q, 0, sizeof(*q));
+	memset(c, 0, sizeof(*c));
+	q->tenant_id = fx->tenant;
+	q->type = STORE_USER;
+	q->start_index = 1;
+	q->count = count;
+	q->want_total = true;
+}
+
 static int
 list_run(struct fx *fx, const struct store_query *q, struct lcollect *c,
          struct store_page *page, char **cause)
@@ -1631,14 +1646,7 @@ test_list_offset(void **state)
 	struct store_page page;
 	struct lcollect c;
 
-	list_fixture(fx);
-	memset(&q, 0, sizeof(q));
-	memset(&c, 0, sizeof(c));
-	q.tenant_id = fx->tenant;
-	q.type = STORE_USER;
-	q.start_index = 1;
-	q.count = 10;
-	q.want_total = true;
+	list_start(fx, &q, &c, 10);
 	assert_int_equal(list_run(fx, &q, &c, &page, NULL), STORE_OK);
 	assert_int_equal(c.n, 10);
 	assert_int_equal(page.total, NUSERS);
@@ -1902,14 +1910,7 @@ test_list_filter_at_limits(void **state)
 	char *t;
 	int i;
 
-	list_fixture(fx);
-	memset(&q, 0, sizeof(q));
-	memset(&c, 0, sizeof(c));
-	q.tenant_id = fx->tenant;
-	q.type = STORE_USER;
-	q.start_index = 1;
-	q.count = 100;
-	q.want_total = true;
+	list_start(fx, &q, &c, 100);
 	buf_init(&b, 0);
 	for (i = 0; i < 256; i++)
 		buf_addf(&b, "%snot (userName eq \"u%02d\")", i ? " and " : "",
@@ -1947,14 +1948,7 @@ test_list_filter(void **state)
 	char *cause = NULL, *text;
 	int seen[NUSERS], pages, i;
 
-	list_fixture(fx);
-	memset(&q, 0, sizeof(q));
-	memset(&c, 0, sizeof(c));
-	q.tenant_id = fx->tenant;
-	q.type = STORE_USER;
-	q.start_index = 1;
-	q.count = 100;
-	q.want_total = true;
+	list_start(fx, &q, &c, 100);
 
 	assert_int_equal(list_filtered(fx, &q, "userName sw \"u1\"", &c, &page),
 	                 10);
