@@ -18,6 +18,7 @@
 #include "store/store.h"
 #include "http/auth.h"
 #include "util/buf.h"
+#include "util/utf8.h"
 #include "util/xmalloc.h"
 
 /* No name may be a word-prefix of another ("token" next to "token x"). */
@@ -112,6 +113,24 @@ cmd_open_existing_store(const char *db)
 		return NULL;
 	}
 	return cmd_open_store(db);
+}
+
+json_t *
+cmd_json_textn(const char *v, size_t len)
+{
+	char *t = xstrndup(v, len);
+	json_t *j;
+
+	utf8_scrub(t);
+	j = json_string(t);
+	free(t);
+	return j;
+}
+
+json_t *
+cmd_json_text(const char *s)
+{
+	return s != NULL ? cmd_json_textn(s, strlen(s)) : json_null();
 }
 
 const char *

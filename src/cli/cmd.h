@@ -9,6 +9,10 @@
 #ifndef ROSTERD_CMD_H
 #define ROSTERD_CMD_H
 
+#include <stddef.h>
+
+#include <jansson.h>
+
 struct store;
 
 struct cmd_entry {
@@ -50,6 +54,16 @@ struct store *cmd_open_store(const char *db);
  * empty database at a mistyped path.
  */
 struct store *cmd_open_existing_store(const char *db);
+
+/*
+ * Text from outside (a file name, what a person typed, a vendor's file
+ * name or message, a value cut mid-character) as a JSON string: bytes
+ * that are not UTF-8 become '?', where json_string() would return NULL
+ * and the key or entry would go missing. cmd_json_text(NULL) is null;
+ * cmd_json_textn takes len bytes of v and never returns NULL.
+ */
+json_t *cmd_json_text(const char *s);
+json_t *cmd_json_textn(const char *v, size_t len);
 
 /* Default database path when --db is not given: $ROSTERD_DB or ./rosterd.db */
 const char *cmd_default_db(void);

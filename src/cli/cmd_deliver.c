@@ -19,7 +19,6 @@
 #include "store/store_deliver.h"
 #include "store/store_feed.h"
 #include "util/buf.h"
-#include "util/utf8.h"
 #include "util/xmalloc.h"
 
 #define HELP_COMMON                                                            \
@@ -299,26 +298,6 @@ struct retsum {
 	json_t *arr;
 };
 
-/*
- * A string for JSON, or null: names and messages that come from the
- * vendor's server (return file names, its errors) need not be UTF-8, and
- * json_string() would drop them, and with them their whole entry.
- */
-static json_t *
-jtext(const char *v)
-{
-	char *t;
-	json_t *j;
-
-	if (v == NULL)
-		return json_null();
-	t = xstrdup(v);
-	utf8_scrub(t);
-	j = json_string(t);
-	free(t);
-	return j;
-}
-
 static int
 retsum_cb(const struct store_return_file *f, void *arg)
 {
@@ -333,12 +312,14 @@ retsum_cb(const struct store_return_file *f, void *arg)
 	if (r->arr != NULL) {
 		j = json_pack(
 		    "{s:o, s:I, s:I, s:I, s:I, s:s, s:o}", "name",
-		    jtext(f->name), "version", (json_int_t)f->version, "size",
-		    (json_int_t)f->size, "records", (json_int_t)f->records,
-		    "rejected", (json_int_t)f->rejected, "downloaded",
-		    f->downloaded_at, "archive", jtext(f->archive_path));
+		    cmd_json_text(f->name), "version", (json_int_t)f->version,
+		    "size", (json_int_t)f->size, "records",
+		    (json_int_t)f->records, "rejected", (json_int_t)f->rejected,
+		    "downloaded", f->downloaded_at, "archive",
+		    cmd_json_text(f->archive_path));
 		if (f->error != NULL)
-			json_object_set_new(j, "error", jtext(f->error));
+			json_object_set_new(j, "error",
+			                    cmd_json_text(f->error));
 		json_array_append_new(r->arr, j);
 	}
 	return 0;
@@ -355,7 +336,7 @@ attempt_cb(const struct store_delivery_attempt *at, void *arg)
 	if (at->outcome != NULL)
 		json_object_set_new(j, "outcome", json_string(at->outcome));
 	if (at->error != NULL)
-		json_object_set_new(j, "error", jtext(at->error));
+		json_object_set_new(j, "error", cmd_json_text(at->error));
 	json_array_append_new(arg, j);
 	return 0;
 }
@@ -363,7 +344,7 @@ attempt_cb(const struct store_delivery_attempt *at, void *arg)
 static void
 json_opt(json_t *o, const char *k, const char *v)
 {
-	json_object_set_new(o, k, jtext(v));
+	json_object_set_new(o, k, cmd_json_text(v));
 }
 
 static void
@@ -556,9 +537,9 @@ shown_cb(const struct store_return_record *r, void *arg)
 		    sh->arr,
 		    json_pack("{s:I, s:I, s:o, s:o, s:b, s:o}", "file",
 		              (json_int_t)r->file_id, "row", (json_int_t)r->row,
-		              "key", jtext(r->key), "status", jtext(r->status),
-		              "accepted", r->accepted, "message",
-		              jtext(r->message)));
+		              "key", cmd_json_text(r->key), "status",
+		              cmd_json_text(r->status), "accepted", r->accepted,
+		              "message", cmd_json_text(r->message)));
 		return 0;
 	}
 	if (sh->n == 1)

@@ -439,19 +439,6 @@ key_display(const char *k)
 	return d;
 }
 
-/* A stored value as JSON text: never NULL, even for bytes cut mid-character. */
-static json_t *
-value_json(const char *v, size_t len)
-{
-	char *t = xstrndup(v, len);
-	json_t *j;
-
-	utf8_scrub(t);
-	j = json_string(t);
-	free(t);
-	return j;
-}
-
 static void
 change_json(const char *name, const char *a, size_t alen, const char *b,
             size_t blen, void *arg)
@@ -459,8 +446,8 @@ change_json(const char *name, const char *a, size_t alen, const char *b,
 	json_t *c = json_object();
 
 	json_object_set_new(c, "column", json_string(name));
-	json_object_set_new(c, "from", value_json(a, alen));
-	json_object_set_new(c, "to", value_json(b, blen));
+	json_object_set_new(c, "from", cmd_json_textn(a, alen));
+	json_object_set_new(c, "to", cmd_json_textn(b, blen));
 	json_array_append_new(arg, c);
 }
 
@@ -777,14 +764,6 @@ out:
 
 /* Runs, printed. */
 
-/* Text a person typed (--by, --reason, --out) or an error: null or a
- * string, never a missing key when it is not UTF-8. */
-static json_t *
-text_json(const char *s)
-{
-	return s != NULL ? value_json(s, strlen(s)) : json_null();
-}
-
 static json_t *
 run_json(const struct store_feed_run *r)
 {
@@ -808,12 +787,12 @@ run_json(const struct store_feed_run *r)
 	              "roster_before", (json_int_t)r->roster_before));
 	held = r->held != NULL ? json_loads(r->held, 0, NULL) : NULL;
 	json_object_set_new(j, "held", held != NULL ? held : json_null());
-	json_object_set_new(j, "decided_by", text_json(r->decided_by));
+	json_object_set_new(j, "decided_by", cmd_json_text(r->decided_by));
 	json_object_set_new(j, "decided_at",
 	                    r->decided_at ? json_string(r->decided_at)
 	                                  : json_null());
-	json_object_set_new(j, "reason", text_json(r->reason));
-	json_object_set_new(j, "out_dir", text_json(r->out_dir));
+	json_object_set_new(j, "reason", cmd_json_text(r->reason));
+	json_object_set_new(j, "out_dir", cmd_json_text(r->out_dir));
 	json_object_set_new(j, "file_name",
 	                    r->file_name ? json_string(r->file_name)
 	                                 : json_null());
@@ -823,7 +802,7 @@ run_json(const struct store_feed_run *r)
 	json_object_set_new(j, "file_size",
 	                    r->file_name != NULL ? json_integer(r->file_size)
 	                                         : json_null());
-	json_object_set_new(j, "error", text_json(r->error));
+	json_object_set_new(j, "error", cmd_json_text(r->error));
 	if (r->isa13 > 0)
 		json_object_set_new(
 		    j, "x12",
@@ -1126,10 +1105,11 @@ events_cb(const struct store_feed_event *e, void *arg)
 {
 	json_t *arr = arg;
 
-	json_array_append_new(
-	    arr, json_pack("{ss ss? ss so so}", "at", e->at, "from",
-	                   e->from_state, "to", e->to_state, "by",
-	                   text_json(e->actor), "note", text_json(e->note)));
+	json_array_append_new(arr, json_pack("{ss ss? ss so so}", "at", e->at,
+	                                     "from", e->from_state, "to",
+	                                     e->to_state, "by",
+	                                     cmd_json_text(e->actor), "note",
+	                                     cmd_json_text(e->note)));
 	return 0;
 }
 

@@ -17,8 +17,6 @@
 #include "import/hris.h"
 #include "store/store.h"
 #include "util/buf.h"
-#include "util/utf8.h"
-#include "util/xmalloc.h"
 
 static int cmd_import_hris_exec(int, char **);
 
@@ -310,37 +308,21 @@ cmd_import_error_list(const struct hris_report *r)
 	return a;
 }
 
-/* A copy of s that JSON can hold (a file name need not be UTF-8). */
-static char *
-cmd_import_utf8(const char *s)
-{
-	char *t;
-
-	if (s == NULL)
-		return NULL;
-	t = xstrdup(s);
-	utf8_scrub(t);
-	return t;
-}
-
 static void
 cmd_import_json(const struct cmd_import_args *a, const struct hris_report *r,
                 double secs)
 {
-	char *file = cmd_import_utf8(a->file);
-	char *fatal = cmd_import_utf8(r->fatal);
-	char *warning = cmd_import_utf8(r->warning);
 	json_t *o;
 	char *s;
 
 	o = json_pack(
-	    "{s:s, s:s, s:s, s:s, s:b, s:b, s:I, s:I, s:I, s:I, s:I, s:I, "
-	    "s:I, s:I, s:{s:I, s:I, s:I}, s:I, s:o, s:s?, s:s?, s:f, "
+	    "{s:o, s:s, s:s, s:s, s:b, s:b, s:I, s:I, s:I, s:I, s:I, s:I, "
+	    "s:I, s:I, s:{s:I, s:I, s:I}, s:I, s:o, s:o, s:o, s:f, "
 	    "s:{s:f, s:f, s:f, s:f}}",
-	    "file", file, "tenant", a->tenant, "mapping", a->mapping, "status",
-	    store_hris_status_name(r->status), "dry_run", a->dry_run, "applied",
-	    r->applied, "run_id", (json_int_t)r->run_id, "rows",
-	    (json_int_t)r->rows, "employees", (json_int_t)r->employees,
+	    "file", cmd_json_text(a->file), "tenant", a->tenant, "mapping",
+	    a->mapping, "status", store_hris_status_name(r->status), "dry_run",
+	    a->dry_run, "applied", r->applied, "run_id", (json_int_t)r->run_id,
+	    "rows", (json_int_t)r->rows, "employees", (json_int_t)r->employees,
 	    "dependent_rows", (json_int_t)r->dependent_rows, "created",
 	    (json_int_t)r->created, "updated", (json_int_t)r->updated,
 	    "unchanged", (json_int_t)r->unchanged, "terminated",
@@ -348,12 +330,10 @@ cmd_import_json(const struct cmd_import_args *a, const struct hris_report *r,
 	    (json_int_t)r->dep_added, "updated", (json_int_t)r->dep_updated,
 	    "removed", (json_int_t)r->dep_removed, "errors",
 	    (json_int_t)r->nerrors, "error_list", cmd_import_error_list(r),
-	    "fatal", fatal, "warning", warning, "seconds", secs, "phases",
-	    "validate", r->t_validate, "load", r->t_load, "apply", r->t_apply,
-	    "commit", r->t_commit);
-	free(file);
-	free(fatal);
-	free(warning);
+	    "fatal", cmd_json_text(r->fatal), "warning",
+	    cmd_json_text(r->warning), "seconds", secs, "phases", "validate",
+	    r->t_validate, "load", r->t_load, "apply", r->t_apply, "commit",
+	    r->t_commit);
 	if (o == NULL || (s = json_dumps(o, JSON_INDENT(2))) == NULL) {
 		cmd_error("import hris: cannot write the JSON summary");
 		json_decref(o);

@@ -15,7 +15,6 @@
 #include "http/auth.h"
 #include "store/store.h"
 #include "util/utf8.h"
-#include "util/xmalloc.h"
 
 #define CMD_TOKEN_LABEL_MAX 128
 
@@ -295,16 +294,12 @@ static int
 cmd_token_row(const struct store_token *t, void *arg)
 {
 	/* Labels made before create checked UTF-8 must not hide the row. */
-	char *name = xstrdup(t->name != NULL ? t->name : "");
-	json_t *row;
-
-	utf8_scrub(name);
-	row = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s?, s:b}", "id", t->id,
-	                "tenant", t->tenant_name != NULL ? t->tenant_name : "",
-	                "name", name, "scopes", t->scopes, "created",
-	                t->created != NULL ? t->created : "", "last_used",
-	                t->last_used, "revoked", t->revoked);
-	free(name);
+	json_t *row = json_pack(
+	    "{s:s, s:s, s:o, s:s, s:s, s:s?, s:b}", "id", t->id, "tenant",
+	    t->tenant_name != NULL ? t->tenant_name : "", "name",
+	    cmd_json_text(t->name != NULL ? t->name : ""), "scopes", t->scopes,
+	    "created", t->created != NULL ? t->created : "", "last_used",
+	    t->last_used, "revoked", t->revoked);
 	return json_array_append_new(arg, row);
 }
 
